@@ -1,0 +1,15 @@
+"""vsbench: a plugin-based benchmark harness for virtual staining.
+
+Importing :mod:`vsbench` is light (no torch): the CLI's ``--help`` and ``methods`` must answer
+quickly. Method authors import what they need from the submodules named here:
+
+- :mod:`vsbench.spec` - ``MethodSpec``, ``DatasetSpec``, ``hookimpl`` (the plugin contract);
+- :mod:`vsbench.method` - the ``Method`` base class the engine drives (imports torch);
+- :mod:`vsbench.data` - the sample contract and dataset sources.
+"""
+
+from vsbench.spec import DatasetSpec, MethodSpec, hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = ["DatasetSpec", "MethodSpec", "hookimpl", "__version__"]

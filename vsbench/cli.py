@@ -1,0 +1,222 @@
+"""The ``vsbench`` command line (typer). Heavy modules are imported inside the commands so that
+``vsbench --help`` and ``vsbench methods`` answer without importing torch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="vsbench", no_args_is_help=True, add_completion=False,
+    help="Benchmark virtual staining: train and evaluate methods that predict Cell Painting "
+         "fluorescence channels from brightfield, on shared splits with one metric protocol, "
+         "and compare them on leaderboards.")
+console = Console()
+err_console = Console(stderr=True)
+
+RESULTS_HELP = "Results folder: runs are written to RESULTS/runs/<dataset>/<method>/<run-id>/."
+DATA_ROOT_HELP = "Local data root holding dataset files and split manifests (datasets/<name>/)."
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Exceptions whose message is meant for the user (one line, no traceback)."""
+    from vsbench.config import ConfigError
+    from vsbench.data.source import DataError
+    from vsbench.plugins import PluginError
+    from vsbench.results import ResultsError
+
+    errors: list[type[Exception]] = [ConfigError, DataError, PluginError, ResultsError]
+    try:  # only importable with torch; the commands that need them import it anyway
+        from vsbench.engine import EngineError
+        from vsbench.metrics import MetricError
+        errors += [EngineError, MetricError]
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4f}"
+
+
+@app.command()
+def run(
+    method: str = typer.Option(..., "--method", "-m", help="Method to train and evaluate "
+                               "(see `vsbench methods`)."),
+    dataset: str = typer.Option("synthetic", "--dataset", "-d",
+                                help="Dataset source (see `vsbench datasets`)."),
+    preset: str = typer.Option("smoke", "--preset", "-p", help="Hyperparameter preset: smoke "
+                               "(CPU, minutes) or paper (the paper's settings, for a GPU)."),
+    seed: int = typer.Option(0, "--seed", "-s", help="Random seed of training and sampling."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                             help="Override a hyperparameter of the method or "
+                                             "the run, e.g. --set epochs=2 (repeatable)."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA if present, else CPU), "
+                               "cpu or cuda."),
+    results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
+    data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
+) -> None:
+    """Train and evaluate one method; write its run folder.
+
+    Trains on the dataset's training split, predicts the test split, scores it (MSE, MAE, PCC,
+    SSIM per channel) and writes config, metrics, per-image metrics, checkpoint and
+    predictions.png under RESULTS/runs/.
+    """
+    from vsbench.config import parse_overrides
+
+    errors = _user_errors()
+    try:
+        overrides = parse_overrides(set_ or [])
+        from vsbench.engine import RunRequest, run_benchmark
+
+        result = run_benchmark(RunRequest(method=method, dataset=dataset, preset=preset,
+                                          seed=seed, overrides=overrides, device=device,
+                                          results_dir=results, data_root=data_root), console)
+    except errors as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; the run folder is marked failed, finished runs are untouched.", 130)
+    except Exception as exc:  # a crashing plugin: one line here, the traceback in the run folder
+        if os.environ.get("VSBENCH_DEBUG"):
+            raise
+        _fail(f"method '{method}' failed: {type(exc).__name__}: {exc} (traceback in the run "
+              "folder's state.json, or rerun with VSBENCH_DEBUG=1).", 1)
+    record = result.metrics
+    table = Table(title=f"{method} on {dataset} - {record['n_test_images']} test images "
+                        f"(seed {seed})")
+    table.add_column("channel")
+    for name in ("MSE", "MAE", "PCC", "SSIM"):
+        table.add_column(name, justify="right")
+    for channel, values in record["channels"].items():
+        table.add_row(channel, *(_fmt(values[m]) for m in ("mse", "mae", "pcc", "ssim")))
+    table.add_row("[bold]Average[/]", *(f"[bold]{_fmt(record['average'][m])}[/]"
+                                        for m in ("mse", "mae", "pcc", "ssim")))
+    console.print(table)
+    console.print(f"train {record['train_seconds']:.1f} s, predict "
+                  f"{record['predict_seconds_per_image']:.4f} s/image; results in {result.folder}")
+
+
+@app.command()
+def compare(
+    results: Path = typer.Option(Path("results"), "--results", help="Results folder to read "
+                                 "(every completed run under RESULTS/runs/)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="Also write the leaderboard "
+                                      "as markdown, csv, latex or html."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File for --format "
+                                          "(default: RESULTS/leaderboard.<ext>)."),
+) -> None:
+    """Rank finished runs on leaderboards.
+
+    One leaderboard per dataset and split, one row per method (mean over its runs), MSE, MAE,
+    PCC and SSIM per channel and their Average; the best value of each column is highlighted.
+    """
+    from vsbench.leaderboard import FORMATS, build_leaderboards, export, load_runs
+
+    if fmt is not None and fmt not in FORMATS:
+        _fail(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+    runs, warnings = load_runs(results)
+    for warning in warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    boards = build_leaderboards(runs)
+    if not boards:
+        _fail(f"nothing to compare: no completed runs under {results}/runs. Make one with "
+              "`vsbench run --method unet`.", 1)
+    if len(boards) > 1:
+        console.print(f"{len(boards)} leaderboards: runs on different datasets, splits or "
+                      "evaluation settings are ranked separately, never averaged together.")
+    for board in boards:
+        best = board.best()
+        table = Table(title=board.title(), show_lines=False)
+        table.add_column("method", style="bold")
+        for channel, metric in board.table.columns:
+            table.add_column(f"{channel}\n{metric.upper()}" if channel else metric,
+                             justify="right")
+        for method_name, row in board.table.iterrows():
+            cells = []
+            for col, value in row.items():
+                if col[1] == "runs":
+                    cells.append(str(int(value)))
+                else:
+                    text = f"{value:.3f}"
+                    cells.append(f"[bold green]{text}[/]" if best.get(col) == method_name
+                                 else text)
+            table.add_row(str(method_name), *cells)
+        console.print(table)
+    if fmt is not None:
+        path = output or results / f"leaderboard.{FORMATS[fmt]}"
+        export(boards, fmt, path)
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def methods() -> None:
+    """List the registered methods.
+
+    Name, description, reference and where each comes from (built-in or which package);
+    plugins that failed to load are reported with their error.
+    """
+    registry = _registry()
+    table = Table(title="vsbench methods")
+    for column in ("name", "description", "reference", "from"):
+        table.add_column(column)
+    for name, entry in sorted(registry.methods.items()):
+        origin = entry.origin
+        source = "built-in" if origin.builtin else f"{origin.distribution} {origin.version}"
+        table.add_row(name, entry.spec.description, entry.spec.reference, source)
+    console.print(table)
+    _print_broken(registry)
+
+
+@app.command()
+def datasets(
+    data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
+) -> None:
+    """List the dataset sources, their channel sets, sizes and label kinds."""
+    registry = _registry()
+    table = Table(title="vsbench datasets")
+    for column in ("name", "description", "samples", "plates", "channels", "planes", "labels",
+                   "from"):
+        table.add_column(column)
+    for name, entry in sorted(registry.datasets.items()):
+        origin = entry.origin
+        try:
+            summary = entry.spec.factory(data_root).describe()
+            cells = [str(summary[k]) for k in ("samples", "plates", "channels", "planes",
+                                               "labels")]
+        except Exception as exc:  # a source whose files are missing is still listed
+            cells = ["-", "-", "-", "-", f"[red]unavailable: {exc}[/]"]
+        table.add_row(name, entry.spec.description, *cells,
+                      "built-in" if origin.builtin else f"{origin.distribution} {origin.version}")
+    console.print(table)
+    _print_broken(registry)
+
+
+def _registry():
+    from vsbench.plugins import PluginError, default_registry
+
+    try:
+        return default_registry()
+    except PluginError as exc:  # e.g. two plugins registering one name
+        _fail(str(exc))
+
+
+def _print_broken(registry) -> None:
+    for broken in registry.broken:
+        err_console.print(f"[red]broken plugin[/] '{broken.origin.entry_point}' from "
+                          f"{broken.origin.distribution} ({broken.origin.module}): {broken.error}",
+                          highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

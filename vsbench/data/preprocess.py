@@ -1,0 +1,17 @@
+"""Preprocessing shared by every source: intensity normalisation (numpy, torch-free)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def percentile_normalise(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndarray:
+    """Clip each plane of ``image`` [planes, H, W] at its own percentiles and rescale to [0, 1].
+
+    This is the per-image normalisation of the paper's public code (2nd / 98th percentile). A
+    constant plane becomes all zeros rather than dividing by zero.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    lo, hi = np.percentile(image, [low, high], axis=(-2, -1), keepdims=True)
+    scale = np.where(hi > lo, hi - lo, 1.0)
+    return np.clip((image - lo) / scale, 0.0, 1.0).astype(np.float32)

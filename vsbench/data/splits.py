@@ -1,0 +1,111 @@
+"""Shared data splits: made once per dataset, grouped by plate, stored as a manifest.
+
+The manifest ``<data_root>/<dataset>/split.csv`` has one row per sample
+(``sample_id,plate,well,site,part``) with ``part`` in ``train``, ``val`` or ``test``. Its hash
+(of the file's bytes) identifies the split in every result. Splits are seedless: the same
+records always give the same manifest, so two machines agree on it without sharing files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vsbench.data.source import DataError, SampleRecord
+
+PARTS = ("train", "val", "test")
+COLUMNS = ("sample_id", "plate", "well", "site", "part")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Sample ids per part, and the hash of the manifest they come from."""
+
+    parts: dict[str, tuple[str, ...]]
+    hash: str
+    path: Path
+
+    def ids(self, part: str) -> tuple[str, ...]:
+        """The sample ids of ``part``; an empty part is an error, not an empty benchmark."""
+        ids = self.parts.get(part, ())
+        if not ids:
+            raise DataError(f"The {part} part of split {self.path} is empty; regenerate the "
+                            "split or add samples.")
+        return ids
+
+
+def assign_parts(records: list[SampleRecord]) -> dict[str, str]:
+    """Assign each sample to a part, grouped by plate.
+
+    With three plates or more: the last plate (in sorted order) is the test plate, the one
+    before it the validation plate, the rest train (the paper holds one plate out for test).
+    With fewer plates, the same rule applies to wells, so no well is split across parts.
+    """
+    plates = sorted({r.plate for r in records})
+    if len(plates) >= 3:
+        key, groups = (lambda r: r.plate), plates
+    else:
+        key = lambda r: (r.plate, r.well)  # noqa: E731
+        groups = sorted({key(r) for r in records})
+        if len(groups) < 3:
+            raise DataError(f"Only {len(groups)} plate/well groups: a split needs at least "
+                            "three (train, val, test). Add plates or wells.")
+    test, val = groups[-1], groups[-2]
+    return {r.sample_id: "test" if key(r) == test else "val" if key(r) == val else "train"
+            for r in records}
+
+
+def _manifest_text(records: list[SampleRecord], parts: dict[str, str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in sorted(records, key=lambda r: r.sample_id):
+        writer.writerow((r.sample_id, r.plate, r.well, r.site, parts[r.sample_id]))
+    return buf.getvalue()
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_split(path: Path) -> Split:
+    """Read a manifest; a missing column or unknown part is a clear error."""
+    text = path.read_text()
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("sample_id", "part") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"Split manifest {path} lacks column(s) {', '.join(missing)}; "
+                        "delete it to regenerate.")
+    parts: dict[str, list[str]] = {p: [] for p in PARTS}
+    for row in reader:
+        if row["part"] not in parts:
+            raise DataError(f"Split manifest {path}: sample {row['sample_id']} has unknown part "
+                            f"'{row['part']}' (use {', '.join(PARTS)}).")
+        parts[row["part"]].append(row["sample_id"])
+    return Split({p: tuple(v) for p, v in parts.items()}, _hash(text), path)
+
+
+def load_or_create_split(records: list[SampleRecord], path: Path) -> Split:
+    """The dataset's split: read from ``path``, or made from ``records`` and written there.
+
+    An existing manifest that names samples the source no longer has is an error (results made
+    on it would not be comparable); regenerate it by deleting the file.
+    """
+    if path.exists():
+        split = read_split(path)
+        known = {r.sample_id for r in records}
+        unknown = [s for ids in split.parts.values() for s in ids if s not in known]
+        if unknown:
+            raise DataError(f"Split manifest {path} names {len(unknown)} sample(s) the dataset "
+                            f"does not have (e.g. {unknown[0]}); delete it to regenerate.")
+        return split
+    text = _manifest_text(records, assign_parts(records))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)  # atomic: a concurrent run never reads half a manifest
+    return read_split(path)

@@ -1,0 +1,78 @@
+"""The torch ``Dataset`` every method trains and is evaluated on.
+
+It reads samples from a source, checks them against the channel set, normalises the brightfield
+per image, resizes to the run's image size, caches the result in memory, and applies paired
+augmentation (the same flip and rotation to input and target: drawing them per channel is a
+known bug of public virtual-staining code).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vsbench.data.preprocess import percentile_normalise
+from vsbench.data.source import DatasetSource, check_sample
+
+
+def resize(image: torch.Tensor, size: int) -> torch.Tensor:
+    """Resample [C, H, W] to [C, size, size] (area averaging down, bilinear up)."""
+    if image.shape[-2:] == (size, size):
+        return image
+    down = image.shape[-1] > size and image.shape[-2] > size
+    mode = "area" if down else "bilinear"
+    kwargs = {} if down else {"align_corners": False}
+    return F.interpolate(image[None], size=(size, size), mode=mode, **kwargs)[0]
+
+
+def paired_augment(brightfield: torch.Tensor, fluorescence: torch.Tensor,
+                   generator: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Apply one random dihedral transform (flips, 90-degree turns) to both images."""
+    k, flip = torch.randint(0, 4, (2,), generator=generator).tolist()
+    out = []
+    for image in (brightfield, fluorescence):
+        image = torch.rot90(image, k, dims=(-2, -1))
+        out.append(torch.flip(image, dims=(-1,)) if flip % 2 else image)
+    return out[0], out[1]
+
+
+class PairedImageDataset(torch.utils.data.Dataset):
+    """Samples of one split part, as tensors at the run's image size."""
+
+    def __init__(self, source: DatasetSource, sample_ids: Sequence[str], image_size: int,
+                 augment: bool = False) -> None:
+        by_id = {r.sample_id: r for r in source.records()}
+        self.source = source
+        self.records = [by_id[i] for i in sample_ids]
+        self.image_size = image_size
+        self.augment = augment
+        self._cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        info = source.info
+        self._label_index = {kind: {name: i for i, name in enumerate(names)}
+                             for kind, names in info.label_kinds.items()}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _prepared(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if index not in self._cache:
+            sample = check_sample(self.source.load(self.records[index]), self.source.info)
+            bf = torch.from_numpy(percentile_normalise(sample.brightfield))
+            fl = torch.from_numpy(np.ascontiguousarray(sample.fluorescence, dtype=np.float32))
+            self._cache[index] = (resize(bf, self.image_size).contiguous(),
+                                  resize(fl, self.image_size).clamp_(0, 1).contiguous())
+        return self._cache[index]
+
+    def __getitem__(self, index: int) -> dict:
+        bf, fl = self._prepared(index)
+        if self.augment:
+            bf, fl = paired_augment(bf, fl)
+        record = self.records[index]
+        labels = {kind: torch.tensor(table[record.labels[kind]])
+                  for kind, table in self._label_index.items() if kind in record.labels}
+        return {"brightfield": bf, "fluorescence": fl, "labels": labels,
+                "index": torch.tensor(index)}

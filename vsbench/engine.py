@@ -1,0 +1,290 @@
+"""The one training and prediction loop every method runs through.
+
+The engine resolves the configuration, prepares the shared split, builds the method from its
+plugin, trains it (device, precision, seeds, optimiser, progress), predicts the test part,
+scores it with the one metric protocol, and writes the run folder. A method supplies only its
+model, its training-step loss and its prediction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+import random
+import subprocess
+import time
+import traceback
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
+import vsbench
+from vsbench import config as cfg
+from vsbench.data.splits import load_or_create_split
+from vsbench.data.torch_dataset import PairedImageDataset
+from vsbench.method import Method
+from vsbench.metrics import MetricAccumulator
+from vsbench.pictures import prediction_grid
+from vsbench.plugins import Registry, default_registry
+from vsbench.results import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, PER_IMAGE_FILE,
+                             PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder, atomic_write_bytes,
+                             atomic_write_json, atomic_write_text)
+
+
+class EngineError(RuntimeError):
+    """A run that cannot start or continue; the message says why and what to do."""
+
+
+@dataclass
+class RunRequest:
+    """What the user asked for (the CLI's options)."""
+
+    method: str
+    dataset: str = "synthetic"
+    preset: str = "smoke"
+    seed: int = 0
+    overrides: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    results_dir: Path = Path("results")
+    data_root: Path = Path("datasets")
+
+
+@dataclass
+class RunResult:
+    """A finished run: its folder and its metrics record."""
+
+    folder: Path
+    metrics: dict
+
+
+def select_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineError("--device cuda was requested but no CUDA GPU is visible; use "
+                          "--device cpu or --device auto.")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise EngineError(f"Unknown device '{name}'; use auto, cpu or cuda.")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def autocast_context(device: torch.device, precision: str):
+    """Mixed precision: bf16 autocast on CUDA by default, full precision on the CPU."""
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def code_version() -> dict[str, str | None]:
+    """vsbench's version and, when run from a git checkout, its commit."""
+    commit = None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(vsbench.__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        commit = out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"vsbench": vsbench.__version__, "git_commit": commit, "torch": torch.__version__,
+            "python": platform.python_version()}
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Move a collated batch (tensors and dicts of tensors) to ``device``."""
+    out = {}
+    for key, value in batch.items():
+        if isinstance(value, dict):
+            out[key] = {k: v.to(device, non_blocking=True) for k, v in value.items()}
+        elif isinstance(value, torch.Tensor):
+            out[key] = value.to(device, non_blocking=True)
+        else:
+            out[key] = value
+    return out
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, transient=False)
+
+
+def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
+          seed: int, console: Console) -> list[dict]:
+    """Train ``method`` for ``run.epochs`` epochs; return the per-epoch log."""
+    generator = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=min(run.batch_size, len(data)), shuffle=True, drop_last=True,
+        generator=generator, num_workers=run.num_workers, pin_memory=device.type == "cuda",
+        persistent_workers=run.num_workers > 0)
+    optimizer = torch.optim.AdamW(method.trainable_parameters(), lr=run.lr,
+                                  weight_decay=run.weight_decay)
+    log = []
+    method.train(True)
+    with _progress(console) as progress:
+        task = progress.add_task("train", total=run.epochs * len(loader), status="")
+        for epoch in range(run.epochs):
+            total, count, start = 0.0, 0, time.perf_counter()
+            for batch in loader:
+                batch = to_device(batch, device)
+                with autocast_context(device, run.precision):
+                    loss = method.training_loss(batch)
+                if not torch.isfinite(loss):
+                    raise EngineError(f"training loss became {loss.item()} at epoch {epoch + 1}; "
+                                      "lower the learning rate (--set lr=...) or check the data.")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if run.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(method.trainable_parameters(), run.grad_clip)
+                optimizer.step()
+                method.after_optimizer_step()
+                total += loss.item() * len(batch["index"])
+                count += len(batch["index"])
+                progress.update(task, advance=1,
+                                status=f"epoch {epoch + 1}/{run.epochs} loss {loss.item():.4f}")
+            log.append({"epoch": epoch + 1, "loss": total / max(count, 1),
+                        "seconds": time.perf_counter() - start})
+    method.train(False)
+    return log
+
+
+@torch.inference_mode()
+def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
+             method_name: str, console: Console) -> tuple[MetricAccumulator, dict, float]:
+    """Predict every test image and score it; return the metrics, a preview and seconds."""
+    loader = torch.utils.data.DataLoader(data, batch_size=run.eval_batch_size, shuffle=False,
+                                         num_workers=run.num_workers,
+                                         pin_memory=device.type == "cuda")
+    metrics = MetricAccumulator(data.source.info.channels)
+    preview: dict[str, list] = {"brightfield": [], "prediction": [], "target": [], "ids": []}
+    seconds = 0.0
+    with _progress(console) as progress:
+        task = progress.add_task("predict", total=len(data), status="")
+        for batch in loader:
+            batch = to_device(batch, device)
+            ids = [data.records[int(i)].sample_id for i in batch["index"]]
+            start = time.perf_counter()
+            with autocast_context(device, run.precision):
+                pred = method.predict(batch)
+            pred = pred.float()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds += time.perf_counter() - start
+            metrics.update(pred, batch["fluorescence"], ids, method=method_name)
+            room = run.n_preview - len(preview["ids"])
+            if room > 0:
+                preview["brightfield"].append(batch["brightfield"][:room].cpu())
+                preview["prediction"].append(pred[:room].clamp(0, 1).cpu())
+                preview["target"].append(batch["fluorescence"][:room].cpu())
+                preview["ids"].extend(ids[:room])
+            progress.update(task, advance=len(ids))
+    return metrics, preview, seconds
+
+
+def _csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def run_benchmark(request: RunRequest, console: Console | None = None,
+                  registry: Registry | None = None) -> RunResult:
+    """Train and evaluate one method on one dataset and write its run folder."""
+    console = console or Console()
+    registry = registry or default_registry()
+    method_entry = registry.method(request.method)
+    dataset_entry = registry.dataset(request.dataset)
+    spec = method_entry.spec
+    resolved = cfg.resolve(spec.params, spec.presets, request.preset, request.overrides)
+    device = select_device(request.device)
+
+    source = dataset_entry.spec.factory(Path(request.data_root))
+    split = load_or_create_split(source.records(),
+                                 Path(request.data_root) / request.dataset / "split.csv")
+    train_ids = split.ids("train")
+    if resolved.run.max_train_images:
+        train_ids = train_ids[:resolved.run.max_train_images]
+    test_ids = split.ids("test")
+
+    folder = RunFolder.create(request.results_dir, request.dataset, request.method, request.seed)
+    config_record = {
+        "method": request.method, "dataset": request.dataset, "preset": request.preset,
+        "seed": request.seed, "device": str(device), "overrides": request.overrides,
+        **resolved.to_dict(),
+        "dataset_fingerprint": source.fingerprint(), "split_hash": split.hash,
+        "split_manifest": str(split.path),
+        "channels": list(source.info.channels), "planes": list(source.info.planes),
+        "plugin": {"distribution": method_entry.origin.distribution,
+                   "version": method_entry.origin.version,
+                   "module": method_entry.origin.module},
+        "versions": code_version(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    folder.write_json(CONFIG_FILE, config_record)
+    folder.set_state("running")
+    console.print(f"[bold]vsbench run[/] {request.method} on {request.dataset} "
+                  f"({request.preset}, seed {request.seed}, {device}) -> {folder.path}")
+    try:
+        seed_everything(request.seed)
+        train_data = PairedImageDataset(source, train_ids, resolved.run.image_size,
+                                        augment=resolved.run.augment)
+        test_data = PairedImageDataset(source, test_ids, resolved.run.image_size)
+        method = spec.factory(resolved.method, source.info)
+        method.to(device)
+        method.prepare(train_data, device)
+        start = time.perf_counter()
+        log = train(method, train_data, resolved.run, device, request.seed, console)
+        train_seconds = time.perf_counter() - start
+        atomic_write_text(folder.path / TRAIN_LOG_FILE, _csv(log))
+        buf = io.BytesIO()
+        torch.save({"method": method.state_dict(), "config": config_record}, buf)
+        atomic_write_bytes(folder.path / CHECKPOINT_FILE, buf.getvalue())
+
+        scores, preview, predict_seconds = evaluate(method, test_data, resolved.run, device,
+                                                    request.method, console)
+        summary = scores.compute()
+        atomic_write_text(folder.path / PER_IMAGE_FILE, _csv(scores.per_image()))
+        if preview["ids"]:
+            prediction_grid(folder.path / PREVIEW_FILE,
+                            torch.cat(preview["brightfield"]).numpy(),
+                            torch.cat(preview["prediction"]).numpy(),
+                            torch.cat(preview["target"]).numpy(),
+                            source.info.channels, preview["ids"],
+                            title=f"{request.method} on {request.dataset} (seed {request.seed})")
+        record = {
+            "method": request.method, "dataset": request.dataset,
+            "dataset_fingerprint": config_record["dataset_fingerprint"],
+            "split_hash": split.hash, "preset": request.preset, "seed": request.seed,
+            "image_size": resolved.run.image_size, "n_test_images": summary["n_images"],
+            "channels": summary["channels"], "average": summary["average"],
+            "pcc_undefined_images": summary["pcc_undefined"],
+            "train_seconds": round(train_seconds, 3),
+            "predict_seconds_per_image": round(predict_seconds / max(summary["n_images"], 1), 5),
+            "run_id": folder.path.name,
+        }
+        atomic_write_json(folder.path / METRICS_FILE, record)
+        folder.set_state("completed")
+    except BaseException as exc:
+        folder.set_state("failed", error=f"{type(exc).__name__}: {exc}",
+                         traceback=traceback.format_exc())
+        raise
+    return RunResult(folder.path, record)

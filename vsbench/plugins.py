@@ -1,0 +1,147 @@
+"""Discovery of method and dataset plugins through entry points, and the registry users query.
+
+Every plugin, the built-in ones included, is a module named by an entry point in the group
+``vsbench``. Each is loaded on its own: one that fails to import or whose hook raises is recorded
+as broken (name, package and error) and the others still work.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as md
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+import pluggy
+
+from vsbench.spec import ENTRY_POINT_GROUP, PROJECT, DatasetSpec, HookSpecs, MethodSpec
+
+
+class PluginError(Exception):
+    """A problem with plugins that the user must fix (unknown name, duplicate name)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a plugin comes from: the entry point and the distribution that declares it."""
+
+    entry_point: str
+    module: str
+    distribution: str
+    version: str
+
+    @property
+    def builtin(self) -> bool:
+        """True for the plugins shipped with vsbench itself."""
+        return self.distribution == PROJECT
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A spec together with its origin."""
+
+    spec: Any
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """A plugin that could not be loaded, and why."""
+
+    origin: Origin
+    error: str
+
+
+@dataclass
+class Registry:
+    """All methods and dataset sources that were found, and the plugins that failed."""
+
+    methods: dict[str, Registered] = field(default_factory=dict)
+    datasets: dict[str, Registered] = field(default_factory=dict)
+    broken: list[BrokenPlugin] = field(default_factory=list)
+
+    def method(self, name: str) -> Registered:
+        """The method called ``name``; an unknown name raises with the valid ones."""
+        return _lookup(name, self.methods, "method", "vsbench methods")
+
+    def dataset(self, name: str) -> Registered:
+        """The dataset source called ``name``; an unknown name raises with the valid ones."""
+        return _lookup(name, self.datasets, "dataset", "vsbench datasets")
+
+
+def _lookup(name: str, table: dict[str, Registered], kind: str, listing: str) -> Registered:
+    if name in table:
+        return table[name]
+    close = difflib.get_close_matches(name, table, n=1, cutoff=0.5)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    valid = ", ".join(sorted(table)) or "none installed"
+    raise PluginError(f"Unknown {kind} '{name}'.{hint} Valid {kind}s: {valid} (see `{listing}`).")
+
+
+def _origin(ep: md.EntryPoint) -> Origin:
+    dist = getattr(ep, "dist", None)
+    return Origin(
+        entry_point=ep.name,
+        module=ep.value,
+        distribution=dist.metadata["Name"] if dist is not None else "unknown",
+        version=dist.version if dist is not None else "unknown",
+    )
+
+
+def _add(table: dict[str, Registered], spec: Any, origin: Origin, kind: str) -> None:
+    if spec.name in table:
+        other = table[spec.name].origin
+        raise PluginError(
+            f"Two plugins register the {kind} '{spec.name}': {other.distribution} "
+            f"({other.module}) and {origin.distribution} ({origin.module}). Uninstall one of them."
+        )
+    table[spec.name] = Registered(spec, origin)
+
+
+def build_registry(entry_points: Iterable[md.EntryPoint] | None = None,
+                   extra_plugins: Iterable[tuple[object, Origin]] = ()) -> Registry:
+    """Load every plugin and collect what it registers.
+
+    Args:
+        entry_points: the entry points to load; by default those of the group ``vsbench``.
+        extra_plugins: plugin objects registered directly (for tests and notebooks), each with
+            the origin to report for it.
+    """
+    if entry_points is None:
+        entry_points = md.entry_points(group=ENTRY_POINT_GROUP)
+    registry = Registry()
+    candidates: list[tuple[object | md.EntryPoint, Origin]] = [
+        (ep, _origin(ep)) for ep in sorted(entry_points, key=lambda e: e.name)
+    ]
+    candidates.extend(extra_plugins)
+    for candidate, origin in candidates:
+        pm = pluggy.PluginManager(PROJECT)
+        pm.add_hookspecs(HookSpecs)
+        try:
+            plugin = candidate.load() if isinstance(candidate, md.EntryPoint) else candidate
+            pm.register(plugin, name=origin.entry_point)
+            methods = [m for batch in pm.hook.vsbench_methods() for m in batch]
+            datasets = [d for batch in pm.hook.vsbench_datasets() for d in batch]
+            for spec in methods:
+                if not isinstance(spec, MethodSpec):
+                    raise TypeError(f"vsbench_methods returned {type(spec).__name__}, "
+                                    "not vsbench.MethodSpec")
+            for spec in datasets:
+                if not isinstance(spec, DatasetSpec):
+                    raise TypeError(f"vsbench_datasets returned {type(spec).__name__}, "
+                                    "not vsbench.DatasetSpec")
+        except Exception as exc:  # a broken plugin must not break the others
+            registry.broken.append(BrokenPlugin(origin, f"{type(exc).__name__}: {exc}"))
+            continue
+        for spec in methods:
+            _add(registry.methods, spec, origin, "method")
+        for spec in datasets:
+            _add(registry.datasets, spec, origin, "dataset")
+    return registry
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> Registry:
+    """The registry of the installed plugins, built once per process."""
+    return build_registry()
