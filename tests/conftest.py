@@ -1,0 +1,48 @@
+"""Shared fixtures: fake installed plugins and tiny run settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_PLUGIN = REPO / "examples" / "vsbench-example-plugin"
+
+# Small, fast settings for end-to-end runs on the CPU (32 px, one epoch, a few images).
+TINY = ["--set", "image_size=32", "--set", "epochs=1", "--set", "max_train_images=8",
+        "--set", "n_preview=2"]
+
+
+def install_fake_distribution(site: Path, name: str, version: str,
+                              entry_points: dict[str, str]) -> None:
+    """Write the metadata of an installed distribution whose ``vsbench`` entry points are
+    ``entry_points`` (name -> module), as pip would, into the folder ``site``."""
+    dist = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (dist / "entry_points.txt").write_text(f"[vsbench]\n{lines}\n")
+
+
+@pytest.fixture
+def plugin_site(tmp_path):
+    """A site folder holding the README's example plugin as an installed distribution."""
+    site = tmp_path / "site"
+    site.mkdir()
+    install_fake_distribution(site, "vsbench-example-plugin", "0.1.0",
+                              {"tiny-cnn": "vsbench_example"})
+    return site
+
+
+def run_cli(args: list[str], cwd: Path, extra_path: list[Path] = (), timeout: int = 600
+            ) -> subprocess.CompletedProcess:
+    """Run ``python -m vsbench ARGS`` in a subprocess with extra folders on its path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, extra_path), env.get("PYTHONPATH", "")])
+    env["COLUMNS"] = "200"
+    return subprocess.run([sys.executable, "-m", "vsbench", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
