@@ -16,15 +16,19 @@ app = typer.Typer(
     help="Benchmark virtual staining: train and evaluate methods that predict Cell Painting "
          "fluorescence channels from brightfield, on shared splits with one metric protocol, "
          "and compare them on leaderboards.")
-console = Console()
-err_console = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    # Made per call so that the terminal width is read when the command runs.
+    return Console(stderr=stderr)
 
 RESULTS_HELP = "Results folder: runs are written to RESULTS/runs/<dataset>/<method>/<run-id>/."
 DATA_ROOT_HELP = "Local data root holding dataset files and split manifests (datasets/<name>/)."
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False,
+                                soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -74,6 +78,7 @@ def run(
     """
     from vsbench.config import parse_overrides
 
+    console = _console()
     errors = _user_errors()
     try:
         overrides = parse_overrides(set_ or [])
@@ -126,36 +131,54 @@ def compare(
         _fail(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
     runs, warnings = load_runs(results)
     for warning in warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        _console(stderr=True).print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     boards = build_leaderboards(runs)
     if not boards:
         _fail(f"nothing to compare: no completed runs under {results}/runs. Make one with "
               "`vsbench run --method unet`.", 1)
     if len(boards) > 1:
-        console.print(f"{len(boards)} leaderboards: runs on different datasets, splits or "
+        _console().print(f"{len(boards)} leaderboards: runs on different datasets, splits or "
                       "evaluation settings are ranked separately, never averaged together.")
+    console = _console()
     for board in boards:
-        best = board.best()
-        table = Table(title=board.title(), show_lines=False)
-        table.add_column("method", style="bold")
-        for channel, metric in board.table.columns:
-            table.add_column(f"{channel}\n{metric.upper()}" if channel else metric,
-                             justify="right")
-        for method_name, row in board.table.iterrows():
-            cells = []
-            for col, value in row.items():
-                if col[1] == "runs":
-                    cells.append(str(int(value)))
-                else:
-                    text = f"{value:.3f}"
-                    cells.append(f"[bold green]{text}[/]" if best.get(col) == method_name
-                                 else text)
-            table.add_row(str(method_name), *cells)
-        console.print(table)
+        _print_board(console, board)
     if fmt is not None:
         path = output or results / f"leaderboard.{FORMATS[fmt]}"
         export(boards, fmt, path)
-        console.print(f"wrote {path}")
+        _console().print(f"wrote {path}")
+
+
+def _print_board(console: Console, board) -> None:
+    """Print a leaderboard: as one wide table when the terminal is wide enough, otherwise as
+    one table per metric (channels and Average as columns)."""
+    from vsbench.metrics import METRICS
+
+    best = board.best()
+    runs = board.table[("", "runs")]
+    channels = list(dict.fromkeys(c for c, m in board.metric_columns()))
+
+    def cell(method_name, col) -> str:
+        text = f"{board.table.loc[method_name, col]:.3f}"
+        return f"[bold green]{text}[/]" if best.get(col) == method_name else text
+
+    if console.width >= 8 * len(board.metric_columns()) + 24:
+        groups = [(board.title(), board.metric_columns())]
+    else:
+        groups = [(f"{metric.upper()} - {board.title()}",
+                   [(c, metric) for c in channels if (c, metric) in board.table.columns])
+                  for metric in METRICS]
+    for title, columns in groups:
+        table = Table(title=title)
+        table.add_column("method", style="bold")
+        for channel, metric in columns:
+            label = f"{channel}\n{metric.upper()}" if len(groups) == 1 else channel
+            table.add_column(label, justify="right")
+        table.add_column("runs", justify="right")
+        for method_name in board.table.index:
+            table.add_row(str(method_name), *(cell(method_name, col) for col in columns),
+                          str(int(runs[method_name])))
+        console.print(table)
+    console.print("best value per column in [bold green]green[/]; mean over runs.")
 
 
 @app.command()
@@ -165,6 +188,7 @@ def methods() -> None:
     Name, description, reference and where each comes from (built-in or which package);
     plugins that failed to load are reported with their error.
     """
+    console = _console()
     registry = _registry()
     table = Table(title="vsbench methods")
     for column in ("name", "description", "reference", "from"):
@@ -182,6 +206,7 @@ def datasets(
     data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
 ) -> None:
     """List the dataset sources, their channel sets, sizes and label kinds."""
+    console = _console()
     registry = _registry()
     table = Table(title="vsbench datasets")
     for column in ("name", "description", "samples", "plates", "channels", "planes", "labels",
@@ -212,7 +237,7 @@ def _registry():
 
 def _print_broken(registry) -> None:
     for broken in registry.broken:
-        err_console.print(f"[red]broken plugin[/] '{broken.origin.entry_point}' from "
+        _console(stderr=True).print(f"[red]broken plugin[/] '{broken.origin.entry_point}' from "
                           f"{broken.origin.distribution} ({broken.origin.module}): {broken.error}",
                           highlight=False, soft_wrap=True)
 

@@ -1,0 +1,183 @@
+"""The command line, end to end (typer's CliRunner), and its bad-input errors."""
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import TINY, install_fake_distribution, run_cli
+from vsbench.cli import app
+from vsbench.results import METRICS_KEYS
+
+runner = CliRunner()
+ENV = {"COLUMNS": "200"}
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args), env=ENV)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One tiny completed unet run, shared by the tests of this module."""
+    root = tmp_path_factory.mktemp("cli")
+    result = invoke("run", "--method", "unet", "--results", str(root / "results"),
+                    "--data-root", str(root / "data"), "--seed", "3", *TINY)
+    assert result.exit_code == 0, result.output
+    [folder] = (root / "results" / "runs" / "synthetic" / "unet").iterdir()
+    return root, folder, result.output
+
+
+def test_help_explains_every_option():
+    top = invoke("--help")
+    assert top.exit_code == 0
+    for command in ("run", "compare", "methods", "datasets"):
+        assert command in top.output
+    run_help = invoke("run", "--help").output
+    for option in ("--method", "--dataset", "--preset", "--seed", "--set", "--device",
+                   "--results", "--data-root"):
+        assert option in run_help
+    compare_help = invoke("compare", "--help").output
+    for option in ("--results", "--format", "--output"):
+        assert option in compare_help
+    assert "--data-root" in invoke("datasets", "--help").output
+
+
+def test_python_m_vsbench_works():
+    out = subprocess.run([sys.executable, "-m", "vsbench", "--help"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "compare" in out.stdout
+
+
+def test_methods_and_datasets_listing():
+    out = invoke("methods")
+    assert out.exit_code == 0 and "unet" in out.output and "built-in" in out.output
+    out = invoke("datasets")
+    assert out.exit_code == 0
+    assert "synthetic" in out.output and "DNA, ER, RNA, AGP, Mito" in out.output
+    assert "perturbation, target" in out.output
+
+
+def test_run_writes_a_complete_run_folder(finished_run):
+    root, folder, output = finished_run
+    assert "Average" in output and "DNA" in output and "Mito" in output
+    for name in ("config.json", "state.json", "metrics.json", "per_image_metrics.csv",
+                 "train_log.csv", "checkpoint.pt", "predictions.png"):
+        assert (folder / name).is_file(), name
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert set(METRICS_KEYS) <= set(metrics)
+    assert metrics["method"] == "unet" and metrics["seed"] == 3 and metrics["n_test_images"] == 24
+    assert list(metrics["channels"]) == ["DNA", "ER", "RNA", "AGP", "Mito"]
+    for values in [*metrics["channels"].values(), metrics["average"]]:
+        assert set(values) == {"mse", "mae", "pcc", "ssim"}
+        assert 0 <= values["mse"] <= 1 and -1 <= values["pcc"] <= 1
+    config = json.loads((folder / "config.json").read_text())
+    assert config["run"]["image_size"] == 32 and config["run"]["epochs"] == 1
+    assert config["split_hash"] == metrics["split_hash"]
+    assert config["plugin"]["distribution"] == "vsbench"
+    assert config["versions"]["vsbench"] and config["device"] == "cpu"
+    assert json.loads((folder / "state.json").read_text())["status"] == "completed"
+    with open(folder / "per_image_metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 24 * 5 and set(rows[0]) == {"sample_id", "channel", "mse", "mae",
+                                                    "pcc", "ssim"}
+    assert (root / "data" / "synthetic" / "split.csv").is_file()
+    assert (folder / "predictions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_prints_and_exports(finished_run):
+    root, folder, _ = finished_run
+    results = root / "results"
+    out = invoke("compare", "--results", str(results))
+    assert out.exit_code == 0, out.output
+    assert "unet" in out.output and "Average" in out.output
+    out = invoke("compare", "--results", str(results), "--format", "markdown")
+    assert out.exit_code == 0
+    text = (results / "leaderboard.md").read_text()
+    assert "| unet" in text and "Average PCC" in text
+    out = invoke("compare", "--results", str(results), "--format", "latex", "--output",
+                 str(root / "table.tex"))
+    assert out.exit_code == 0 and "\\textbf" in (root / "table.tex").read_text()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "--method", "unte"], "Unknown method 'unte'. Did you mean 'unet'?"),
+    (["run", "--method", "unet", "--dataset", "jump"], "Unknown dataset 'jump'"),
+    (["run", "--method", "unet", "--set", "epoch=2"], "Unknown hyperparameter 'epoch'"),
+    (["run", "--method", "unet", "--set", "epochs=two"], "--set epochs=two: expected an integer"),
+    (["run", "--method", "unet", "--set", "epochs"], "expected key=value"),
+    (["run", "--method", "unet", "--preset", "huge"], "Unknown preset 'huge'"),
+    (["compare", "--format", "pdf"], "unknown format 'pdf'"),
+])
+def test_bad_input_one_line_errors(args, message, tmp_path):
+    out = runner.invoke(app, [*args, "--results", str(tmp_path)] if args[0] == "run" else
+                        [*args, "--results", str(tmp_path)], env=ENV)
+    assert out.exit_code == 2
+    assert message in out.output
+    assert not (tmp_path / "runs").exists() or args[0] != "run" or \
+        not any((tmp_path / "runs").rglob("metrics.json"))
+
+
+def test_compare_on_empty_results(tmp_path):
+    out = invoke("compare", "--results", str(tmp_path / "nothing"))
+    assert out.exit_code == 1
+    assert "nothing to compare" in out.output and "vsbench run --method unet" in out.output
+
+
+def test_unwritable_results_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = invoke("run", "--method", "unet", "--results", str(blocker), *TINY)
+    assert out.exit_code == 2 and "Cannot create results folder" in out.output
+
+
+CRASHING_PLUGIN = '''
+from dataclasses import dataclass
+from vsbench import MethodSpec, hookimpl
+
+@dataclass
+class Params:
+    pass
+
+def build(params, info):
+    import torch
+    from vsbench.method import Method
+
+    class Crash(Method):
+        def __init__(self, params, info):
+            super().__init__(params, info)
+            self.model = torch.nn.Conv2d(len(info.planes), len(info.channels), 1)
+        def training_loss(self, batch):
+            raise RuntimeError("boom in training")
+        def predict(self, batch):
+            return self.model(batch["brightfield"])
+    return Crash(params, info)
+
+@hookimpl
+def vsbench_methods():
+    return [MethodSpec(name="crash", description="always fails", reference="test",
+                       params=Params, factory=build)]
+'''
+
+
+def test_failing_method_leaves_finished_runs_intact(finished_run, tmp_path):
+    root, folder, _ = finished_run
+    site = tmp_path / "site"
+    install_fake_distribution(site, "vsbench-crash", "0.0.1", {"crash": "vsbench_crash"})
+    (site / "vsbench_crash.py").write_text(CRASHING_PLUGIN)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    result = run_cli(["run", "--method", "crash", "--results", str(root / "results"),
+                      "--data-root", str(root / "data"), *TINY], tmp_path, [site])
+    assert result.returncode == 1
+    assert "method 'crash' failed: RuntimeError: boom in training" in result.stderr
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    assert before == after
+    [crashed] = (root / "results" / "runs" / "synthetic" / "crash").iterdir()
+    state = json.loads((crashed / "state.json").read_text())
+    assert state["status"] == "failed" and "boom in training" in state["traceback"]
+    out = invoke("compare", "--results", str(root / "results"))
+    assert out.exit_code == 0 and "crash" not in out.output
