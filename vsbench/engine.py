@@ -218,6 +218,7 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
     device = select_device(request.device)
 
     source = dataset_entry.spec.factory(Path(request.data_root))
+    source = source.for_run(resolved.run.image_size, Path(request.data_root))
     split = load_or_create_split(source.records(),
                                  Path(request.data_root) / request.dataset / "split.csv")
     train_ids = split.ids("train")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -84,6 +85,14 @@ class DatasetSource(abc.ABC):
     @abc.abstractmethod
     def fingerprint(self) -> str:
         """A short hash that changes whenever the data this source yields change."""
+
+    def for_run(self, image_size: int, data_root: Path) -> "DatasetSource":
+        """The source a run reads from at ``image_size``.
+
+        Sources whose files are slow to decode return a preprocessed, cached copy here (built on
+        first use under ``data_root``); the default is the source itself.
+        """
+        return self
 
     def describe(self) -> dict[str, object]:
         """A summary for ``vsbench datasets`` (cheap: does not read images)."""
