@@ -11,11 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vsbench.cli_data import data_app
+
 app = typer.Typer(
     name="vsbench", no_args_is_help=True, add_completion=False,
     help="Benchmark virtual staining: train and evaluate methods that predict Cell Painting "
          "fluorescence channels from brightfield, on shared splits with one metric protocol, "
          "and compare them on leaderboards.")
+app.add_typer(data_app, name="data", help="Fetch, prepare (cache) and split datasets.")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -69,6 +72,11 @@ def run(
                                "cpu or cuda."),
     results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
     data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
+    resume: bool = typer.Option(False, "--resume", help="Continue the latest unfinished run "
+                                "with the same configuration from its last checkpoint."),
+    deterministic: bool = typer.Option(False, "--deterministic", help="Use only deterministic "
+                                       "CUDA kernels (slower; CPU runs are deterministic "
+                                       "anyway)."),
 ) -> None:
     """Train and evaluate one method; write its run folder.
 
@@ -86,7 +94,8 @@ def run(
 
         result = run_benchmark(RunRequest(method=method, dataset=dataset, preset=preset,
                                           seed=seed, overrides=overrides, device=device,
-                                          results_dir=results, data_root=data_root), console)
+                                          results_dir=results, data_root=data_root,
+                                          resume=resume, deterministic=deterministic), console)
     except errors as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -205,21 +214,25 @@ def methods() -> None:
 def datasets(
     data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
 ) -> None:
-    """List the dataset sources, their channel sets, sizes and label kinds."""
+    """List the dataset sources, their channel sets, sizes and label kinds.
+
+    For each, also what is prepared under DATA_ROOT: cache sizes, split hash, bytes on disk.
+    """
     console = _console()
     registry = _registry()
     table = Table(title="vsbench datasets")
     for column in ("name", "description", "samples", "plates", "channels", "planes", "labels",
-                   "from"):
+                   "prepared", "split", "size", "from"):
         table.add_column(column)
     for name, entry in sorted(registry.datasets.items()):
         origin = entry.origin
         try:
-            summary = entry.spec.factory(data_root).describe()
+            summary = entry.spec.factory(data_root).describe(data_root)
             cells = [str(summary[k]) for k in ("samples", "plates", "channels", "planes",
-                                               "labels")]
+                                               "labels", "prepared", "split")]
+            cells.append(f"{summary['size'] / 1e6:.1f} MB")
         except Exception as exc:  # a source whose files are missing is still listed
-            cells = ["-", "-", "-", "-", f"[red]unavailable: {exc}[/]"]
+            cells = ["-", "-", "-", "-", f"[red]unavailable: {exc}[/]", "-", "-", "-"]
         table.add_row(name, entry.spec.description, *cells,
                       "built-in" if origin.builtin else f"{origin.distribution} {origin.version}")
     console.print(table)

@@ -37,6 +37,8 @@ class RunConfig:
     num_workers: int = 0
     n_preview: int = 4
     max_train_images: int = 0
+    checkpoint_every: int = 0  # optimiser steps between checkpoints (0: by time only)
+    checkpoint_minutes: float = 10.0  # and at least this often (0: only at the end)
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for values outside their range."""
@@ -51,7 +53,8 @@ class RunConfig:
             raise ConfigError(f"--set lr={self.lr}: must be positive.")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError(f"--set precision={self.precision}: use auto, fp32, bf16 or fp16.")
-        for name in ("num_workers", "n_preview", "max_train_images", "weight_decay", "grad_clip"):
+        for name in ("num_workers", "n_preview", "max_train_images", "weight_decay", "grad_clip",
+                     "checkpoint_every", "checkpoint_minutes"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--set {name}={getattr(self, name)}: must not be negative.")
 

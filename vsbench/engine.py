@@ -1,15 +1,18 @@
 """The one training and prediction loop every method runs through.
 
 The engine resolves the configuration, prepares the shared split, builds the method from its
-plugin, trains it (device, precision, seeds, optimiser, progress), predicts the test part,
-scores it with the one metric protocol, and writes the run folder. A method supplies only its
-model, its training-step loss and its prediction.
+plugin, trains it (device, precision, seeds, optimiser, checkpoints, resume, progress), predicts
+the test part, scores it with the one metric protocol, and writes the run folder. A method
+supplies only its model, its training-step loss and its prediction.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
+import os
 import platform
 import random
 import subprocess
@@ -28,6 +31,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 
 import vsbench
 from vsbench import config as cfg
+from vsbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from vsbench.data.sampler import EpochSampler
 from vsbench.data.splits import load_or_create_split
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.method import Method
@@ -35,8 +40,8 @@ from vsbench.metrics import MetricAccumulator
 from vsbench.pictures import prediction_grid
 from vsbench.plugins import Registry, default_registry
 from vsbench.results import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, PER_IMAGE_FILE,
-                             PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder, atomic_write_bytes,
-                             atomic_write_json, atomic_write_text)
+                             PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder, atomic_write_json,
+                             atomic_write_text, unfinished_runs)
 
 
 class EngineError(RuntimeError):
@@ -55,6 +60,8 @@ class RunRequest:
     device: str = "auto"
     results_dir: Path = Path("results")
     data_root: Path = Path("datasets")
+    resume: bool = False
+    deterministic: bool = False
 
 
 @dataclass
@@ -63,6 +70,7 @@ class RunResult:
 
     folder: Path
     metrics: dict
+    resumed: bool = False
 
 
 def select_device(name: str) -> torch.device:
@@ -72,16 +80,22 @@ def select_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise EngineError("--device cuda was requested but no CUDA GPU is visible; use "
                           "--device cpu or --device auto.")
-    if name not in ("cpu",) and not name.startswith("cuda"):
+    if name != "cpu" and not name.startswith("cuda"):
         raise EngineError(f"Unknown device '{name}'; use auto, cpu or cuda.")
     return torch.device(name)
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch (all devices)."""
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, numpy and torch; with ``deterministic``, also forbid nondeterministic
+    CUDA kernels (slower, but the same seed then gives the same numbers on a GPU)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
 
 
 def autocast_context(device: torch.device, precision: str):
@@ -100,7 +114,7 @@ def code_version() -> dict[str, str | None]:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(vsbench.__file__).parent,
                              capture_output=True, text=True, timeout=5)
-        commit = out.stdout.strip() or None if out.returncode == 0 else None
+        commit = (out.stdout.strip() or None) if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         pass
     return {"vsbench": vsbench.__version__, "git_commit": commit, "torch": torch.__version__,
@@ -126,43 +140,96 @@ def _progress(console: Console) -> Progress:
                     TimeRemainingColumn(), console=console, transient=False)
 
 
+@dataclass
+class TrainState:
+    """Where training stands: what a checkpoint records besides the weights."""
+
+    epoch: int = 0
+    seen: int = 0  # samples of the current epoch already trained on
+    step: int = 0
+    loss_sum: float = 0.0
+    seconds: float = 0.0  # training time so far, over all sessions of the run
+    log: list[dict] = field(default_factory=list)
+
+
 def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
-          seed: int, console: Console) -> list[dict]:
-    """Train ``method`` for ``run.epochs`` epochs; return the per-epoch log."""
-    generator = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(
-        data, batch_size=min(run.batch_size, len(data)), shuffle=True, drop_last=True,
-        generator=generator, num_workers=run.num_workers, pin_memory=device.type == "cuda",
-        persistent_workers=run.num_workers > 0)
+          seed: int, console: Console, checkpoint_path: Path | None = None,
+          resume_from: dict | None = None) -> TrainState:
+    """Train ``method`` for ``run.epochs`` epochs; return the final state (log, seconds).
+
+    When ``checkpoint_path`` is given, a checkpoint is written every ``run.checkpoint_every``
+    optimiser steps, every ``run.checkpoint_minutes`` minutes, and when training ends (small
+    runs would otherwise spend their time writing checkpoints); ``resume_from`` is such a checkpoint, and
+    training then continues exactly where it stopped (same samples, augmentations, noise).
+    """
+    batch_size = min(run.batch_size, len(data))
+    steps_per_epoch = len(data) // batch_size
     optimizer = torch.optim.AdamW(method.trainable_parameters(), lr=run.lr,
                                   weight_decay=run.weight_decay)
-    log = []
+    state = TrainState()
+    if resume_from is not None:
+        method.load_state_dict(resume_from["method"])
+        optimizer.load_state_dict(resume_from["optimizer"])
+        state = TrainState(**resume_from["train_state"])
+        set_rng_state(resume_from["rng"])
+
+    session_start, seconds_before = time.perf_counter(), state.seconds
+
+    last_checkpoint = time.perf_counter()
+
+    def checkpoint() -> None:
+        nonlocal last_checkpoint
+        state.seconds = seconds_before + time.perf_counter() - session_start
+        last_checkpoint = time.perf_counter()
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, {
+                "method": method.state_dict(), "optimizer": optimizer.state_dict(),
+                "train_state": vars(state) | {"log": list(state.log)}, "rng": rng_state()})
+
     method.train(True)
     with _progress(console) as progress:
-        task = progress.add_task("train", total=run.epochs * len(loader), status="")
-        for epoch in range(run.epochs):
-            total, count, start = 0.0, 0, time.perf_counter()
+        task = progress.add_task("train", total=run.epochs * steps_per_epoch,
+                                 completed=state.step, status="")
+        while state.epoch < run.epochs:
+            start = time.perf_counter()
+            # The loader gets its own generator: it must not draw from the global RNG, whose
+            # state the checkpoint restores for the method's own randomness.
+            loader = torch.utils.data.DataLoader(
+                data, batch_size=batch_size, drop_last=True,
+                sampler=EpochSampler(len(data), seed, state.epoch, skip=state.seen),
+                generator=torch.Generator().manual_seed(seed), num_workers=run.num_workers,
+                pin_memory=device.type == "cuda")
             for batch in loader:
                 batch = to_device(batch, device)
                 with autocast_context(device, run.precision):
                     loss = method.training_loss(batch)
                 if not torch.isfinite(loss):
-                    raise EngineError(f"training loss became {loss.item()} at epoch {epoch + 1}; "
-                                      "lower the learning rate (--set lr=...) or check the data.")
+                    raise EngineError(f"training loss became {loss.item()} at epoch "
+                                      f"{state.epoch + 1}; lower the learning rate "
+                                      "(--set lr=...) or check the data.")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if run.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(method.trainable_parameters(), run.grad_clip)
                 optimizer.step()
                 method.after_optimizer_step()
-                total += loss.item() * len(batch["index"])
-                count += len(batch["index"])
-                progress.update(task, advance=1,
-                                status=f"epoch {epoch + 1}/{run.epochs} loss {loss.item():.4f}")
-            log.append({"epoch": epoch + 1, "loss": total / max(count, 1),
-                        "seconds": time.perf_counter() - start})
+                n = len(batch["index"])
+                state.loss_sum += loss.item() * n
+                state.seen += n
+                state.step += 1
+                progress.update(task, advance=1, status=f"epoch {state.epoch + 1}/{run.epochs} "
+                                f"loss {loss.item():.4f}")
+                due = run.checkpoint_minutes and (
+                    time.perf_counter() - last_checkpoint > 60 * run.checkpoint_minutes)
+                if due or (run.checkpoint_every and state.step % run.checkpoint_every == 0):
+                    checkpoint()
+            state.log.append({"epoch": state.epoch + 1, "loss": state.loss_sum / max(state.seen, 1),
+                              "seconds": round(time.perf_counter() - start, 3)})
+            state.epoch, state.seen, state.loss_sum = state.epoch + 1, 0, 0.0
+        checkpoint()  # the final state: a crash during evaluation resumes without retraining
+    state.seconds = seconds_before + time.perf_counter() - session_start
     method.train(False)
-    return log
+    return state
 
 
 @torch.inference_mode()
@@ -206,9 +273,21 @@ def _csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
+def config_hash(record: dict) -> str:
+    """Hash of what determines a run's numbers (not when or where it ran)."""
+    keys = ("method", "dataset", "preset", "seed", "run", "method_params",
+            "dataset_fingerprint", "split_hash", "plugin")
+    text = json.dumps({k: record.get(k) for k in keys}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def run_benchmark(request: RunRequest, console: Console | None = None,
                   registry: Registry | None = None) -> RunResult:
-    """Train and evaluate one method on one dataset and write its run folder."""
+    """Train and evaluate one method on one dataset and write its run folder.
+
+    With ``request.resume``, an unfinished run with the same resolved configuration continues
+    from its last checkpoint instead of starting a new folder.
+    """
     console = console or Console()
     registry = registry or default_registry()
     method_entry = registry.method(request.method)
@@ -226,11 +305,12 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
         train_ids = train_ids[:resolved.run.max_train_images]
     test_ids = split.ids("test")
 
-    folder = RunFolder.create(request.results_dir, request.dataset, request.method, request.seed)
+    resolved_dict = resolved.to_dict()
     config_record = {
         "method": request.method, "dataset": request.dataset, "preset": request.preset,
         "seed": request.seed, "device": str(device), "overrides": request.overrides,
-        **resolved.to_dict(),
+        "deterministic": request.deterministic,
+        "run": resolved_dict["run"], "method_params": resolved_dict["method"],
         "dataset_fingerprint": source.fingerprint(), "split_hash": split.hash,
         "split_manifest": str(split.path),
         "channels": list(source.info.channels), "planes": list(source.info.planes),
@@ -238,27 +318,51 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
                    "version": method_entry.origin.version,
                    "module": method_entry.origin.module},
         "versions": code_version(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    config_record["config_hash"] = config_hash(config_record)
+
+    unfinished = unfinished_runs(request.results_dir, request.dataset, request.method,
+                                 config_record["config_hash"])
+    resume_state = None
+    if request.resume:
+        if not unfinished:
+            raise EngineError(f"--resume: no unfinished {request.method} run on "
+                              f"{request.dataset} with this configuration under "
+                              f"{request.results_dir}/runs; run without --resume to start one.")
+        folder = unfinished[-1]
+        ckpt = folder.path / CHECKPOINT_FILE
+        if ckpt.exists():
+            resume_state = load_checkpoint(ckpt)
+        config_record["started"] = json.loads((folder.path / CONFIG_FILE).read_text()).get(
+            "started")
+        console.print(f"[bold]resuming[/] {folder.path.name}"
+                      + (f" at epoch {resume_state['train_state']['epoch'] + 1}, step "
+                         f"{resume_state['train_state']['step']}" if resume_state else
+                         " from the start (it has no checkpoint yet)"))
+    else:
+        if unfinished:
+            console.print(f"[yellow]note:[/] unfinished run(s) with this configuration exist "
+                          f"({', '.join(f.path.name for f in unfinished)}); pass --resume to "
+                          "continue the latest instead of starting over.")
+        folder = RunFolder.create(request.results_dir, request.dataset, request.method,
+                                  request.seed)
+        config_record["started"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     folder.write_json(CONFIG_FILE, config_record)
-    folder.set_state("running")
+    folder.set_state("running", pid=os.getpid(), host=platform.node())
     console.print(f"[bold]vsbench run[/] {request.method} on {request.dataset} "
                   f"({request.preset}, seed {request.seed}, {device}) -> {folder.path}")
     try:
-        seed_everything(request.seed)
+        seed_everything(request.seed, request.deterministic)
         train_data = PairedImageDataset(source, train_ids, resolved.run.image_size,
                                         augment=resolved.run.augment)
         test_data = PairedImageDataset(source, test_ids, resolved.run.image_size)
         method = spec.factory(resolved.method, source.info)
         method.to(device)
         method.prepare(train_data, device)
-        start = time.perf_counter()
-        log = train(method, train_data, resolved.run, device, request.seed, console)
-        train_seconds = time.perf_counter() - start
-        atomic_write_text(folder.path / TRAIN_LOG_FILE, _csv(log))
-        buf = io.BytesIO()
-        torch.save({"method": method.state_dict(), "config": config_record}, buf)
-        atomic_write_bytes(folder.path / CHECKPOINT_FILE, buf.getvalue())
+        trained = train(method, train_data, resolved.run, device, request.seed, console,
+                        checkpoint_path=folder.path / CHECKPOINT_FILE, resume_from=resume_state)
+        train_seconds = trained.seconds
+        atomic_write_text(folder.path / TRAIN_LOG_FILE, _csv(trained.log))
 
         scores, preview, predict_seconds = evaluate(method, test_data, resolved.run, device,
                                                     request.method, console)
@@ -280,7 +384,7 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
             "pcc_undefined_images": summary["pcc_undefined"],
             "train_seconds": round(train_seconds, 3),
             "predict_seconds_per_image": round(predict_seconds / max(summary["n_images"], 1), 5),
-            "run_id": folder.path.name,
+            "run_id": folder.path.name, "config_hash": config_record["config_hash"],
         }
         atomic_write_json(folder.path / METRICS_FILE, record)
         folder.set_state("completed")
@@ -288,4 +392,4 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
         folder.set_state("failed", error=f"{type(exc).__name__}: {exc}",
                          traceback=traceback.format_exc())
         raise
-    return RunResult(folder.path, record)
+    return RunResult(folder.path, record, resumed=request.resume)

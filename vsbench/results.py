@@ -101,6 +101,24 @@ class RunFolder:
             return "unknown"
 
 
+def unfinished_runs(results_dir: Path, dataset: str, method: str, config_hash: str
+                    ) -> list[RunFolder]:
+    """Runs of ``method`` on ``dataset`` with this configuration hash that did not complete
+    (interrupted or failed), oldest first."""
+    parent = Path(results_dir) / "runs" / dataset / method
+    found = []
+    for config_path in sorted(parent.glob(f"*/{CONFIG_FILE}")):
+        folder = RunFolder(config_path.parent)
+        if folder.state() == "completed":
+            continue
+        try:
+            if json.loads(config_path.read_text()).get("config_hash") == config_hash:
+                found.append(folder)
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def validate_metrics(record: Any, source: Path) -> dict:
     """Check a ``metrics.json`` against the schema; raise :class:`ResultsError` naming the file."""
     if not isinstance(record, dict):

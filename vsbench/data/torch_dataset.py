@@ -67,10 +67,14 @@ class PairedImageDataset(torch.utils.data.Dataset):
                                   resize(fl, self.image_size).clamp_(0, 1).contiguous())
         return self._cache[index]
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """A sample by index, or by ``(index, augmentation_seed)`` as
+        :class:`vsbench.data.sampler.EpochSampler` yields them (reproducible augmentation)."""
+        index, aug_seed = key if isinstance(key, tuple) else (key, None)
         bf, fl = self._prepared(index)
         if self.augment:
-            bf, fl = paired_augment(bf, fl)
+            generator = None if aug_seed is None else torch.Generator().manual_seed(aug_seed)
+            bf, fl = paired_augment(bf, fl, generator)
         record = self.records[index]
         labels = {kind: torch.tensor(table[record.labels[kind]])
                   for kind, table in self._label_index.items() if kind in record.labels}

@@ -1,0 +1,123 @@
+"""Reliability: kill-and-resume, determinism, concurrent runs, atomic checkpoints."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tests.conftest import run_cli
+from vsbench.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from vsbench.results import atomic_write_bytes
+
+# Long enough to be killed mid-training, small enough for CI.
+RESUMABLE = ["--method", "unet", "--seed", "5", "--set", "image_size=32", "--set", "epochs=4",
+             "--set", "max_train_images=16", "--set", "batch_size=4", "--set",
+             "checkpoint_every=3", "--set", "n_preview=1"]
+
+
+def _metrics(results):
+    [path] = results.glob("runs/synthetic/unet/*/metrics.json")
+    return json.loads(path.read_text())
+
+
+def _env(extra=None):
+    env = dict(os.environ, COLUMNS="200")
+    env.update(extra or {})
+    return env
+
+
+def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
+    data = tmp_path / "data"
+    straight = tmp_path / "straight"
+    done = run_cli(["run", *RESUMABLE, "--results", str(straight), "--data-root", str(data)],
+                   tmp_path)
+    assert done.returncode == 0, done.stderr
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "vsbench", "run", *RESUMABLE, "--results",
+                             str(killed), "--data-root", str(data)], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    ckpt = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list(killed.glob("runs/synthetic/unet/*/checkpoint.pt"))
+        if found:
+            ckpt = found[0]
+            break
+        time.sleep(0.05)
+    assert ckpt is not None, "the run never wrote a checkpoint"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = load_checkpoint(ckpt)["train_state"]
+    assert 0 < state["step"] < 16, "killed too late to test resuming"
+    assert not list(killed.glob("runs/synthetic/unet/*/metrics.json"))
+
+    # A plain rerun offers the unfinished run; --resume continues it in the same folder.
+    resumed = run_cli(["run", *RESUMABLE, "--resume", "--results", str(killed), "--data-root",
+                       str(data)], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stdout
+    assert len(list(killed.glob("runs/synthetic/unet/*"))) == 1
+    a, b = _metrics(straight), _metrics(killed)
+    for channel in a["channels"]:
+        for metric, value in a["channels"][channel].items():
+            assert b["channels"][channel][metric] == pytest.approx(value, abs=1e-6)
+    log_a = (next(straight.glob("runs/synthetic/unet/*")) / "train_log.csv").read_text()
+    log_b = (next(killed.glob("runs/synthetic/unet/*")) / "train_log.csv").read_text()
+    losses = [[round(float(r.split(",")[1]), 6) for r in log.splitlines()[1:]]
+              for log in (log_a, log_b)]
+    assert losses[0] == losses[1]
+
+
+def test_resume_without_unfinished_run_is_an_error(tmp_path):
+    out = run_cli(["run", *RESUMABLE, "--resume", "--results", str(tmp_path / "r"),
+                   "--data-root", str(tmp_path / "d")], tmp_path)
+    assert out.returncode == 2
+    assert "--resume: no unfinished unet run on synthetic with this configuration" in out.stderr
+
+
+def test_same_seed_same_metrics_and_concurrent_runs_stay_intact(tmp_path):
+    args = ["run", "--method", "unet", "--seed", "1", "--set", "image_size=32", "--set",
+            "epochs=1", "--set", "max_train_images=8", "--set", "n_preview=1",
+            "--results", str(tmp_path / "res"), "--data-root", str(tmp_path / "data")]
+    procs = [subprocess.Popen([sys.executable, "-m", "vsbench", *args], cwd=tmp_path,
+                              env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err.decode()
+    folders = sorted((tmp_path / "res" / "runs" / "synthetic" / "unet").iterdir())
+    assert len(folders) == 2
+    records = [json.loads((f / "metrics.json").read_text()) for f in folders]
+    for f in folders:
+        assert json.loads((f / "state.json").read_text())["status"] == "completed"
+    assert records[0]["channels"] == records[1]["channels"]  # same seed, same numbers
+
+
+def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, {"step": 1, "weights": torch.ones(3)})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(CheckpointError, match="No space left on device; the previous "
+                                              "checkpoint is intact"):
+        save_checkpoint(path, {"step": 2, "weights": torch.zeros(3)})
+    monkeypatch.undo()
+    assert load_checkpoint(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary left
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    atomic_write_bytes(path, b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be read .* delete it to restart"):
+        load_checkpoint(path)
