@@ -224,6 +224,7 @@ def datasets(
     for column in ("name", "description", "samples", "plates", "channels", "planes", "labels",
                    "prepared", "split", "size", "from"):
         table.add_column(column)
+    unavailable = []
     for name, entry in sorted(registry.datasets.items()):
         origin = entry.origin
         try:
@@ -232,10 +233,13 @@ def datasets(
                                                "labels", "prepared", "split")]
             cells.append(f"{summary['size'] / 1e6:.1f} MB")
         except Exception as exc:  # a source whose files are missing is still listed
-            cells = ["-", "-", "-", "-", f"[red]unavailable: {exc}[/]", "-", "-", "-"]
+            cells = ["-"] * 4 + ["[red]unavailable[/] (below)"] + ["-"] * 3
+            unavailable.append(f"{name}: {exc}")
         table.add_row(name, entry.spec.description, *cells,
                       "built-in" if origin.builtin else f"{origin.distribution} {origin.version}")
     console.print(table)
+    for line in unavailable:
+        console.print(f"[red]unavailable[/] {line}", highlight=False, soft_wrap=True)
     _print_broken(registry)
 
 

@@ -1,4 +1,5 @@
-"""Preprocessing shared by every source: intensity normalisation (numpy, torch-free)."""
+"""Preprocessing shared by every source: intensity normalisation and illumination correction
+(numpy, torch-free)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,16 @@ def percentile_normalise(image: np.ndarray, low: float = 2.0, high: float = 98.0
     lo, hi = np.percentile(image, [low, high], axis=(-2, -1), keepdims=True)
     scale = np.where(hi > lo, hi - lo, 1.0)
     return np.clip((image - lo) / scale, 0.0, 1.0).astype(np.float32)
+
+
+def correct_illumination(image: np.ndarray, function: np.ndarray) -> np.ndarray:
+    """Divide a raw plane by its illumination-correction function (CellProfiler's ``.npy``).
+
+    Both must have the same shape; the function's non-positive pixels (none in a valid
+    function) are treated as 1 so that no pixel becomes infinite.
+    """
+    function = np.asarray(function, dtype=np.float32)
+    if function.shape != image.shape:
+        raise ValueError(f"illumination function is {function.shape}, image is {image.shape}")
+    safe = np.where(function > 0, function, 1.0).astype(np.float32)
+    return np.asarray(image, dtype=np.float32) / safe

@@ -69,6 +69,10 @@ class Sample:
 class DatasetSource(abc.ABC):
     """A source of paired brightfield / fluorescence samples."""
 
+    #: True when ``load`` returns brightfield already normalised to [0, 1] (e.g. with the
+    #: source's own percentile clip); otherwise the torch dataset normalises it per image.
+    brightfield_normalised: bool = False
+
     @property
     @abc.abstractmethod
     def info(self) -> DatasetInfo:
@@ -94,16 +98,41 @@ class DatasetSource(abc.ABC):
         """
         return self
 
-    def describe(self) -> dict[str, object]:
-        """A summary for ``vsbench datasets`` (cheap: does not read images)."""
+    def describe(self, data_root: Path | None = None) -> dict[str, object]:
+        """A summary for ``vsbench datasets`` (cheap: does not read images).
+
+        With ``data_root``, also what is prepared there: ``split`` (the split manifest's hash),
+        ``prepared`` (the image sizes of complete caches) and ``size`` (bytes on disk under
+        ``<data_root>/<name>/``).
+        """
         records = self.records()
-        return {
+        out: dict[str, object] = {
             "samples": len(records),
             "plates": len({r.plate for r in records}),
             "channels": ", ".join(self.info.channels),
             "planes": ", ".join(self.info.planes),
             "labels": ", ".join(self.info.label_kinds) or "-",
         }
+        if data_root is not None:
+            out.update(prepared_summary(Path(data_root) / self.info.name))
+        return out
+
+
+def prepared_summary(folder: Path) -> dict[str, object]:
+    """What ``folder`` (``<data_root>/<dataset>``) holds: split hash, cache sizes, bytes."""
+    from vsbench.data.cache import list_caches
+    from vsbench.data.splits import read_split
+
+    split_file = folder / "split.csv"
+    try:
+        split = read_split(split_file).hash if split_file.is_file() else "-"
+    except DataError:
+        split = "unreadable"
+    caches = list_caches(folder / "cache")
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+    return {"split": split,
+            "prepared": ", ".join(f"{c['image_size']} px" for c in caches) or "no",
+            "size": size}
 
 
 def check_sample(sample: Sample, info: DatasetInfo) -> Sample:

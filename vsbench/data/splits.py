@@ -14,6 +14,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from vsbench.data.source import DataError, SampleRecord
 
@@ -38,14 +39,18 @@ class Split:
         return ids
 
 
-def assign_parts(records: list[SampleRecord]) -> dict[str, str]:
+def assign_parts(records: list[SampleRecord], test: Sequence[str] = (),
+                 val: Sequence[str] = ()) -> dict[str, str]:
     """Assign each sample to a part, grouped by plate.
 
     With three plates or more: the last plate (in sorted order) is the test plate, the one
     before it the validation plate, the rest train (the paper holds one plate out for test).
     With fewer plates, the same rule applies to wells, so no well is split across parts.
+    ``test`` and ``val`` name the plates of those parts explicitly instead (the rest train).
     """
     plates = sorted({r.plate for r in records})
+    if test or val:
+        return _assign_named(records, plates, tuple(test), tuple(val))
     if len(plates) >= 3:
         key, groups = (lambda r: r.plate), plates
     else:
@@ -57,6 +62,31 @@ def assign_parts(records: list[SampleRecord]) -> dict[str, str]:
     test, val = groups[-1], groups[-2]
     return {r.sample_id: "test" if key(r) == test else "val" if key(r) == val else "train"
             for r in records}
+
+
+def _assign_named(records: list[SampleRecord], plates: list[str], test: tuple[str, ...],
+                  val: tuple[str, ...]) -> dict[str, str]:
+    unknown = [p for p in test + val if p not in plates]
+    if unknown:
+        raise DataError(f"Plate(s) {', '.join(unknown)} are not in the dataset (its plates: "
+                        f"{', '.join(plates)}).")
+    if not test or not val or set(test) & set(val) or len(set(test) | set(val)) >= len(plates):
+        raise DataError("Name at least one test plate and one validation plate, different from "
+                        "each other, and leave at least one plate to train on.")
+    return {r.sample_id: "test" if r.plate in test else "val" if r.plate in val else "train"
+            for r in records}
+
+
+def write_split(records: list[SampleRecord], path: Path, test: Sequence[str] = (),
+                val: Sequence[str] = ()) -> Split:
+    """Make the split of ``records`` and write it to ``path``, replacing any manifest there
+    (``vsbench data split --regenerate``: results made on the old one keep the old hash)."""
+    text = _manifest_text(records, assign_parts(records, test, val))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)  # atomic: a concurrent run never reads half a manifest
+    return read_split(path)
 
 
 def _manifest_text(records: list[SampleRecord], parts: dict[str, str]) -> str:
@@ -103,9 +133,4 @@ def load_or_create_split(records: list[SampleRecord], path: Path) -> Split:
             raise DataError(f"Split manifest {path} names {len(unknown)} sample(s) the dataset "
                             f"does not have (e.g. {unknown[0]}); delete it to regenerate.")
         return split
-    text = _manifest_text(records, assign_parts(records))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)  # atomic: a concurrent run never reads half a manifest
-    return read_split(path)
+    return write_split(records, path)

@@ -61,7 +61,10 @@ class PairedImageDataset(torch.utils.data.Dataset):
     def _prepared(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         if index not in self._cache:
             sample = check_sample(self.source.load(self.records[index]), self.source.info)
-            bf = torch.from_numpy(percentile_normalise(sample.brightfield))
+            bf = sample.brightfield
+            if not self.source.brightfield_normalised:  # else the source did it (its own clip)
+                bf = percentile_normalise(bf)
+            bf = torch.from_numpy(np.ascontiguousarray(bf, dtype=np.float32))
             fl = torch.from_numpy(np.ascontiguousarray(sample.fluorescence, dtype=np.float32))
             self._cache[index] = (resize(bf, self.image_size).contiguous(),
                                   resize(fl, self.image_size).clamp_(0, 1).contiguous())

@@ -1,0 +1,259 @@
+"""Selective, resumable, verified downloads of JUMP plates from the Cell Painting Gallery.
+
+Only the files that a selection of plates, wells and sites needs are fetched: each plate's
+``load_data`` CSVs first, then the images those rows name, the plate's illumination functions
+and the batch's plate maps. Any fsspec URL works (``s3://`` needs the optional ``s3`` extra,
+``pip install 'vsbench[s3]'``; the Gallery is public and read anonymously). A file is written
+to ``<name>.part`` and renamed when complete; an interrupted download continues from the bytes
+already there, and every download is checked against the server's size and MD5 (the S3 ETag of
+a single-part upload).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+from vsbench.data import jump
+from vsbench.data.progress import progress_bar
+from vsbench.data.source import DataError
+
+CHUNK = 4 << 20
+# Errors worth retrying: the network, not a missing file or a refused permission.
+RETRYABLE = (ConnectionError, TimeoutError, OSError)
+NOT_RETRYABLE = (FileNotFoundError, PermissionError, IsADirectoryError)
+
+
+def open_filesystem(url: str, endpoint_url: str | None = None, anonymous: bool = True,
+                    retries: int = 10) -> tuple[Any, str]:
+    """An fsspec file system for ``url`` and the path inside it.
+
+    ``s3://`` URLs are read anonymously (the Cell Painting Gallery is public) with botocore's
+    adaptive retries; ``endpoint_url`` points at another S3-compatible server.
+    """
+    import fsspec
+
+    options: dict[str, Any] = {}
+    if url.startswith(("s3://", "s3a://")):
+        try:
+            import s3fs  # noqa: F401
+        except ImportError:
+            raise DataError(f"Reading {url} needs s3fs: pip install 'vsbench[s3]' (or "
+                            "download the files yourself and use --set root=PATH).") from None
+        options = {"anon": anonymous,
+                   "config_kwargs": {"retries": {"max_attempts": retries, "mode": "adaptive"}}}
+        if endpoint_url:
+            options["client_kwargs"] = {"endpoint_url": endpoint_url}
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **options)
+    except (ImportError, ValueError) as exc:
+        raise DataError(f"Cannot open {url}: {exc}") from None
+    return fs, path.rstrip("/")
+
+
+@dataclass
+class Transfer:
+    """One file to fetch: where it is and where it goes (relative to the local root)."""
+
+    remote: str
+    relative: str
+
+
+@dataclass
+class FetchReport:
+    """What a fetch did."""
+
+    files: int = 0
+    downloaded: int = 0
+    skipped: int = 0
+    bytes: int = 0
+    plates: list[str] = field(default_factory=list)
+
+
+def _count(report: FetchReport, transferred: int) -> None:
+    report.files += 1
+    report.bytes += transferred
+    if transferred:
+        report.downloaded += 1
+    else:
+        report.skipped += 1
+
+
+def _md5_of_etag(info: dict) -> str | None:
+    """The MD5 an S3 ETag stands for (None for multipart uploads and other file systems)."""
+    etag = str(info.get("ETag") or info.get("etag") or "").strip('"')
+    return etag.lower() if len(etag) == 32 and "-" not in etag else None
+
+
+def _md5_file(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(fs, remote: str, local: Path, retries: int = 3, chunk: int = CHUNK,
+             backoff: float = 1.0) -> int:
+    """Fetch ``remote`` to ``local`` unless it is already there; return the bytes transferred.
+
+    Resumes from ``local.part``; retries network errors ``retries`` times (with backoff);
+    checks the size, and the MD5 when the server gives one.
+    """
+    try:
+        info = fs.info(remote)
+    except FileNotFoundError:
+        raise DataError(f"{remote} does not exist on the server; check the plate name and "
+                        "--source.") from None
+    size = info.get("size")
+    if local.is_file() and (size is None or local.stat().st_size == size):
+        return 0
+    local.parent.mkdir(parents=True, exist_ok=True)
+    part = local.with_name(local.name + ".part")
+    transferred = 0
+    for attempt in range(retries + 1):
+        offset = part.stat().st_size if part.is_file() else 0
+        if size is not None and offset > size:
+            part.unlink()
+            offset = 0
+        try:
+            with fs.open(remote, "rb") as source, open(part, "ab") as target:
+                if offset:
+                    source.seek(offset)
+                while size is None or offset < size:
+                    data = source.read(chunk)
+                    if not data:
+                        break
+                    target.write(data)
+                    offset += len(data)
+                    transferred += len(data)
+            break
+        except NOT_RETRYABLE as exc:
+            raise DataError(f"Cannot read {remote} ({type(exc).__name__}: {exc}).") from None
+        except RETRYABLE as exc:
+            if attempt == retries:
+                raise DataError(f"Download of {remote} failed after {retries + 1} attempt(s) "
+                                f"({type(exc).__name__}: {exc}); run the same command again to "
+                                f"resume ({offset} bytes are kept in {part}).") from None
+            time.sleep(backoff * 2**attempt)
+    got = part.stat().st_size
+    if size is not None and got != size:
+        raise DataError(f"Download of {remote} is {got} bytes, expected {size}; run the same "
+                        "command again to resume.")
+    expected_md5 = _md5_of_etag(info)
+    if expected_md5 and _md5_file(part) != expected_md5:
+        part.unlink()
+        raise DataError(f"Download of {remote} does not match its checksum (MD5 "
+                        f"{expected_md5}); it was deleted, run the command again.")
+    os.replace(part, local)
+    return transferred
+
+
+def _join(base: str, *parts: str) -> str:
+    return str(PurePosixPath(base, *parts))
+
+
+def _batch_of(fs, base: str, plate: str) -> str:
+    hits = fs.glob(_join(base, "workspace", "load_data_csv", "*", plate))
+    if not hits:
+        raise DataError(f"Plate {plate} has no load_data_csv folder under {base}/workspace/"
+                        "load_data_csv/<batch>/; check the plate barcode (e.g. BR00116991).")
+    return PurePosixPath(sorted(hits)[0]).parent.name
+
+
+def _plate_folder(fs, base: str, batch: str, plate: str) -> str | None:
+    try:
+        names = [PurePosixPath(p).name for p in fs.ls(_join(base, "images", batch, "images"),
+                                                      detail=False)]
+    except FileNotFoundError:
+        return None
+    matches = sorted(n for n in names if n == plate or n.startswith(plate + "__"))
+    return matches[0] if matches else None
+
+
+def plan_plate(fs, base: str, local_root: Path, plate: str, wells: tuple[str, ...],
+               sites_per_well: int, channels: tuple[str, ...], fetch: Callable) -> list[Transfer]:
+    """The files one plate's selection needs; its CSVs and plate maps are fetched on the way
+    (with ``fetch(transfer)``) because they say which images to get."""
+    batch = _batch_of(fs, base, plate)
+    csv_dir = _join(base, "workspace", "load_data_csv", batch, plate)
+    present = {PurePosixPath(p).name for p in fs.ls(csv_dir, detail=False)}
+    csvs = [n for n in jump.LOAD_DATA + jump.LOAD_DATA_ILLUM if n in present]
+    if not any(n in present for n in jump.LOAD_DATA + jump.LOAD_DATA_ILLUM):
+        raise DataError(f"{csv_dir} has no load_data.csv; the plate cannot be read.")
+    for name in csvs:
+        fetch(Transfer(_join(csv_dir, name), _join("workspace", "load_data_csv", batch, plate,
+                                                   name)))
+    local_csv_dir = local_root / "workspace" / "load_data_csv" / batch / plate
+    table_path = (jump.find_load_data(local_csv_dir, jump.LOAD_DATA)
+                  or jump.find_load_data(local_csv_dir, jump.LOAD_DATA_ILLUM))
+    where = f"{csv_dir}/{table_path.name}"
+    table = jump.select_rows(jump.read_csv(table_path, where), where, wells, sites_per_well)
+    if table.empty:
+        raise DataError(f"{where} has no rows for wells {', '.join(wells) or 'all'}.")
+    folder = _plate_folder(fs, base, batch, plate)
+    paths = jump.image_paths(table, channels, batch, plate, folder, where)
+    transfers = [Transfer(_join(base, rel), rel)
+                 for chans in paths.values() for rel in chans.values()]
+    illum_path = jump.find_load_data(local_csv_dir, jump.LOAD_DATA_ILLUM)
+    illum_table = jump.read_csv(illum_path, str(illum_path)) if illum_path else None
+    for name in jump.illum_file_names(illum_table, plate, channels).values():
+        remote = _join(base, "images", batch, "illum", plate, name)
+        if fs.exists(remote):
+            transfers.append(Transfer(remote, _join("images", batch, "illum", plate, name)))
+    transfers.extend(_metadata_transfers(fs, base, batch))
+    return transfers
+
+
+def _metadata_transfers(fs, base: str, batch: str) -> list[Transfer]:
+    """The batch's plate maps and the external metadata (small text files)."""
+    out = []
+    meta = _join(base, "workspace", "metadata")
+    for pattern in (_join(meta, "platemaps", batch, "barcode_platemap.csv"),
+                    _join(meta, "platemaps", batch, "platemap", "*"),
+                    _join(meta, "external_metadata", "*")):
+        for remote in sorted(fs.glob(pattern)):
+            if fs.isfile(remote):
+                out.append(Transfer(remote, str(PurePosixPath(remote).relative_to(base))))
+    return out
+
+
+def fetch_jump(source_url: str, local_root: Path, plates: tuple[str, ...],
+               sites_per_well: int = 0, wells: tuple[str, ...] = (),
+               channels: tuple[str, ...] = jump.BRIGHTFIELD + jump.FLUORESCENCE,
+               endpoint_url: str | None = None, workers: int = 8, retries: int = 3,
+               console=None) -> FetchReport:
+    """Download the files of ``plates`` (the chosen wells, the first ``sites_per_well`` sites)
+    from ``source_url`` (the Gallery's ``source_4`` folder) into ``local_root``."""
+    if not plates:
+        raise DataError("Name the plates to fetch, e.g. --plates BR00116991 (the pilot's plate "
+                        "barcodes are listed in its barcode_platemap.csv).")
+    fs, base = open_filesystem(source_url, endpoint_url)
+    report = FetchReport(plates=list(plates))
+    lock = threading.Lock()
+
+    def fetch(transfer: Transfer) -> None:
+        got = download(fs, transfer.remote, local_root / transfer.relative, retries=retries)
+        with lock:
+            _count(report, got)
+
+    transfers: dict[str, Transfer] = {}
+    for plate in plates:
+        for t in plan_plate(fs, base, local_root, plate, wells, sites_per_well, channels, fetch):
+            transfers.setdefault(t.relative, t)
+    todo = list(transfers.values())
+    with progress_bar(console, "fetch", len(todo)) as bar, \
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        task = bar.tasks[0].id if bar is not None else None
+        window = max(1, workers * 4)  # a failure stops the fetch after at most one window
+        for w in range(0, len(todo), window):
+            for _ in pool.map(fetch, todo[w:w + window]):
+                if bar is not None:
+                    bar.advance(task)
+    return report

@@ -1,0 +1,130 @@
+"""Reading microscopy image files: TIFF (plain, multi-page, OME-TIFF) and PNG.
+
+Every reader returns one 2-D plane with its original dtype; problems (missing file, corrupt file,
+colour image, a multi-plane file without a plane index) become a one-line
+:class:`~vsbench.data.source.DataError` naming the file and what to do. Checks that compare a file
+with the rest of its dataset (bit depth, field size) are here too, so every source words them
+the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from vsbench.data.source import DataError
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+PNG_SUFFIXES = (".png",)
+SUFFIXES = TIFF_SUFFIXES + PNG_SUFFIXES
+
+
+def split_plane(spec: str) -> tuple[str, int | None]:
+    """Split ``"file.ome.tif#2"`` into the file and the 0-based plane index (None if absent)."""
+    name, sep, index = spec.rpartition("#")
+    if sep and index.isdigit():
+        return name, int(index)
+    return spec, None
+
+
+@contextmanager
+def _quiet_tifffile() -> Iterator[None]:
+    # tifffile logs a warning per bad tag of a damaged file before it raises; the DataError we
+    # raise says it once.
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _tiff_planes(path: Path) -> np.ndarray:
+    """All planes of a TIFF's first series as ``[n, H, W]`` (Y and X last, other axes merged)."""
+    import tifffile
+
+    with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        axes, data = series.axes, series.asarray()
+    if "Y" not in axes or "X" not in axes:
+        raise DataError(f"Image {path}: TIFF axes '{axes}' have no Y and X; save one 2-D image "
+                        "(or a stack of them) per file.")
+    order = [i for i, a in enumerate(axes) if a not in "YX"] + [axes.index("Y"), axes.index("X")]
+    data = np.transpose(data, order)
+    return data.reshape(-1, *data.shape[-2:])
+
+
+def _png_planes(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        mode = image.mode
+        if mode not in ("L", "I;16", "I;16B", "I;16L", "I", "F"):
+            raise DataError(f"Image {path}: PNG mode {mode} is not a single grey channel; save "
+                            "each channel as its own 8- or 16-bit greyscale file.")
+        data = np.asarray(image)
+    if mode == "I" and data.size and 0 <= data.min() and data.max() < 2**16:
+        data = data.astype(np.uint16)  # Pillow opens some 16-bit PNGs as 32-bit integers
+    return data[None]
+
+
+def read_planes(path: Path) -> np.ndarray:
+    """Every plane of an image file as ``[n, H, W]`` in the file's own dtype."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Image file {path} is missing; fetch or copy it, or remove the sample "
+                        "from the manifest.")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError(f"Image {path}: unsupported format '{suffix}'; use TIFF "
+                        "(.tif/.tiff, also OME-TIFF and multi-page) or PNG.")
+    try:
+        planes = _tiff_planes(path) if suffix in TIFF_SUFFIXES else _png_planes(path)
+    except DataError:
+        raise
+    except Exception as exc:  # tifffile/Pillow raise many types for damaged files
+        raise DataError(f"Image {path} cannot be read ({type(exc).__name__}: {exc}); the file "
+                        "is corrupt or truncated: download or copy it again.") from None
+    if planes.ndim != 3 or min(planes.shape) == 0:
+        raise DataError(f"Image {path} has shape {planes.shape}; expected 2-D planes.")
+    return planes
+
+
+def read_plane(path: Path, plane: int | None = None) -> np.ndarray:
+    """One 2-D plane of an image file: the only one, or plane ``plane`` of a stack."""
+    planes = read_planes(path)
+    if plane is None:
+        if len(planes) != 1:
+            raise DataError(f"Image {path} holds {len(planes)} planes; name one as "
+                            f"'{Path(path).name}#0' .. '#{len(planes) - 1}'.")
+        return planes[0]
+    if not 0 <= plane < len(planes):
+        raise DataError(f"Image {path} has {len(planes)} plane(s); plane #{plane} does not exist.")
+    return planes[plane]
+
+
+def bit_depth(dtype: np.dtype) -> str:
+    """A readable name for a pixel type, e.g. ``16-bit (uint16)``."""
+    dtype = np.dtype(dtype)
+    kind = "float" if dtype.kind == "f" else "bit"
+    return f"{dtype.itemsize * 8}-{kind} ({dtype.name})"
+
+
+def check_dtype(image: np.ndarray, expected: np.dtype, path: Path, why: str) -> None:
+    """Raise if ``image`` is not of the ``expected`` pixel type (e.g. 8-bit among 16-bit)."""
+    if image.dtype != np.dtype(expected):
+        raise DataError(f"Image {path} is {bit_depth(image.dtype)} but {why} "
+                        f"{bit_depth(expected)}; convert the files to one bit depth.")
+
+
+def check_shape(image: np.ndarray, expected: tuple[int, int], path: Path, why: str) -> None:
+    """Raise if ``image`` is not ``expected`` (H, W): mixed field sizes are an error."""
+    if tuple(image.shape) != tuple(expected):
+        h, w = image.shape
+        raise DataError(f"Image {path} is {h} x {w} pixels but {why} {expected[0]} x "
+                        f"{expected[1]}; crop or resample the files to one field size.")
