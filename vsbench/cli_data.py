@@ -208,9 +208,9 @@ def split(
     except _errors() as exc:
         _fail(str(exc))
     by_id = {r.sample_id: r for r in records}
-    table = Table(title=f"{dataset} split {result.hash} ({path})")
+    table = Table(title=f"{dataset} split {result.hash}", caption=str(path))
     for column in ("part", "samples", "plates", "wells"):
-        table.add_column(column, justify="right" if column != "part" else "left")
+        table.add_column(column, justify="right" if column in ("samples", "wells") else "left")
     for part, ids in result.parts.items():
         chosen = [by_id[i] for i in ids if i in by_id]
         plates = sorted({r.plate for r in chosen})

@@ -7,7 +7,7 @@ fingerprint, its preprocessing settings, the size and the cache format, so a cha
 makes a new cache and an old one is never read by mistake.
 
 A build writes into ``<key>.partial/`` and renames it when complete; an interrupted build resumes
-where it stopped. A lock file keeps two processes from building the same cache at once.
+where it stopped. A lock file (``cache/.lock``) keeps two processes from building at once.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def list_caches(cache_root: Path) -> list[dict]:
         return out
     for folder in sorted(cache_root.iterdir()):
         meta_path = folder / META_FILE
-        if folder.suffix or not meta_path.is_file():  # .partial folders and lock files
+        if folder.suffix or not meta_path.is_file():  # .partial folders and the lock file
             continue
         try:
             meta = json.loads(meta_path.read_text())
@@ -213,7 +213,7 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
     """
     key = cache_key(source, image_size)
     final = Path(cache_root) / key
-    with _locked(Path(cache_root) / f"{key}.lock"):
+    with _locked(Path(cache_root) / ".lock"):
         if (final / META_FILE).is_file():
             return CachedSource(final)
         records = source.records()
