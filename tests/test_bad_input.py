@@ -1,0 +1,82 @@
+"""The bad-input suite at the harness level: each case gets its one clear error."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY, install_fake_distribution, run_cli
+from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord, check_sample
+
+INFO = DatasetInfo("toy", channels=("DNA", "ER"), planes=("BF",))
+RECORD = SampleRecord("P1_A01_s1", "P1", "A01", "1")
+
+
+def _sample(bf_shape=(1, 16, 16), fl_shape=(2, 16, 16), bf_fill=0.5, fl_fill=0.5):
+    return Sample(RECORD, np.full(bf_shape, bf_fill, np.float32),
+                  np.full(fl_shape, fl_fill, np.float32))
+
+
+@pytest.mark.parametrize("sample,message", [
+    (_sample(bf_shape=(3, 16, 16)), "Sample P1_A01_s1: brightfield has shape (3, 16, 16), "
+                                    "expected [1, H, W] (BF)."),
+    (_sample(fl_shape=(5, 16, 16)), "Sample P1_A01_s1: fluorescence has shape (5, 16, 16), "
+                                    "expected [2, H, W] (DNA, ER)."),
+    (_sample(fl_shape=(2, 16, 20)), "Sample P1_A01_s1: brightfield is (16, 16) but fluorescence "
+                                    "is (16, 20); both must be the same size."),
+    (_sample(bf_fill=np.nan), "Sample P1_A01_s1: brightfield contains NaN or Inf pixels"),
+    (_sample(fl_fill=np.inf), "Sample P1_A01_s1: fluorescence contains NaN or Inf pixels"),
+    (_sample(fl_fill=3.0), "Sample P1_A01_s1: fluorescence outside [0, 1]"),
+])
+def test_sample_checks(sample, message):
+    with pytest.raises(DataError) as err:
+        check_sample(sample, INFO)
+    assert message in str(err.value)
+
+
+def test_good_sample_passes():
+    assert check_sample(_sample(), INFO).record is RECORD
+
+
+NAN_PLUGIN = '''
+from dataclasses import dataclass
+from vsbench import MethodSpec, hookimpl
+
+@dataclass
+class Params:
+    pass
+
+def build(params, info):
+    import torch
+    from vsbench.method import Method
+
+    class NaNMethod(Method):
+        def __init__(self, params, info):
+            super().__init__(params, info)
+            self.model = torch.nn.Conv2d(len(info.planes), len(info.channels), 1)
+        def training_loss(self, batch):
+            return self.model(batch["brightfield"]).mean() ** 2
+        def predict(self, batch):
+            out = torch.sigmoid(self.model(batch["brightfield"]))
+            out[-1, 0, 0, 0] = float("nan")
+            return out
+    return NaNMethod(params, info)
+
+@hookimpl
+def vsbench_methods():
+    return [MethodSpec(name="nan-method", description="predicts a NaN", reference="test",
+                       params=Params, factory=build)]
+'''
+
+
+def test_nan_prediction_fails_the_run_naming_method_and_image(tmp_path):
+    site = tmp_path / "site"
+    install_fake_distribution(site, "vsbench-nan", "0.0.1", {"nan": "vsbench_nan"})
+    (site / "vsbench_nan.py").write_text(NAN_PLUGIN)
+    result = run_cli(["run", "--method", "nan-method", "--results", str(tmp_path / "res"),
+                      "--data-root", str(tmp_path / "data"), *TINY], tmp_path, [site])
+    assert result.returncode == 2
+    assert "nan-method predicted NaN or Inf for test image SYN-P06_A" in result.stderr
+    [folder] = (tmp_path / "res" / "runs" / "synthetic" / "nan-method").iterdir()
+    assert json.loads((folder / "state.json").read_text())["status"] == "failed"
+    assert not (folder / "metrics.json").exists()
