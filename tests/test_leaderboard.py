@@ -83,3 +83,24 @@ def test_exports_bold_the_best(tmp_path):
     lines = path.read_text().splitlines()
     assert lines[0].startswith("method,dataset") or "method" in lines[0]
     assert len(lines) == 3 and "DNA PCC" in lines[0]
+
+
+def test_channel_sets_are_never_mixed(tmp_path):
+    make_run(tmp_path, "unet", 0, 0.6)
+    folder = make_run(tmp_path, "unet", 1, 0.6)
+    record = json.loads((folder.path / METRICS_FILE).read_text())
+    record["channels"] = {"DNA": record["channels"]["DNA"]}
+    (folder.path / METRICS_FILE).write_text(json.dumps(record))
+    boards = build_leaderboards(load_runs(tmp_path)[0])
+    assert sorted(b.key["channel_set"] for b in boards) == ["DNA", "DNA,ER,RNA,AGP,Mito"]
+
+
+def test_stale_split_is_flagged(tmp_path):
+    from vsbench.leaderboard import mark_stale
+
+    make_run(tmp_path, "unet", 0, 0.6, split="oldhash")
+    manifest = tmp_path / "data" / "synthetic" / "split.csv"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("sample_id,part\na,train\nb,val\nc,test\n")
+    [board] = mark_stale(build_leaderboards(load_runs(tmp_path)[0]), tmp_path / "data")
+    assert board.stale and "STALE" in board.title()

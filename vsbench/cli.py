@@ -128,20 +128,22 @@ def compare(
                                       "as markdown, csv, latex or html."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File for --format "
                                           "(default: RESULTS/leaderboard.<ext>)."),
+    data_root: Path = typer.Option(Path("datasets"), "--data-root", help="Data root whose "
+                                   "split manifests flag results made on an older split."),
 ) -> None:
     """Rank finished runs on leaderboards.
 
     One leaderboard per dataset and split, one row per method (mean over its runs), MSE, MAE,
     PCC and SSIM per channel and their Average; the best value of each column is highlighted.
     """
-    from vsbench.leaderboard import FORMATS, build_leaderboards, export, load_runs
+    from vsbench.leaderboard import FORMATS, build_leaderboards, export, load_runs, mark_stale
 
     if fmt is not None and fmt not in FORMATS:
         _fail(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
     runs, warnings = load_runs(results)
     for warning in warnings:
         _console(stderr=True).print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    boards = build_leaderboards(runs)
+    boards = mark_stale(build_leaderboards(runs), data_root)
     if not boards:
         _fail(f"nothing to compare: no completed runs under {results}/runs. Make one with "
               "`vsbench run --method unet`.", 1)

@@ -16,7 +16,8 @@ import pandas as pd
 from vsbench.metrics import HIGHER_IS_BETTER, METRICS
 from vsbench.results import atomic_write_text, iter_completed_runs
 
-GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size")
+GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size",
+              "channel_set")
 FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html"}
 AVERAGE = "Average"
 
@@ -27,12 +28,14 @@ class Leaderboard:
 
     key: dict[str, object]
     table: pd.DataFrame  # index: method; columns: MultiIndex (channel, metric) plus ("", "runs")
+    stale: bool = False  # the split hash differs from the dataset's current manifest
 
     def title(self) -> str:
         """A one-line description of what this table compares."""
         k = self.key
+        stale = " [STALE: not the current split manifest]" if self.stale else ""
         return (f"{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split {k['split_hash']}, "
-                f"preset {k['preset']}, {k['image_size']} px)")
+                f"preset {k['preset']}, {k['image_size']} px){stale}")
 
     def best(self) -> dict[tuple[str, str], str]:
         """For each (channel, metric) column, the method with the best value."""
@@ -58,6 +61,7 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
             warnings.append(f"skipped {problem}")
             continue
         base = {k: record.get(k) for k in GROUP_KEYS}
+        base["channel_set"] = ",".join(record["channels"])
         base.update(method=record["method"], seed=record["seed"], run=folder.name)
         for channel, values in [*record["channels"].items(), (AVERAGE, record["average"])]:
             for metric in METRICS:
@@ -83,6 +87,21 @@ def build_leaderboards(runs: pd.DataFrame) -> list[Leaderboard]:
         table[("", "runs")] = group.groupby("method")["run"].nunique()
         table = table.sort_values((AVERAGE, "pcc"), ascending=False)
         boards.append(Leaderboard(dict(zip(GROUP_KEYS, key)), table))
+    return boards
+
+
+def mark_stale(boards: list[Leaderboard], data_root: Path) -> list[Leaderboard]:
+    """Flag leaderboards whose split is not the dataset's current manifest under
+    ``data_root`` (the split was regenerated after those runs)."""
+    from vsbench.data.splits import read_split
+
+    for board in boards:
+        manifest = Path(data_root) / str(board.key["dataset"]) / "split.csv"
+        if manifest.is_file():
+            try:
+                board.stale = read_split(manifest).hash != board.key["split_hash"]
+            except ValueError:
+                continue
     return boards
 
 
