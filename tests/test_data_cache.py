@@ -127,3 +127,14 @@ def test_prepare_split_and_datasets_commands(plates_root, tmp_path):
                      "--data-root", data)
     assert unknown.exit_code == 2 and "Unknown setting 'plate'" in unknown.output
     assert "Did you mean 'plates'" in unknown.output
+
+
+def test_cache_pickles_without_copying_its_arrays(plates_root, tmp_path):
+    import pickle
+
+    cached = build(JumpSource(JumpSettings(root=str(plates_root)), tmp_path), 32, tmp_path / "c")
+    blob = pickle.dumps(cached)
+    assert len(blob) < 20_000  # records and meta only, not the 6 x 8 x 32 x 32 pixels
+    clone = pickle.loads(blob)
+    record = cached.records()[3]
+    np.testing.assert_array_equal(clone.load(record).brightfield, cached.load(record).brightfield)

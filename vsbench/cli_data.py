@@ -152,6 +152,11 @@ def prepare(
                       f"{len({r.plate for r in records})} plate(s); planes "
                       f"{', '.join(info.planes)} -> channels {', '.join(info.channels)}; labels "
                       f"{', '.join(info.label_kinds) or '-'}", highlight=False)
+        describe = getattr(source, "preprocessing", None)
+        if callable(describe):
+            console.print("preprocessing: " + "; ".join(
+                f"{k} " + (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
+                for k, v in describe().items()), highlight=False)
         split = load_or_create_split(records, data_root / dataset / "split.csv")
         console.print(f"split {split.path} (hash {split.hash}): "
                       + ", ".join(f"{p} {len(ids)}" for p, ids in split.parts.items()),

@@ -74,13 +74,27 @@ class CachedSource(DatasetSource):
         self._records = [SampleRecord(**r) for r in meta["records"]]
         self._index = {r.sample_id: i for i, r in enumerate(self._records)}
         self.image_size = int(meta["image_size"])
-        self._arrays = {name: np.load(self.folder / f"{name}.npy", mmap_mode="r")
-                        for name in ARRAYS}
+        self._open_arrays()
         for name, array in self._arrays.items():
             if array.shape[0] != len(self._records):
                 raise DataError(f"Cache {self.folder}: {name}.npy has {array.shape[0]} samples "
                                 f"but meta.json lists {len(self._records)}; delete the folder "
                                 "to rebuild it.")
+
+    def _open_arrays(self) -> None:
+        self._arrays = {name: np.load(self.folder / f"{name}.npy", mmap_mode="r")
+                        for name in ARRAYS}
+
+    def __getstate__(self) -> dict:
+        # DataLoader workers started with "spawn" pickle the source: reopen the memory maps
+        # there instead of copying the whole cache into every worker.
+        state = dict(self.__dict__)
+        state.pop("_arrays", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._open_arrays()
 
     @property
     def info(self) -> DatasetInfo:

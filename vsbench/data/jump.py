@@ -410,10 +410,15 @@ class JumpSource(DatasetSource):
         return list(self._records)
 
     def preprocessing(self) -> dict:
-        """The settings that change the pixels this source yields."""
+        """The settings that change the pixels this source yields, and which channels have an
+        illumination function on every plate (with ``illum=auto`` the others are not
+        corrected)."""
+        self._build()
         s = self.settings
-        return {"illum": s.illum, "clip": [s.clip_low, s.clip_high], "bit_depth": s.bit_depth,
-                "normalise": "per image, per plane"}
+        corrected = [c for c in s.planes + s.channels
+                     if all(p is not None for (_, ch), p in self._illum.items() if ch == c)]
+        return {"illum": s.illum, "illum_channels": corrected, "clip": [s.clip_low, s.clip_high],
+                "bit_depth": s.bit_depth, "normalise": "per image, per plane"}
 
     def _expected(self) -> tuple[tuple[int, int], np.dtype]:
         """Field size (from the first site's first file) and pixel type all files must have."""
