@@ -24,6 +24,17 @@ def num_head_params(widths: list[tuple[int, int]]) -> int:
     return sum(i * o + o for i, o in widths)
 
 
+def initial_head_params(widths: list[tuple[int, int]]) -> torch.Tensor:
+    """A flat parameter vector of a freshly initialised head: He-normal weights (gain 1 for the
+    last, linear layer), zero biases. Used as the controller's initial bias so that every task
+    starts from a working head rather than from near-zero kernels."""
+    weights = []
+    for k, (i, o) in enumerate(widths):
+        gain = 2.0 if k < len(widths) - 1 else 1.0
+        weights.append(torch.randn(i * o) * (gain / i) ** 0.5)
+    return torch.cat(weights + [torch.zeros(o) for _, o in widths])
+
+
 def split_params(flat: torch.Tensor, widths: list[tuple[int, int]]
                  ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Cut ``flat`` ``[N, P]`` (one head per row) into grouped-convolution kernels.

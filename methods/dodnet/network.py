@@ -8,7 +8,8 @@ import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
-from vsbench_methods.dodnet.dynamic_head import apply_dynamic_head, head_widths, num_head_params
+from vsbench_methods.dodnet.dynamic_head import (apply_dynamic_head, head_widths,
+                                                 initial_head_params, num_head_params)
 
 
 class DoDNet(nn.Module):
@@ -23,6 +24,16 @@ class DoDNet(nn.Module):
         head_layers: number of 1x1 convolutions of the dynamic head.
 
     ``forward(x)`` returns logits ``[B, num_tasks, H, W]``.
+
+    The controller sees the pooled bottleneck feature standardised (a LayerNorm without affine)
+    and scaled to unit norm, beside the one-hot task code (also of unit norm). Why: the
+    engine's AdamW moves every controller weight by about ``lr`` per step, so a generated kernel
+    moves by ``lr`` times the L1 norm of the controller's input. With the raw pooled feature
+    (512 positive values for resnet18) that is about 1 per step at lr 2e-3, as large as the
+    kernels themselves: in the smoke preset the head's ReLUs all died within the first epoch
+    and every channel came out constant (PCC 0). Standardising also plays the role of the
+    original's GroupNorm before pooling. The controller's bias starts as a He-initialised head,
+    so that every task starts from a working head.
     """
 
     def __init__(self, in_channels: int, num_tasks: int, encoder: str = "resnet18",
@@ -40,15 +51,20 @@ class DoDNet(nn.Module):
         self.project = nn.Conv2d(decoder_channels[-1], head_channels, kernel_size=1)
         self.widths = head_widths(head_channels, head_channels, head_layers)
         self.num_tasks = num_tasks
-        self.controller = nn.Linear(self.encoder.out_channels[-1] + num_tasks,
-                                    num_head_params(self.widths))
+        bottleneck = self.encoder.out_channels[-1]
+        self.pool_norm = nn.LayerNorm(bottleneck, elementwise_affine=False)
+        self.controller = nn.Linear(bottleneck + num_tasks, num_head_params(self.widths))
+        with torch.no_grad():
+            self.controller.bias.copy_(initial_head_params(self.widths))
         self.register_buffer("codes", torch.eye(num_tasks), persistent=False)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shared head input ``[B, head_channels, H, W]`` and pooled bottleneck ``[B, C]``."""
+        """Shared head input ``[B, head_channels, H, W]`` and the controller's view of the
+        bottleneck ``[B, C]`` (globally average-pooled, standardised, unit norm)."""
         features = self.encoder(x)
         decoded = self.decoder(*features) if self._decoder_varargs else self.decoder(features)
-        return self.project(decoded), features[-1].mean(dim=(2, 3))
+        pooled = self.pool_norm(features[-1].mean(dim=(2, 3)))
+        return self.project(decoded), pooled / pooled.shape[1] ** 0.5
 
     def head_params(self, pooled: torch.Tensor, codes: torch.Tensor | None = None
                     ) -> torch.Tensor:
