@@ -18,7 +18,7 @@ import random
 import subprocess
 import time
 import traceback
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,15 @@ import vsbench
 from vsbench import config as cfg
 from vsbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from vsbench.data.sampler import EpochSampler
-from vsbench.data.splits import load_or_create_split
+from vsbench.distributed import (DistContext, barrier, broadcast, gather, init_from_env, shard,
+                                 shutdown, wrap_model)
+from vsbench.data.source import DatasetSource
+from vsbench.data.splits import Split, load_or_create_split
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.method import Method
 from vsbench.metrics import MetricAccumulator
 from vsbench.pictures import prediction_grid
-from vsbench.plugins import Registry, default_registry
+from vsbench.plugins import Registered, Registry, default_registry
 from vsbench.results import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, PER_IMAGE_FILE,
                              PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder, atomic_write_json,
                              atomic_write_text, unfinished_runs)
@@ -152,18 +155,37 @@ class TrainState:
     log: list[dict] = field(default_factory=list)
 
 
+@contextmanager
+def _unwrapped(method: Method):
+    """Let the method see its own model (not the DDP wrapper) inside the block, e.g. for
+    ``state_dict`` keys that do not depend on the number of processes."""
+    wrapper = method.model
+    inner = getattr(wrapper, "module", None)
+    if isinstance(wrapper, torch.nn.parallel.DistributedDataParallel):
+        method.model = inner
+    try:
+        yield
+    finally:
+        method.model = wrapper
+
+
 def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
           seed: int, console: Console, checkpoint_path: Path | None = None,
-          resume_from: dict | None = None) -> TrainState:
+          resume_from: dict | None = None, ctx: DistContext = DistContext()) -> TrainState:
     """Train ``method`` for ``run.epochs`` epochs; return the final state (log, seconds).
 
     When ``checkpoint_path`` is given, a checkpoint is written every ``run.checkpoint_every``
     optimiser steps, every ``run.checkpoint_minutes`` minutes, and when training ends (small
-    runs would otherwise spend their time writing checkpoints); ``resume_from`` is such a checkpoint, and
-    training then continues exactly where it stopped (same samples, augmentations, noise).
+    runs would otherwise spend their time writing checkpoints); ``resume_from`` is such a
+    checkpoint, and training continues exactly where it stopped (same samples, augmentations,
+    noise). Under torchrun each rank takes its share of every global batch of
+    ``run.batch_size`` samples and DDP averages the gradients.
     """
-    batch_size = min(run.batch_size, len(data))
-    steps_per_epoch = len(data) // batch_size
+    global_batch = min(run.batch_size, len(data))
+    if global_batch % ctx.world_size:
+        raise EngineError(f"batch_size {global_batch} is not divisible by the {ctx.world_size} "
+                          "processes; set --set batch_size to a multiple of it.")
+    steps_per_epoch = len(data) // global_batch
     optimizer = torch.optim.AdamW(method.trainable_parameters(), lr=run.lr,
                                   weight_decay=run.weight_decay)
     state = TrainState()
@@ -172,20 +194,21 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
         optimizer.load_state_dict(resume_from["optimizer"])
         state = TrainState(**resume_from["train_state"])
         set_rng_state(resume_from["rng"])
-
     session_start, seconds_before = time.perf_counter(), state.seconds
-
     last_checkpoint = time.perf_counter()
 
     def checkpoint() -> None:
         nonlocal last_checkpoint
         state.seconds = seconds_before + time.perf_counter() - session_start
         last_checkpoint = time.perf_counter()
-        if checkpoint_path is not None:
+        if checkpoint_path is not None and ctx.is_main:
+            with _unwrapped(method):
+                method_state = method.state_dict()
             save_checkpoint(checkpoint_path, {
-                "method": method.state_dict(), "optimizer": optimizer.state_dict(),
+                "method": method_state, "optimizer": optimizer.state_dict(),
                 "train_state": vars(state) | {"log": list(state.log)}, "rng": rng_state()})
 
+    method.model = wrap_model(method.model, ctx, device)
     method.train(True)
     with _progress(console) as progress:
         task = progress.add_task("train", total=run.epochs * steps_per_epoch,
@@ -194,9 +217,11 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
             start = time.perf_counter()
             # The loader gets its own generator: it must not draw from the global RNG, whose
             # state the checkpoint restores for the method's own randomness.
+            sampler = EpochSampler(len(data), seed, state.epoch, skip=state.seen,
+                                   global_batch=global_batch, rank=ctx.rank,
+                                   world_size=ctx.world_size)
             loader = torch.utils.data.DataLoader(
-                data, batch_size=batch_size, drop_last=True,
-                sampler=EpochSampler(len(data), seed, state.epoch, skip=state.seen),
+                data, batch_size=global_batch // ctx.world_size, sampler=sampler,
                 generator=torch.Generator().manual_seed(seed), num_workers=run.num_workers,
                 pin_memory=device.type == "cuda")
             for batch in loader:
@@ -213,12 +238,15 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
                     torch.nn.utils.clip_grad_norm_(method.trainable_parameters(), run.grad_clip)
                 optimizer.step()
                 method.after_optimizer_step()
-                n = len(batch["index"])
-                state.loss_sum += loss.item() * n
-                state.seen += n
+                value = loss.detach().float()
+                if ctx.enabled:  # log the global batch's loss, as a single process would
+                    torch.distributed.all_reduce(value)
+                    value /= ctx.world_size
+                state.loss_sum += value.item() * global_batch
+                state.seen += global_batch
                 state.step += 1
                 progress.update(task, advance=1, status=f"epoch {state.epoch + 1}/{run.epochs} "
-                                f"loss {loss.item():.4f}")
+                                f"loss {value.item():.4f}")
                 due = run.checkpoint_minutes and (
                     time.perf_counter() - last_checkpoint > 60 * run.checkpoint_minutes)
                 if due or (run.checkpoint_every and state.step % run.checkpoint_every == 0):
@@ -228,6 +256,7 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
             state.epoch, state.seen, state.loss_sum = state.epoch + 1, 0, 0.0
         checkpoint()  # the final state: a crash during evaluation resumes without retraining
     state.seconds = seconds_before + time.perf_counter() - session_start
+    method.model = getattr(method.model, "module", method.model)
     method.train(False)
     return state
 
@@ -235,7 +264,8 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
 @torch.inference_mode()
 def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
              method_name: str, console: Console) -> tuple[MetricAccumulator, dict, float]:
-    """Predict every test image and score it; return the metrics, a preview and seconds."""
+    """Predict every image of ``data`` and score it; return the metrics, a preview of the
+    first ``run.n_preview`` images, and the seconds spent predicting."""
     loader = torch.utils.data.DataLoader(data, batch_size=run.eval_batch_size, shuffle=False,
                                          num_workers=run.num_workers,
                                          pin_memory=device.type == "cuda")
@@ -281,21 +311,31 @@ def config_hash(record: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def run_benchmark(request: RunRequest, console: Console | None = None,
-                  registry: Registry | None = None) -> RunResult:
-    """Train and evaluate one method on one dataset and write its run folder.
+@dataclass
+class RunPlan:
+    """Everything a run needs, resolved before anything is trained or written."""
 
-    With ``request.resume``, an unfinished run with the same resolved configuration continues
-    from its last checkpoint instead of starting a new folder.
-    """
-    console = console or Console()
+    request: RunRequest
+    method_entry: Registered
+    resolved: cfg.ResolvedConfig
+    device: torch.device
+    source: DatasetSource
+    split: Split
+    train_ids: tuple[str, ...]
+    test_ids: tuple[str, ...]
+    config: dict
+
+
+def plan_run(request: RunRequest, registry: Registry | None = None,
+             device: torch.device | None = None) -> RunPlan:
+    """Resolve a request: plugin, configuration, device, data source and split, and the
+    ``config.json`` record with its hash. Cheap: trains nothing, writes only a new split."""
     registry = registry or default_registry()
     method_entry = registry.method(request.method)
     dataset_entry = registry.dataset(request.dataset)
     spec = method_entry.spec
     resolved = cfg.resolve(spec.params, spec.presets, request.preset, request.overrides)
-    device = select_device(request.device)
-
+    device = device or select_device(request.device)
     source = dataset_entry.spec.factory(Path(request.data_root))
     source = source.for_run(resolved.run.image_size, Path(request.data_root))
     split = load_or_create_split(source.records(),
@@ -303,10 +343,8 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
     train_ids = split.ids("train")
     if resolved.run.max_train_images:
         train_ids = train_ids[:resolved.run.max_train_images]
-    test_ids = split.ids("test")
-
     resolved_dict = resolved.to_dict()
-    config_record = {
+    config = {
         "method": request.method, "dataset": request.dataset, "preset": request.preset,
         "seed": request.seed, "device": str(device), "overrides": request.overrides,
         "deterministic": request.deterministic,
@@ -319,77 +357,129 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
                    "module": method_entry.origin.module},
         "versions": code_version(),
     }
-    config_record["config_hash"] = config_hash(config_record)
+    config["config_hash"] = config_hash(config)
+    return RunPlan(request, method_entry, resolved, device, source, split, train_ids,
+                   split.ids("test"), config)
 
+
+def _open_folder(plan: RunPlan, console: Console) -> tuple[RunFolder, dict | None]:
+    """The run folder (new, or the unfinished one ``--resume`` continues) and the checkpoint to
+    resume from, if any."""
+    request, config = plan.request, plan.config
     unfinished = unfinished_runs(request.results_dir, request.dataset, request.method,
-                                 config_record["config_hash"])
-    resume_state = None
-    if request.resume:
-        if not unfinished:
-            raise EngineError(f"--resume: no unfinished {request.method} run on "
-                              f"{request.dataset} with this configuration under "
-                              f"{request.results_dir}/runs; run without --resume to start one.")
-        folder = unfinished[-1]
-        ckpt = folder.path / CHECKPOINT_FILE
-        if ckpt.exists():
-            resume_state = load_checkpoint(ckpt)
-        config_record["started"] = json.loads((folder.path / CONFIG_FILE).read_text()).get(
-            "started")
-        console.print(f"[bold]resuming[/] {folder.path.name}"
-                      + (f" at epoch {resume_state['train_state']['epoch'] + 1}, step "
-                         f"{resume_state['train_state']['step']}" if resume_state else
-                         " from the start (it has no checkpoint yet)"))
-    else:
+                                 config["config_hash"])
+    if not request.resume:
         if unfinished:
             console.print(f"[yellow]note:[/] unfinished run(s) with this configuration exist "
                           f"({', '.join(f.path.name for f in unfinished)}); pass --resume to "
                           "continue the latest instead of starting over.")
         folder = RunFolder.create(request.results_dir, request.dataset, request.method,
                                   request.seed)
-        config_record["started"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    folder.write_json(CONFIG_FILE, config_record)
-    folder.set_state("running", pid=os.getpid(), host=platform.node())
+        config["started"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        return folder, None
+    if not unfinished:
+        raise EngineError(f"--resume: no unfinished {request.method} run on {request.dataset} "
+                          f"with this configuration under {request.results_dir}/runs; run "
+                          "without --resume to start one.")
+    folder = unfinished[-1]
+    config["started"] = json.loads((folder.path / CONFIG_FILE).read_text()).get("started")
+    ckpt = folder.path / CHECKPOINT_FILE
+    resume_state = load_checkpoint(ckpt) if ckpt.exists() else None
+    where = (f"at epoch {resume_state['train_state']['epoch'] + 1}, step "
+             f"{resume_state['train_state']['step']}" if resume_state
+             else "from the start (it has no checkpoint yet)")
+    console.print(f"[bold]resuming[/] {folder.path.name} {where}")
+    return folder, resume_state
+
+
+def run_benchmark(request: RunRequest, console: Console | None = None,
+                  registry: Registry | None = None) -> RunResult:
+    """Train and evaluate one method on one dataset and write its run folder.
+
+    With ``request.resume``, an unfinished run with the same resolved configuration continues
+    from its last checkpoint instead of starting a new folder. Under torchrun (WORLD_SIZE > 1)
+    the ranks share training and prediction and rank 0 alone writes the folder.
+    """
+    device = select_device(request.device)
+    ctx = init_from_env(device.type)
+    if ctx.enabled and device.type == "cuda":
+        device = torch.device("cuda", ctx.local_rank)
+        torch.cuda.set_device(device)
+    console = console or Console()
+    if not ctx.is_main:
+        console = Console(quiet=True)
+    try:
+        return _run(plan_run(request, registry, device), console, ctx)
+    finally:
+        shutdown(ctx)
+
+
+def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
+    request, resolved, source, config = plan.request, plan.resolved, plan.source, plan.config
+    folder, resume_state = _open_folder(plan, console) if ctx.is_main else (None, None)
+    folder, resume_state = broadcast((folder, resume_state), ctx)
+    if ctx.is_main:
+        folder.write_json(CONFIG_FILE, config | {"world_size": ctx.world_size})
+        folder.set_state("running", pid=os.getpid(), host=platform.node())
     console.print(f"[bold]vsbench run[/] {request.method} on {request.dataset} "
-                  f"({request.preset}, seed {request.seed}, {device}) -> {folder.path}")
+                  f"({request.preset}, seed {request.seed}, {plan.device}"
+                  + (f" x {ctx.world_size} processes" if ctx.enabled else "")
+                  + f") -> {folder.path}")
     try:
         seed_everything(request.seed, request.deterministic)
-        train_data = PairedImageDataset(source, train_ids, resolved.run.image_size,
+        train_data = PairedImageDataset(source, plan.train_ids, resolved.run.image_size,
                                         augment=resolved.run.augment)
-        test_data = PairedImageDataset(source, test_ids, resolved.run.image_size)
-        method = spec.factory(resolved.method, source.info)
-        method.to(device)
-        method.prepare(train_data, device)
-        trained = train(method, train_data, resolved.run, device, request.seed, console,
-                        checkpoint_path=folder.path / CHECKPOINT_FILE, resume_from=resume_state)
-        train_seconds = trained.seconds
-        atomic_write_text(folder.path / TRAIN_LOG_FILE, _csv(trained.log))
-
-        scores, preview, predict_seconds = evaluate(method, test_data, resolved.run, device,
-                                                    request.method, console)
-        summary = scores.compute()
-        atomic_write_text(folder.path / PER_IMAGE_FILE, _csv(scores.per_image()))
-        if preview["ids"]:
-            prediction_grid(folder.path / PREVIEW_FILE,
-                            torch.cat(preview["brightfield"]).numpy(),
-                            torch.cat(preview["prediction"]).numpy(),
-                            torch.cat(preview["target"]).numpy(),
-                            source.info.channels, preview["ids"],
-                            title=f"{request.method} on {request.dataset} (seed {request.seed})")
-        record = {
-            "method": request.method, "dataset": request.dataset,
-            "dataset_fingerprint": config_record["dataset_fingerprint"],
-            "split_hash": split.hash, "preset": request.preset, "seed": request.seed,
-            "image_size": resolved.run.image_size, "n_test_images": summary["n_images"],
-            "channels": summary["channels"], "average": summary["average"],
-            "pcc_undefined_images": summary["pcc_undefined"],
-            "train_seconds": round(train_seconds, 3),
-            "predict_seconds_per_image": round(predict_seconds / max(summary["n_images"], 1), 5),
-            "run_id": folder.path.name, "config_hash": config_record["config_hash"],
-        }
-        atomic_write_json(folder.path / METRICS_FILE, record)
-        folder.set_state("completed")
+        test_data = PairedImageDataset(source, shard(plan.test_ids, ctx),
+                                       resolved.run.image_size)
+        method = plan.method_entry.spec.factory(resolved.method, source.info)
+        method.to(plan.device)
+        method.prepare(train_data, plan.device)
+        if ctx.enabled:  # same initial weights everywhere, different noise per rank
+            torch.manual_seed(request.seed + 1_000_003 * ctx.rank)
+        trained = train(method, train_data, resolved.run, plan.device, request.seed, console,
+                        checkpoint_path=folder.path / CHECKPOINT_FILE,
+                        resume_from=resume_state, ctx=ctx)
+        scores, preview, predict_seconds = evaluate(method, test_data, resolved.run,
+                                                    plan.device, request.method, console)
+        parts = gather((scores, predict_seconds), ctx)
+        if ctx.is_main:
+            scores = MetricAccumulator.merged([p[0] for p in parts])
+            record = _write_results(plan, folder, trained, scores, preview,
+                                    sum(p[1] for p in parts))
+        record = broadcast(record if ctx.is_main else None, ctx)
+        barrier(ctx)
     except BaseException as exc:
-        folder.set_state("failed", error=f"{type(exc).__name__}: {exc}",
-                         traceback=traceback.format_exc())
+        if ctx.is_main:
+            folder.set_state("failed", error=f"{type(exc).__name__}: {exc}",
+                             traceback=traceback.format_exc())
         raise
     return RunResult(folder.path, record, resumed=request.resume)
+
+
+def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
+                   scores: MetricAccumulator, preview: dict, predict_seconds: float) -> dict:
+    """Write the log, per-image metrics, picture and metrics.json; mark the run completed."""
+    request, source = plan.request, plan.source
+    summary = scores.compute()
+    atomic_write_text(folder.path / TRAIN_LOG_FILE, _csv(trained.log))
+    atomic_write_text(folder.path / PER_IMAGE_FILE, _csv(scores.per_image()))
+    if preview["ids"]:
+        prediction_grid(folder.path / PREVIEW_FILE, torch.cat(preview["brightfield"]).numpy(),
+                        torch.cat(preview["prediction"]).numpy(),
+                        torch.cat(preview["target"]).numpy(), source.info.channels,
+                        preview["ids"],
+                        title=f"{request.method} on {request.dataset} (seed {request.seed})")
+    record = {
+        "method": request.method, "dataset": request.dataset,
+        "dataset_fingerprint": plan.config["dataset_fingerprint"],
+        "split_hash": plan.split.hash, "preset": request.preset, "seed": request.seed,
+        "image_size": plan.resolved.run.image_size, "n_test_images": summary["n_images"],
+        "channels": summary["channels"], "average": summary["average"],
+        "pcc_undefined_images": summary["pcc_undefined"],
+        "train_seconds": round(trained.seconds, 3),
+        "predict_seconds_per_image": round(predict_seconds / max(summary["n_images"], 1), 5),
+        "run_id": folder.path.name, "config_hash": plan.config["config_hash"],
+    }
+    atomic_write_json(folder.path / METRICS_FILE, record)
+    folder.set_state("completed")
+    return record

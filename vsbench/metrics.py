@@ -107,6 +107,16 @@ class MetricAccumulator:
             self._values[name].append(value.cpu())
         self.sample_ids.extend(sample_ids)
 
+    @classmethod
+    def merged(cls, parts: Sequence["MetricAccumulator"]) -> "MetricAccumulator":
+        """One accumulator holding the images of several (e.g. one per process)."""
+        out = cls(parts[0].channels)
+        for part in parts:
+            out.sample_ids.extend(part.sample_ids)
+            for name in METRICS:
+                out._values[name].extend(part._values[name])
+        return out
+
     def per_image(self) -> list[dict]:
         """One row per (image, channel): sample_id, channel, mse, mae, pcc, ssim."""
         stacked = {m: torch.cat(v) for m, v in self._values.items()}

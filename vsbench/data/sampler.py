@@ -23,21 +23,32 @@ def _mix(*values: int) -> int:
 
 
 class EpochSampler(torch.utils.data.Sampler):
-    """Yields ``(index, augmentation_seed)`` for one epoch, skipping ``skip`` leading samples
-    (the ones a resumed run has already trained on)."""
+    """Yields ``(index, augmentation_seed)`` for one epoch.
 
-    def __init__(self, n: int, seed: int, epoch: int, skip: int = 0) -> None:
+    The epoch is cut into global batches of ``global_batch`` samples (an incomplete last one is
+    dropped); this process (``rank`` of ``world_size``) takes every ``world_size``-th position
+    of each, so ranks together see exactly what a single process would. ``skip`` leading
+    positions (a multiple of ``global_batch``) are the ones a resumed run has already seen.
+    """
+
+    def __init__(self, n: int, seed: int, epoch: int, skip: int = 0, global_batch: int = 1,
+                 rank: int = 0, world_size: int = 1) -> None:
         self.n, self.seed, self.epoch, self.skip = n, seed, epoch, skip
+        self.usable = n // global_batch * global_batch
+        self.rank, self.world_size = rank, world_size
 
     def order(self) -> list[int]:
         """This epoch's full permutation."""
         generator = torch.Generator().manual_seed(_mix(self.seed, self.epoch))
         return torch.randperm(self.n, generator=generator).tolist()
 
+    def _positions(self) -> range:
+        return range(self.skip + self.rank, self.usable, self.world_size)
+
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        for position, index in enumerate(self.order()):
-            if position >= self.skip:
-                yield index, _mix(self.seed, self.epoch, position)
+        order = self.order()
+        for position in self._positions():
+            yield order[position], _mix(self.seed, self.epoch, position)
 
     def __len__(self) -> int:
-        return max(self.n - self.skip, 0)
+        return len(self._positions())

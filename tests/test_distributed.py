@@ -1,0 +1,43 @@
+"""torchrun: two CPU processes (gloo) train and evaluate like one, and write one run folder."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import run_cli
+
+ARGS = ["--method", "unet", "--seed", "2", "--set", "image_size=32", "--set", "epochs=2",
+        "--set", "max_train_images=16", "--set", "batch_size=4", "--set", "n_preview=1"]
+
+
+def test_torchrun_two_processes_match_single_process(tmp_path):
+    if shutil.which("torchrun") is None:
+        pytest.skip("torchrun is not on PATH")
+    data = tmp_path / "data"
+    single = run_cli(["run", *ARGS, "--results", str(tmp_path / "single"), "--data-root",
+                      str(data)], tmp_path)
+    assert single.returncode == 0, single.stderr
+    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="200")
+    multi = subprocess.run(
+        ["torchrun", "--standalone", "--nproc_per_node", "2", "-m", "vsbench", "run", *ARGS,
+         "--results", str(tmp_path / "multi"), "--data-root", str(data)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert multi.returncode == 0, multi.stderr[-3000:]
+    folders = list((tmp_path / "multi" / "runs" / "synthetic" / "unet").iterdir())
+    assert len(folders) == 1, "rank 0 alone writes the run folder"
+    [one] = (tmp_path / "single" / "runs" / "synthetic" / "unet").iterdir()
+    a = json.loads((one / "metrics.json").read_text())
+    b = json.loads((folders[0] / "metrics.json").read_text())
+    assert b["n_test_images"] == a["n_test_images"] == 24  # every rank's images gathered
+    assert json.loads((folders[0] / "config.json").read_text())["world_size"] == 2
+    # Same data order and global batch; only BatchNorm statistics are per process.
+    for metric in ("mse", "mae", "pcc", "ssim"):
+        assert b["average"][metric] == pytest.approx(a["average"][metric], abs=0.03)
+    log_a = (one / "train_log.csv").read_text().splitlines()[1:]
+    log_b = (folders[0] / "train_log.csv").read_text().splitlines()[1:]
+    assert float(log_b[0].split(",")[1]) == pytest.approx(float(log_a[0].split(",")[1]),
+                                                          rel=0.05)
