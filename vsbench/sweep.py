@@ -1,0 +1,118 @@
+"""Sweeps: the grid of methods x seeds, skipping runs already completed with the same config.
+
+Jobs run one after another in this process (``local``), or through submitit: as local
+subprocesses (``submitit-local``) or as SLURM jobs (``slurm``). A sweep can be re-run after an
+interruption: completed runs are found by their configuration hash and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from rich.console import Console
+
+from vsbench.engine import RunRequest, plan_run, run_benchmark
+from vsbench.results import CONFIG_FILE, METRICS_FILE, RunFolder
+
+LAUNCHERS = ("local", "submitit-local", "slurm")
+
+
+@dataclass
+class SlurmOptions:
+    """Resources for each job on a SLURM cluster."""
+
+    partition: str | None = None
+    gpus_per_node: int = 1
+    cpus_per_task: int = 8
+    timeout_min: int = 240
+
+
+@dataclass
+class JobOutcome:
+    """What became of one (method, seed) job."""
+
+    method: str
+    seed: int
+    status: str  # completed, skipped (already completed), failed
+    folder: str | None = None
+    error: str | None = None
+
+
+def completed_run(request: RunRequest) -> Path | None:
+    """The folder of a completed run with the same resolved configuration, if any."""
+    plan = plan_run(request)
+    parent = Path(request.results_dir) / "runs" / request.dataset / request.method
+    for metrics in sorted(parent.glob(f"*/{METRICS_FILE}")):
+        folder = RunFolder(metrics.parent)
+        if folder.state() != "completed":
+            continue
+        try:
+            config = json.loads((folder.path / CONFIG_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if config.get("config_hash") == plan.config["config_hash"]:
+            return folder.path
+    return None
+
+
+def _run_job(request: RunRequest) -> str:
+    """One job (module level, so that submitit can pickle it)."""
+    return str(run_benchmark(request, Console(quiet=True)).folder)
+
+
+def _executor(launcher: str, folder: Path, slurm: SlurmOptions):
+    import submitit
+
+    if launcher == "submitit-local":
+        executor = submitit.LocalExecutor(folder=str(folder))
+        executor.update_parameters(timeout_min=slurm.timeout_min)
+        return executor
+    executor = submitit.AutoExecutor(folder=str(folder), cluster="slurm")
+    executor.update_parameters(timeout_min=slurm.timeout_min, gpus_per_node=slurm.gpus_per_node,
+                               cpus_per_task=slurm.cpus_per_task, tasks_per_node=1,
+                               slurm_partition=slurm.partition)
+    return executor
+
+
+def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: str = "local",
+              slurm: SlurmOptions | None = None, console: Console | None = None,
+              runner: Callable[[RunRequest], str] = _run_job) -> list[JobOutcome]:
+    """Run every (method, seed) of the grid that has no completed run yet."""
+    if launcher not in LAUNCHERS:
+        raise ValueError(f"Unknown launcher '{launcher}'; use one of {', '.join(LAUNCHERS)}.")
+    console = console or Console()
+    outcomes: list[JobOutcome] = []
+    todo: list[RunRequest] = []
+    for method in methods:
+        for seed in seeds:
+            request = replace(base, method=method, seed=seed, resume=False)
+            done = completed_run(request)
+            if done is not None:
+                outcomes.append(JobOutcome(method, seed, "skipped", str(done)))
+                console.print(f"skip {method} seed {seed}: completed in {done.name}")
+            else:
+                todo.append(request)
+    if launcher == "local":
+        for request in todo:
+            console.print(f"[bold]run[/] {request.method} seed {request.seed}")
+            try:
+                outcomes.append(JobOutcome(request.method, request.seed, "completed",
+                                           runner(request)))
+            except Exception as exc:  # one failing job must not stop the grid
+                outcomes.append(JobOutcome(request.method, request.seed, "failed",
+                                           error=f"{type(exc).__name__}: {exc}"))
+                console.print(f"[red]failed[/] {request.method} seed {request.seed}: {exc}")
+        return outcomes
+    executor = _executor(launcher, Path(base.results_dir) / "submitit", slurm or SlurmOptions())
+    jobs = [(request, executor.submit(runner, request)) for request in todo]
+    console.print(f"submitted {len(jobs)} job(s) with {launcher}; waiting for them")
+    for request, job in jobs:
+        try:
+            outcomes.append(JobOutcome(request.method, request.seed, "completed", job.result()))
+        except Exception as exc:
+            outcomes.append(JobOutcome(request.method, request.seed, "failed",
+                                       error=f"{type(exc).__name__}: {str(exc)[-500:]}"))
+    return outcomes
