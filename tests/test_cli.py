@@ -169,15 +169,24 @@ def test_failing_method_leaves_finished_runs_intact(finished_run, tmp_path):
     site = tmp_path / "site"
     install_fake_distribution(site, "vsbench-crash", "0.0.1", {"crash": "vsbench_crash"})
     (site / "vsbench_crash.py").write_text(CRASHING_PLUGIN)
-    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+              if p.is_file()}
     result = run_cli(["run", "--method", "crash", "--results", str(root / "results"),
                       "--data-root", str(root / "data"), *TINY], tmp_path, [site])
     assert result.returncode == 1
     assert "method 'crash' failed: RuntimeError: boom in training" in result.stderr
-    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+             if p.is_file()}
     assert before == after
     [crashed] = (root / "results" / "runs" / "synthetic" / "crash").iterdir()
     state = json.loads((crashed / "state.json").read_text())
     assert state["status"] == "failed" and "boom in training" in state["traceback"]
     out = invoke("compare", "--results", str(root / "results"))
     assert out.exit_code == 0 and "crash" not in out.output
+
+
+def test_tensorboard_events_when_installed(finished_run):
+    pytest.importorskip("tensorboard")
+    _, folder, _ = finished_run
+    events = list((folder / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0

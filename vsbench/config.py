@@ -39,6 +39,7 @@ class RunConfig:
     max_train_images: int = 0
     checkpoint_every: int = 0  # optimiser steps between checkpoints (0: by time only)
     checkpoint_minutes: float = 10.0  # and at least this often (0: only at the end)
+    tensorboard: bool = True  # write TensorBoard events when the package is installed
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for values outside their range."""

@@ -45,6 +45,7 @@ from vsbench.plugins import Registered, Registry, default_registry
 from vsbench.results import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, PER_IMAGE_FILE,
                              PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder, atomic_write_json,
                              atomic_write_text, unfinished_runs)
+from vsbench.tracking import Tracker
 
 
 class EngineError(RuntimeError):
@@ -171,7 +172,8 @@ def _unwrapped(method: Method):
 
 def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
           seed: int, console: Console, checkpoint_path: Path | None = None,
-          resume_from: dict | None = None, ctx: DistContext = DistContext()) -> TrainState:
+          resume_from: dict | None = None, ctx: DistContext = DistContext(),
+          tracker: Tracker | None = None) -> TrainState:
     """Train ``method`` for ``run.epochs`` epochs; return the final state (log, seconds).
 
     When ``checkpoint_path`` is given, a checkpoint is written every ``run.checkpoint_every``
@@ -245,6 +247,8 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
                 state.loss_sum += value.item() * global_batch
                 state.seen += global_batch
                 state.step += 1
+                if tracker is not None:
+                    tracker.scalar("train/loss", value.item(), state.step)
                 progress.update(task, advance=1, status=f"epoch {state.epoch + 1}/{run.epochs} "
                                 f"loss {value.item():.4f}")
                 due = run.checkpoint_minutes and (
@@ -425,6 +429,7 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
                   f"({request.preset}, seed {request.seed}, {plan.device}"
                   + (f" x {ctx.world_size} processes" if ctx.enabled else "")
                   + f") -> {folder.path}")
+    tracker = None
     try:
         seed_everything(request.seed, request.deterministic)
         train_data = PairedImageDataset(source, plan.train_ids, resolved.run.image_size,
@@ -436,9 +441,10 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
         method.prepare(train_data, plan.device)
         if ctx.enabled:  # same initial weights everywhere, different noise per rank
             torch.manual_seed(request.seed + 1_000_003 * ctx.rank)
+        tracker = Tracker(folder.path if ctx.is_main else None, resolved.run.tensorboard)
         trained = train(method, train_data, resolved.run, plan.device, request.seed, console,
                         checkpoint_path=folder.path / CHECKPOINT_FILE,
-                        resume_from=resume_state, ctx=ctx)
+                        resume_from=resume_state, ctx=ctx, tracker=tracker)
         scores, preview, predict_seconds = evaluate(method, test_data, resolved.run,
                                                     plan.device, request.method, console)
         parts = gather((scores, predict_seconds), ctx)
@@ -446,9 +452,13 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
             scores = MetricAccumulator.merged([p[0] for p in parts])
             record = _write_results(plan, folder, trained, scores, preview,
                                     sum(p[1] for p in parts))
+            tracker.metrics(record, trained.step)
+        tracker.close()
         record = broadcast(record if ctx.is_main else None, ctx)
         barrier(ctx)
     except BaseException as exc:
+        if tracker is not None:
+            tracker.close()
         if ctx.is_main:
             folder.set_state("failed", error=f"{type(exc).__name__}: {exc}",
                              traceback=traceback.format_exc())
