@@ -43,8 +43,9 @@ from vsbench.metrics import MetricAccumulator
 from vsbench.pictures import prediction_grid
 from vsbench.plugins import Registered, Registry, default_registry
 from vsbench.results import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, PER_IMAGE_FILE,
-                             PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder, atomic_write_json,
-                             atomic_write_text, unfinished_runs)
+                             PREDICTIONS_FILE, PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder,
+                             atomic_write_bytes, atomic_write_json, atomic_write_text,
+                             unfinished_runs)
 from vsbench.tracking import Tracker
 
 
@@ -466,6 +467,16 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
     return RunResult(folder.path, record, resumed=request.resume)
 
 
+def _save_predictions(path: Path, preview: dict, channels) -> None:
+    """The preview's arrays as ``predictions.npz`` (float16: for pictures, not for scores)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, **{k: torch.cat(preview[k]).numpy().astype(np.float16)
+                   for k in ("brightfield", "prediction", "target")},
+        sample_ids=np.array(preview["ids"], dtype=str), channels=np.array(channels, dtype=str))
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
                    scores: MetricAccumulator, preview: dict, predict_seconds: float) -> dict:
     """Write the log, per-image metrics, picture and metrics.json; mark the run completed."""
@@ -479,6 +490,7 @@ def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
                         torch.cat(preview["target"]).numpy(), source.info.channels,
                         preview["ids"],
                         title=f"{request.method} on {request.dataset} (seed {request.seed})")
+        _save_predictions(folder.path / PREDICTIONS_FILE, preview, source.info.channels)
     record = {
         "method": request.method, "dataset": request.dataset,
         "dataset_fingerprint": plan.config["dataset_fingerprint"],

@@ -2,8 +2,8 @@
 
 Layout: ``<results>/runs/<dataset>/<method>/<run-id>/`` with ``config.json`` (what produced the
 run), ``state.json`` (running / completed / failed, with the traceback on failure),
-``metrics.json``, ``per_image_metrics.csv``, ``train_log.csv``, ``checkpoint.pt`` and
-``predictions.png``. Every file is written to a temporary name and renamed, so a crash never
+``metrics.json``, ``per_image_metrics.csv``, ``train_log.csv``, ``checkpoint.pt``,
+``predictions.png`` and ``predictions.npz``. Every file is written to a temporary name and renamed, so a crash never
 leaves half a file, and a run folder is created exclusively, so two runs never share one.
 Only runs whose state is ``completed`` and whose ``metrics.json`` is valid reach a leaderboard.
 """
@@ -23,6 +23,9 @@ from vsbench.metrics import METRICS
 STATE_FILE, CONFIG_FILE, METRICS_FILE = "state.json", "config.json", "metrics.json"
 PER_IMAGE_FILE, TRAIN_LOG_FILE = "per_image_metrics.csv", "train_log.csv"
 CHECKPOINT_FILE, PREVIEW_FILE = "checkpoint.pt", "predictions.png"
+# The preview images' arrays (brightfield, prediction, target, sample_ids, channels), so that a
+# report can show every method's prediction of the same test fields without re-running models.
+PREDICTIONS_FILE = "predictions.npz"
 
 METRICS_KEYS = ("method", "dataset", "dataset_fingerprint", "split_hash", "preset", "seed",
                 "n_test_images", "channels", "average", "train_seconds",
