@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -42,7 +43,8 @@ def test_help_explains_every_option():
                    "--results", "--data-root"):
         assert option in run_help
     compare_help = invoke("compare", "--help").output
-    for option in ("--results", "--format", "--output"):
+    for option in ("--results", "--format", "--output", "--dataset", "--methods", "--channels",
+                   "--metrics", "--sort-by", "CHANNEL/METRIC", "DNA/ssim"):
         assert option in compare_help
     assert "--data-root" in invoke("datasets", "--help").output
 
@@ -66,7 +68,7 @@ def test_run_writes_a_complete_run_folder(finished_run):
     root, folder, output = finished_run
     assert "Average" in output and "DNA" in output and "Mito" in output
     for name in ("config.json", "state.json", "metrics.json", "per_image_metrics.csv",
-                 "train_log.csv", "checkpoint.pt", "predictions.png"):
+                 "train_log.csv", "checkpoint.pt", "predictions.png", "predictions.npz"):
         assert (folder / name).is_file(), name
     metrics = json.loads((folder / "metrics.json").read_text())
     assert set(METRICS_KEYS) <= set(metrics)
@@ -87,6 +89,12 @@ def test_run_writes_a_complete_run_folder(finished_run):
                                                     "pcc", "ssim"}
     assert (root / "data" / "synthetic" / "split.csv").is_file()
     assert (folder / "predictions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with np.load(folder / "predictions.npz") as arrays:  # what the report's gallery shows
+        assert arrays["brightfield"].shape == (2, 3, 32, 32)
+        assert arrays["prediction"].shape == arrays["target"].shape == (2, 5, 32, 32)
+        assert list(arrays["channels"]) == ["DNA", "ER", "RNA", "AGP", "Mito"]
+        assert set(arrays["sample_ids"]) <= {row["sample_id"] for row in rows}
+        assert 0 <= arrays["prediction"].min() and arrays["prediction"].max() <= 1
 
 
 def test_compare_prints_and_exports(finished_run):
@@ -102,6 +110,67 @@ def test_compare_prints_and_exports(finished_run):
     out = invoke("compare", "--results", str(results), "--format", "latex", "--output",
                  str(root / "table.tex"))
     assert out.exit_code == 0 and "\\textbf" in (root / "table.tex").read_text()
+
+
+def test_compare_statistics_filters_and_sort(finished_run, tmp_path):
+    """A second 'method' made from the real run by lowering every image's PCC: it must rank
+    second with a small p-value, and the filters and sort must act on the printed table."""
+    import shutil
+
+    root, folder, _ = finished_run
+    results = tmp_path / "results"
+    shutil.copytree(folder, results / "runs" / "synthetic" / "unet" / folder.name)
+    copy = shutil.copytree(folder, results / "runs" / "synthetic" / "copycat" / folder.name)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["method"] = "copycat"
+    for values in [*metrics["channels"].values(), metrics["average"]]:
+        values["pcc"] -= 0.05
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    with open(copy / "per_image_metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows):  # distinct drops: an exact Wilcoxon test, no ties
+        row["pcc"] = str(float(row["pcc"]) - 0.04 - 0.0001 * i)
+    with open(copy / "per_image_metrics.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = invoke("compare", "--results", str(results), "--metrics", "pcc", "--channels",
+                 "DNA,Average", "--format", "markdown")
+    assert out.exit_code == 0, out.output
+    assert "PCC - synthetic" not in out.output and "SSIM" not in out.output
+    assert "<0.001" in out.output and "paired over 24 test images" in out.output
+    text = (results / "leaderboard.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    header, unet_row, copy_row = ([c.strip() for c in line.split("|")[1:-1]] for line in lines)
+    assert header == ["method", "rank", "DNA PCC", "Average PCC", "runs", "p"]
+    assert unet_row[:2] == ["unet", "1"] and unet_row[2].startswith("**")
+    assert copy_row[:2] == ["copycat", "2"] and copy_row[-1] == "<0.001"
+    # sorting on a column where copycat is no worse (MSE is unchanged: a tie shares rank 1)
+    out = invoke("compare", "--results", str(results), "--sort-by", "DNA/MSE", "--methods",
+                 "copycat,unet", "--format", "csv")
+    assert out.exit_code == 0, out.output
+    table = list(csv.DictReader(open(results / "leaderboard.csv")))
+    assert {r["method"]: r["rank"] for r in table} == {"unet": "1", "copycat": "1"}
+    assert {r["sort_by"] for r in table} == {"DNA/mse"}
+    assert float(table[0]["DNA PCC ci_low"]) < float(table[0]["DNA PCC"]) < \
+        float(table[0]["DNA PCC ci_high"])
+    out = invoke("compare", "--results", str(results), "--methods", "unet")
+    assert out.exit_code == 0 and "copycat" not in out.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["compare", "--sort-by", "DNA"], "--sort-by DNA: expected CHANNEL/METRIC"),
+    (["compare", "--metrics", "psnr"], "--metrics: unknown metric(s) psnr"),
+    (["compare", "--channels", "Actin"], "--channels: unknown channel(s) Actin; the runs have"),
+    (["compare", "--methods", "diffstain"], "--methods: no completed runs of diffstain"),
+    (["compare", "--dataset", "jump"], "--dataset jump: no completed runs on it"),
+    (["compare", "--sort-by", "Actin/pcc"], "no channel 'Actin'"),
+])
+def test_compare_filter_errors(finished_run, args, message):
+    root, _, _ = finished_run
+    out = invoke(*args, "--results", str(root / "results"))
+    assert out.exit_code == 2, out.output
+    assert message in out.output
 
 
 @pytest.mark.parametrize("args,message", [

@@ -130,23 +130,56 @@ def compare(
                                           "(default: RESULTS/leaderboard.<ext>)."),
     data_root: Path = typer.Option(Path("datasets"), "--data-root", help="Data root whose "
                                    "split manifests flag results made on an older split."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Only runs on this "
+                                          "dataset."),
+    methods_: Optional[str] = typer.Option(None, "--methods", metavar="A,B", help="Only these "
+                                           "methods (comma-separated); the best and the tests "
+                                           "are among them."),
+    channels: Optional[str] = typer.Option(None, "--channels", metavar="A,B", help="Show only "
+                                           "these channel columns (comma-separated; 'Average' "
+                                           "is one), e.g. --channels DNA,Average."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", metavar="A,B", help="Show only "
+                                          "these metrics (comma-separated: mse, mae, pcc, "
+                                          "ssim)."),
+    sort_by: str = typer.Option("Average/pcc", "--sort-by", metavar="CHANNEL/METRIC",
+                                help="Rank on this column, written CHANNEL/METRIC, e.g. "
+                                "Average/pcc (default), DNA/ssim or Mito/MSE; the rank, the best "
+                                "method and the paired tests refer to it. Lower is better for "
+                                "mse and mae."),
 ) -> None:
     """Rank finished runs on leaderboards.
 
-    One leaderboard per dataset and split, one row per method (mean over its runs), MSE, MAE,
-    PCC and SSIM per channel and their Average; the best value of each column is highlighted.
+    One leaderboard per dataset and split, one row per method: mean ± standard deviation over
+    its runs (seeds) of MSE, MAE, PCC and SSIM per channel and their Average, with a 95%
+    bootstrap confidence interval over test images below each value, a rank, and the p-value of
+    a paired Wilcoxon signed-rank test (per test image) against the best method. The best value
+    of each column is highlighted, the second underlined.
     """
-    from vsbench.leaderboard import FORMATS, build_leaderboards, export, load_runs, mark_stale
+    from vsbench.leaderboard import (FORMATS, LeaderboardError, build_leaderboards, export,
+                                     filter_runs, load_runs, mark_stale, parse_metrics,
+                                     parse_sort_by, select_columns)
 
     if fmt is not None and fmt not in FORMATS:
         _fail(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+    try:
+        sort_key = parse_sort_by(sort_by)
+        parse_metrics(metrics)
+    except LeaderboardError as exc:
+        _fail(str(exc))
     runs, warnings = load_runs(results)
     for warning in warnings:
         _console(stderr=True).print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    boards = mark_stale(build_leaderboards(runs), data_root)
-    if not boards:
+    if runs.empty:
         _fail(f"nothing to compare: no completed runs under {results}/runs. Make one with "
               "`vsbench run --method unet`.", 1)
+    try:
+        runs = filter_runs(runs, dataset, methods_)
+        boards = mark_stale(build_leaderboards(runs, sort_key), data_root)
+        boards = select_columns(boards, channels, metrics)
+    except LeaderboardError as exc:
+        _fail(str(exc))
+    if not boards:
+        _fail("nothing to compare: no leaderboard has the selected channels.", 1)
     if len(boards) > 1:
         _console().print(f"{len(boards)} leaderboards: runs on different datasets, splits or "
                       "evaluation settings are ranked separately, never averaged together.")
@@ -161,35 +194,51 @@ def compare(
 
 def _print_board(console: Console, board) -> None:
     """Print a leaderboard: as one wide table when the terminal is wide enough, otherwise as
-    one table per metric (channels and Average as columns)."""
-    from vsbench.metrics import METRICS
+    one table per metric (channels and Average as columns). Each cell is mean ± std over runs
+    with the bootstrap confidence interval below it."""
+    from vsbench.leaderboard import cell_text, interval_text
+    from vsbench.stats import format_p
 
-    best = board.best()
+    best, second = board.best(), board.second()
     runs = board.table[("", "runs")]
-    channels = list(dict.fromkeys(c for c, m in board.metric_columns()))
+    channels = board.channels()
+    metrics = list(dict.fromkeys(m for _, m in board.metric_columns()))
 
     def cell(method_name, col) -> str:
-        text = f"{board.table.loc[method_name, col]:.3f}"
-        return f"[bold green]{text}[/]" if best.get(col) == method_name else text
+        text = cell_text(board, method_name, col, pm="±")
+        if best.get(col) == method_name:
+            text = f"[bold green]{text}[/]"
+        elif second.get(col) == method_name:
+            text = f"[underline]{text}[/]"
+        bounds = interval_text(board, method_name, col)
+        return text + (f"\n[dim][{bounds[0]}, {bounds[1]}][/]" if bounds else "")
 
-    if console.width >= 8 * len(board.metric_columns()) + 24:
+    if console.width >= 15 * len(board.metric_columns()) + 40:
         groups = [(board.title(), board.metric_columns())]
     else:
         groups = [(f"{metric.upper()} - {board.title()}",
                    [(c, metric) for c in channels if (c, metric) in board.table.columns])
-                  for metric in METRICS]
+                  for metric in metrics]
     for title, columns in groups:
         table = Table(title=title)
+        table.add_column("rank", justify="right")
         table.add_column("method", style="bold")
         for channel, metric in columns:
             label = f"{channel}\n{metric.upper()}" if len(groups) == 1 else channel
             table.add_column(label, justify="right")
         table.add_column("runs", justify="right")
+        table.add_column("p", justify="right")
         for method_name in board.table.index:
-            table.add_row(str(method_name), *(cell(method_name, col) for col in columns),
-                          str(int(runs[method_name])))
+            rank = board.rank[method_name] if board.rank is not None else "-"
+            p = format_p(board.p_value[method_name]) if board.p_value is not None else "-"
+            table.add_row(str(rank), str(method_name),
+                          *(cell(method_name, col) for col in columns),
+                          str(int(runs[method_name])), p)
         console.print(table)
-    console.print("best value per column in [bold green]green[/]; mean over runs.")
+    console.print(board.caption().replace("Best value per column in bold, second underlined.",
+                                          "Best value per column in [bold green]green[/], "
+                                          "second underlined; [dim][CI][/] below."),
+                  highlight=False)
 
 
 @app.command()
