@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -105,3 +106,31 @@ def test_batch_entries_follow_their_tiles():
 def test_bad_overlap():
     with pytest.raises(ValueError, match="overlap"):
         predict_tiled(torch.nn.Identity(), torch.rand(1, 1, 64, 64), 32, 32, 2)
+
+
+def test_engine_predicts_larger_test_fields_tiled(tmp_path):
+    """With eval_image_size above image_size the engine scores full-size test fields, and the
+    speed switches (channels_last, persistent workers) leave the CPU path working."""
+    from rich.console import Console
+
+    from vsbench.engine import RunRequest, run_benchmark
+
+    overrides = {"image_size": 32, "eval_image_size": 64, "tile_overlap": 8, "epochs": 1,
+                 "max_train_images": 8, "n_preview": 2, "channels_last": True,
+                 "num_workers": 1, "tensorboard": False}
+    result = run_benchmark(RunRequest(method="unet", overrides=overrides,
+                                      results_dir=tmp_path / "res", data_root=tmp_path / "data"),
+                           Console(quiet=True))
+    assert result.metrics["eval_image_size"] == 64 and result.metrics["image_size"] == 32
+    with np.load(result.folder / "predictions.npz") as arrays:
+        assert arrays["prediction"].shape[-2:] == (64, 64)
+        assert np.isfinite(arrays["prediction"]).all()
+
+
+def test_bad_eval_size_and_overlap():
+    from vsbench.config import ConfigError, RunConfig
+
+    with pytest.raises(ConfigError, match="eval_image_size"):
+        RunConfig(image_size=64, eval_image_size=32).validate()
+    with pytest.raises(ConfigError, match="tile_overlap"):
+        RunConfig(image_size=64, tile_overlap=40).validate()

@@ -40,6 +40,11 @@ class RunConfig:
     checkpoint_every: int = 0  # optimiser steps between checkpoints (0: by time only)
     checkpoint_minutes: float = 10.0  # and at least this often (0: only at the end)
     tensorboard: bool = True  # write TensorBoard events when the package is installed
+    eval_image_size: int = 0  # test fields' size (0: image_size); larger ones are predicted tiled
+    tile_overlap: int = 16  # pixels shared by neighbouring tiles in tiled prediction
+    channels_last: bool = False  # NHWC memory format for the model and its image inputs
+    cudnn_benchmark: bool = True  # let cuDNN pick the fastest convolutions (CUDA only)
+    compile: bool = False  # torch.compile the model (needs a C++ compiler on the CPU)
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for values outside their range."""
@@ -58,6 +63,12 @@ class RunConfig:
                      "checkpoint_every", "checkpoint_minutes"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--set {name}={getattr(self, name)}: must not be negative.")
+        if self.eval_image_size and self.eval_image_size < self.image_size:
+            raise ConfigError(f"--set eval_image_size={self.eval_image_size}: must be 0 (the "
+                              f"training size) or at least image_size ({self.image_size}).")
+        if not 0 <= self.tile_overlap < self.image_size // 2 + 1:
+            raise ConfigError(f"--set tile_overlap={self.tile_overlap}: must be between 0 and "
+                              f"half the tile (image_size // 2 = {self.image_size // 2}).")
 
 
 # What each preset changes in the run settings (methods may refine these in their own presets).

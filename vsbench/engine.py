@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import time
 import traceback
@@ -46,6 +47,7 @@ from vsbench.results import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, PER_IMA
                              PREDICTIONS_FILE, PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder,
                              atomic_write_bytes, atomic_write_json, atomic_write_text,
                              unfinished_runs)
+from vsbench.tiling import predict_batch_tiled
 from vsbench.tracking import Tracker
 
 
@@ -113,6 +115,30 @@ def autocast_context(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def apply_speedups(method: Method, run: cfg.RunConfig, device: torch.device,
+                   deterministic: bool = False) -> None:
+    """The run's speed switches: cuDNN autotuning (CUDA only, not with --deterministic),
+    channels_last weights, and ``torch.compile`` of the model in place (keeping its
+    ``state_dict`` keys, so checkpoints load with or without it)."""
+    if device.type == "cuda" and run.cudnn_benchmark and not deterministic:
+        torch.backends.cudnn.benchmark = True
+    if run.channels_last:
+        for value in vars(method).values():
+            if isinstance(value, torch.nn.Module):
+                value.to(memory_format=torch.channels_last)
+    if run.compile:
+        if device.type == "cpu" and not any(shutil.which(c) for c in ("cc", "gcc", "clang")):
+            raise EngineError("--set compile=true needs a C++ compiler on the CPU (none found on "
+                              "PATH); install gcc or run without compile.")
+        method.model.compile()
+
+
+def loader_options(run: cfg.RunConfig, device: torch.device) -> dict[str, Any]:
+    """DataLoader settings: pinned memory on CUDA, worker processes kept between epochs."""
+    return {"num_workers": run.num_workers, "pin_memory": device.type == "cuda",
+            "persistent_workers": run.num_workers > 0}
+
+
 def code_version() -> dict[str, str | None]:
     """vsbench's version and, when run from a git checkout, its commit."""
     commit = None
@@ -126,14 +152,18 @@ def code_version() -> dict[str, str | None]:
             "python": platform.python_version()}
 
 
-def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    """Move a collated batch (tensors and dicts of tensors) to ``device``."""
+def to_device(batch: dict[str, Any], device: torch.device,
+              channels_last: bool = False) -> dict[str, Any]:
+    """Move a collated batch (tensors and dicts of tensors) to ``device`` (images in the
+    channels_last memory format when asked)."""
     out = {}
     for key, value in batch.items():
         if isinstance(value, dict):
             out[key] = {k: v.to(device, non_blocking=True) for k, v in value.items()}
         elif isinstance(value, torch.Tensor):
             out[key] = value.to(device, non_blocking=True)
+            if channels_last and value.ndim == 4:
+                out[key] = out[key].contiguous(memory_format=torch.channels_last)
         else:
             out[key] = value
     return out
@@ -216,19 +246,21 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
     with _progress(console) as progress:
         task = progress.add_task("train", total=run.epochs * steps_per_epoch,
                                  completed=state.step, status="")
+        # One loader for all epochs (its worker processes persist); the sampler, which runs
+        # in this process, is moved to each epoch in place. The loader gets its own
+        # generator: it must not draw from the global RNG, whose state the checkpoint
+        # restores for the method's own randomness.
+        sampler = EpochSampler(len(data), seed, state.epoch, skip=state.seen,
+                               global_batch=global_batch, rank=ctx.rank,
+                               world_size=ctx.world_size)
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=global_batch // ctx.world_size, sampler=sampler,
+            generator=torch.Generator().manual_seed(seed), **loader_options(run, device))
         while state.epoch < run.epochs:
             start = time.perf_counter()
-            # The loader gets its own generator: it must not draw from the global RNG, whose
-            # state the checkpoint restores for the method's own randomness.
-            sampler = EpochSampler(len(data), seed, state.epoch, skip=state.seen,
-                                   global_batch=global_batch, rank=ctx.rank,
-                                   world_size=ctx.world_size)
-            loader = torch.utils.data.DataLoader(
-                data, batch_size=global_batch // ctx.world_size, sampler=sampler,
-                generator=torch.Generator().manual_seed(seed), num_workers=run.num_workers,
-                pin_memory=device.type == "cuda")
+            sampler.epoch, sampler.skip = state.epoch, state.seen
             for batch in loader:
-                batch = to_device(batch, device)
+                batch = to_device(batch, device, run.channels_last)
                 with autocast_context(device, run.precision):
                     loss = method.training_loss(batch)
                 if not torch.isfinite(loss):
@@ -271,20 +303,22 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
              method_name: str, console: Console) -> tuple[MetricAccumulator, dict, float]:
     """Predict every image of ``data`` and score it; return the metrics, a preview of the
     first ``run.n_preview`` images, and the seconds spent predicting."""
+    options = loader_options(run, device) | {"persistent_workers": False}  # one pass only
     loader = torch.utils.data.DataLoader(data, batch_size=run.eval_batch_size, shuffle=False,
-                                         num_workers=run.num_workers,
-                                         pin_memory=device.type == "cuda")
+                                         **options)
     metrics = MetricAccumulator(data.source.info.channels)
     preview: dict[str, list] = {"brightfield": [], "prediction": [], "target": [], "ids": []}
     seconds = 0.0
     with _progress(console) as progress:
         task = progress.add_task("predict", total=len(data), status="")
         for batch in loader:
-            batch = to_device(batch, device)
+            batch = to_device(batch, device, run.channels_last)
             ids = [data.records[int(i)].sample_id for i in batch["index"]]
             start = time.perf_counter()
             with autocast_context(device, run.precision):
-                pred = method.predict(batch)
+                # Fields larger than the training size are predicted in blended tiles of it.
+                pred = predict_batch_tiled(method.predict, batch, run.image_size,
+                                           run.tile_overlap, run.eval_batch_size)
             pred = pred.float()
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -329,6 +363,7 @@ class RunPlan:
     train_ids: tuple[str, ...]
     test_ids: tuple[str, ...]
     config: dict
+    eval_source: DatasetSource | None = None  # the test part's source when its size differs
 
 
 def plan_run(request: RunRequest, registry: Registry | None = None,
@@ -341,8 +376,11 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
     spec = method_entry.spec
     resolved = cfg.resolve(spec.params, spec.presets, request.preset, request.overrides)
     device = device or select_device(request.device)
-    source = dataset_entry.spec.factory(Path(request.data_root))
-    source = source.for_run(resolved.run.image_size, Path(request.data_root))
+    base_source = dataset_entry.spec.factory(Path(request.data_root))
+    source = base_source.for_run(resolved.run.image_size, Path(request.data_root))
+    eval_size = resolved.run.eval_image_size or resolved.run.image_size
+    eval_source = (source if eval_size == resolved.run.image_size
+                   else base_source.for_run(eval_size, Path(request.data_root)))
     split = load_or_create_split(source.records(),
                                  Path(request.data_root) / request.dataset / "split.csv")
     train_ids = split.ids("train")
@@ -364,7 +402,7 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
     }
     config["config_hash"] = config_hash(config)
     return RunPlan(request, method_entry, resolved, device, source, split, train_ids,
-                   split.ids("test"), config)
+                   split.ids("test"), config, eval_source)
 
 
 def _open_folder(plan: RunPlan, console: Console) -> tuple[RunFolder, dict | None]:
@@ -435,10 +473,11 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
         seed_everything(request.seed, request.deterministic)
         train_data = PairedImageDataset(source, plan.train_ids, resolved.run.image_size,
                                         augment=resolved.run.augment)
-        test_data = PairedImageDataset(source, shard(plan.test_ids, ctx),
-                                       resolved.run.image_size)
+        test_data = PairedImageDataset(plan.eval_source or source, shard(plan.test_ids, ctx),
+                                       resolved.run.eval_image_size or resolved.run.image_size)
         method = plan.method_entry.spec.factory(resolved.method, source.info)
         method.to(plan.device)
+        apply_speedups(method, resolved.run, plan.device, request.deterministic)
         method.prepare(train_data, plan.device)
         if ctx.enabled:  # same initial weights everywhere, different noise per rank
             torch.manual_seed(request.seed + 1_000_003 * ctx.rank)
@@ -495,7 +534,9 @@ def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
         "method": request.method, "dataset": request.dataset,
         "dataset_fingerprint": plan.config["dataset_fingerprint"],
         "split_hash": plan.split.hash, "preset": request.preset, "seed": request.seed,
-        "image_size": plan.resolved.run.image_size, "n_test_images": summary["n_images"],
+        "image_size": plan.resolved.run.image_size,
+        "eval_image_size": plan.resolved.run.eval_image_size or plan.resolved.run.image_size,
+        "n_test_images": summary["n_images"],
         "channels": summary["channels"], "average": summary["average"],
         "pcc_undefined_images": summary["pcc_undefined"],
         "train_seconds": round(trained.seconds, 3),
