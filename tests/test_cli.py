@@ -36,7 +36,7 @@ def finished_run(tmp_path_factory):
 def test_help_explains_every_option():
     top = invoke("--help")
     assert top.exit_code == 0
-    for command in ("run", "compare", "methods", "datasets"):
+    for command in ("run", "compare", "report", "methods", "datasets"):
         assert command in top.output
     run_help = invoke("run", "--help").output
     for option in ("--method", "--dataset", "--preset", "--seed", "--set", "--device",
@@ -47,6 +47,9 @@ def test_help_explains_every_option():
                    "--metrics", "--sort-by", "CHANNEL/METRIC", "DNA/ssim"):
         assert option in compare_help
     assert "--data-root" in invoke("datasets", "--help").output
+    report_help = invoke("report", "--help").output
+    for option in ("--results", "--out", "--fields"):
+        assert option in report_help
 
 
 def test_python_m_vsbench_works():
@@ -156,6 +159,22 @@ def test_compare_statistics_filters_and_sort(finished_run, tmp_path):
         float(table[0]["DNA PCC ci_high"])
     out = invoke("compare", "--results", str(results), "--methods", "unet")
     assert out.exit_code == 0 and "copycat" not in out.output
+
+
+def test_report_of_a_real_run(finished_run, tmp_path):
+    root, folder, _ = finished_run
+    out = invoke("report", "--results", str(root / "results"), "--out", str(tmp_path / "rep"),
+                 "--data-root", str(root / "data"), "--fields", "2")
+    assert out.exit_code == 0, out.output
+    text = (tmp_path / "rep" / "report.html").read_text()
+    assert "wrote" in out.output and "Channels: DNA, ER, RNA, AGP, Mito." in text
+    # the run's two preview fields, from its predictions.npz
+    with np.load(folder / "predictions.npz") as arrays:
+        for sample_id in arrays["sample_ids"]:
+            assert f'alt="test field {sample_id}"' in text
+    assert 'alt="training loss curves"' in text and f"<td>{folder.name}</td>" in text
+    empty = invoke("report", "--results", str(tmp_path / "nothing"))
+    assert empty.exit_code == 1 and "nothing to report" in empty.output
 
 
 @pytest.mark.parametrize("args,message", [

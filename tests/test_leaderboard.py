@@ -152,7 +152,10 @@ def test_pool_runs_means_each_image_over_seeds_and_averages_channels(tmp_path):
     pooled = pool_runs([fa, fb])
     assert list(pooled.index[:2]) == ["img00", "img01"] and len(pooled) == N_IMAGES
     assert [c for c, _ in pooled.columns[::4]] == [*CHANNELS, AVERAGE]
-    value = lambda f, sid, ch, m: float(f[(f.sample_id == sid) & (f.channel == ch)][m].iloc[0])  # noqa: E731
+
+    def value(frame, sid, ch, metric):
+        return float(frame[(frame.sample_id == sid) & (frame.channel == ch)][metric].iloc[0])
+
     assert pooled.loc["img05", ("DNA", "ssim")] == pytest.approx(
         (value(fa, "img05", "DNA", "ssim") + value(fb, "img05", "DNA", "ssim")) / 2)
     # the NaN of one run leaves the other run's value

@@ -193,9 +193,10 @@ def compare(
 
 
 def _print_board(console: Console, board) -> None:
-    """Print a leaderboard: as one wide table when the terminal is wide enough, otherwise as
-    one table per metric (channels and Average as columns). Each cell is mean ± std over runs
-    with the bootstrap confidence interval below it."""
+    """Print a leaderboard. Each cell is mean ± std over runs with the bootstrap confidence
+    interval below it. Layout by terminal width: one wide table; else one table per metric
+    (channels and Average as columns); else, on narrow terminals, one table per metric with
+    methods as columns (rank and p as the last rows)."""
     from vsbench.leaderboard import cell_text, interval_text
     from vsbench.stats import format_p
 
@@ -203,6 +204,7 @@ def _print_board(console: Console, board) -> None:
     runs = board.table[("", "runs")]
     channels = board.channels()
     metrics = list(dict.fromkeys(m for _, m in board.metric_columns()))
+    methods = list(board.table.index)
 
     def cell(method_name, col) -> str:
         text = cell_text(board, method_name, col, pm="±")
@@ -213,32 +215,77 @@ def _print_board(console: Console, board) -> None:
         bounds = interval_text(board, method_name, col)
         return text + (f"\n[dim][{bounds[0]}, {bounds[1]}][/]" if bounds else "")
 
-    if console.width >= 15 * len(board.metric_columns()) + 40:
-        groups = [(board.title(), board.metric_columns())]
+    def rank(method_name) -> str:
+        return str(board.rank[method_name]) if board.rank is not None else "-"
+
+    def p_value(method_name) -> str:
+        return format_p(board.p_value[method_name]) if board.p_value is not None else "-"
+
+    cell_width, fixed = 17, 40  # a cell "[0.123, 0.456]" plus borders; rank, method, runs, p
+    by_metric = [(f"{metric.upper()} - {board.title()}",
+                  [(c, metric) for c in channels if (c, metric) in board.table.columns])
+                 for metric in metrics]
+    if console.width < cell_width * len(channels) + fixed:
+        for title, columns in by_metric:
+            table = Table(title=title)
+            table.add_column("channel", style="bold")
+            for method_name in methods:
+                table.add_column(str(method_name), justify="right", overflow="fold")
+            for col in columns:
+                table.add_row(col[0], *(cell(m, col) for m in methods))
+            table.add_section()
+            table.add_row("rank", *map(rank, methods))
+            table.add_row("runs", *(str(int(runs[m])) for m in methods))
+            table.add_row("p", *map(p_value, methods))
+            console.print(table)
     else:
-        groups = [(f"{metric.upper()} - {board.title()}",
-                   [(c, metric) for c in channels if (c, metric) in board.table.columns])
-                  for metric in metrics]
-    for title, columns in groups:
-        table = Table(title=title)
-        table.add_column("rank", justify="right")
-        table.add_column("method", style="bold")
-        for channel, metric in columns:
-            label = f"{channel}\n{metric.upper()}" if len(groups) == 1 else channel
-            table.add_column(label, justify="right")
-        table.add_column("runs", justify="right")
-        table.add_column("p", justify="right")
-        for method_name in board.table.index:
-            rank = board.rank[method_name] if board.rank is not None else "-"
-            p = format_p(board.p_value[method_name]) if board.p_value is not None else "-"
-            table.add_row(str(rank), str(method_name),
-                          *(cell(method_name, col) for col in columns),
-                          str(int(runs[method_name])), p)
-        console.print(table)
+        wide = console.width >= cell_width * len(board.metric_columns()) + fixed
+        groups = [(board.title(), board.metric_columns())] if wide else by_metric
+        for title, columns in groups:
+            table = Table(title=title)
+            table.add_column("rank", justify="right")
+            table.add_column("method", style="bold")
+            for channel, metric in columns:
+                table.add_column(f"{channel}\n{metric.upper()}" if wide else channel,
+                                 justify="right", overflow="fold")
+            table.add_column("runs", justify="right")
+            table.add_column("p", justify="right")
+            for method_name in methods:
+                table.add_row(rank(method_name), str(method_name),
+                              *(cell(method_name, col) for col in columns),
+                              str(int(runs[method_name])), p_value(method_name))
+            console.print(table)
     console.print(board.caption().replace("Best value per column in bold, second underlined.",
                                           "Best value per column in [bold green]green[/], "
                                           "second underlined; [dim][CI][/] below."),
                   highlight=False)
+
+
+@app.command()
+def report(
+    results: Path = typer.Option(Path("results"), "--results", help="Results folder to read "
+                                 "(every completed run under RESULTS/runs/)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for report.html "
+                                       "(default: RESULTS/report)."),
+    data_root: Path = typer.Option(Path("datasets"), "--data-root", help="Data root whose "
+                                   "split manifests flag results made on an older split."),
+    fields: int = typer.Option(3, "--fields", min=1, help="Test fields shown per leaderboard "
+                               "in the gallery (at most the runs' n_preview)."),
+) -> None:
+    """Write an HTML report of the finished runs: one self-contained page.
+
+    Per leaderboard: the table (mean ± std, confidence intervals, rank, p-values), per-channel
+    bar charts with 95% bootstrap confidence intervals, the same test fields predicted by every
+    method beside the ground truth (one column per channel), the masks mask-guided methods
+    used, the training loss of every run, and speed (training time, seconds per image).
+    """
+    from vsbench.report import ReportError, build_report
+
+    try:
+        path = build_report(results, out or results / "report", data_root, n_fields=fields)
+    except ReportError as exc:
+        _fail(str(exc), 1)
+    _console().print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 @app.command()

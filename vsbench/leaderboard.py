@@ -316,6 +316,11 @@ def interval_text(board: Leaderboard, method: str, col: tuple[str, str],
     return f"{low:.{digits}f}", f"{high:.{digits}f}"
 
 
+def formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
+    """The string table of :func:`render` (``fmt``: markdown, latex or html), index method."""
+    return _formatted(board, fmt, digits)
+
+
 def _formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
     """String table as papers print it: rank, mean ± std per column (best bold, second
     underlined), runs, and the paired test's p-value."""
