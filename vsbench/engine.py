@@ -478,7 +478,13 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
         method = plan.method_entry.spec.factory(resolved.method, source.info)
         method.to(plan.device)
         apply_speedups(method, resolved.run, plan.device, request.deterministic)
+        method.cache_root = Path(request.data_root) / request.dataset
         method.prepare(train_data, plan.device)
+        method_record = method.run_record()
+        if method_record:  # known only now (e.g. which weights were loaded): added, not hashed
+            plan.config["method_record"] = method_record
+            if ctx.is_main:
+                folder.write_json(CONFIG_FILE, config | {"world_size": ctx.world_size})
         if ctx.enabled:  # same initial weights everywhere, different noise per rank
             torch.manual_seed(request.seed + 1_000_003 * ctx.rank)
         tracker = Tracker(folder.path if ctx.is_main else None, resolved.run.tensorboard)
@@ -489,6 +495,7 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
                                                     plan.device, request.method, console)
         parts = gather((scores, predict_seconds), ctx)
         if ctx.is_main:
+            method.write_artifacts(folder.path, preview)
             scores = MetricAccumulator.merged([p[0] for p in parts])
             record = _write_results(plan, folder, trained, scores, preview,
                                     sum(p[1] for p in parts))
@@ -543,6 +550,8 @@ def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
         "predict_seconds_per_image": round(predict_seconds / max(summary["n_images"], 1), 5),
         "run_id": folder.path.name, "config_hash": plan.config["config_hash"],
     }
+    if plan.config.get("method_record"):
+        record["method_record"] = plan.config["method_record"]
     atomic_write_json(folder.path / METRICS_FILE, record)
     folder.set_state("completed")
     return record

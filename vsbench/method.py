@@ -15,6 +15,7 @@ A batch is a dict of tensors already on the run's device:
 from __future__ import annotations
 
 import abc
+from pathlib import Path
 from typing import Any, Iterator
 
 import torch
@@ -30,6 +31,9 @@ class Method(abc.ABC):
     """
 
     model: torch.nn.Module
+    # Set by the engine before prepare(): <data_root>/<dataset>, where a method may cache what
+    # it derives from the dataset (e.g. masks of the training images); None outside a run.
+    cache_root: Path | None = None
 
     def __init__(self, params: Any, info: DatasetInfo) -> None:
         self.params = params
@@ -45,6 +49,18 @@ class Method(abc.ABC):
 
     def prepare(self, train_data: torch.utils.data.Dataset, device: torch.device) -> None:
         """One-off work on the training split before training (e.g. computing masks)."""
+
+    def run_record(self) -> dict[str, Any]:
+        """What the run record should say about the method beyond its hyperparameters, known
+        after :meth:`prepare` (e.g. which pretrained weights were actually loaded). The engine
+        stores it as ``method_record`` in ``config.json`` and ``metrics.json``."""
+        return {}
+
+    def write_artifacts(self, folder: Path, preview: dict[str, Any]) -> None:
+        """Write extra files into the run folder after evaluation (e.g. the masks used for the
+        preview images). ``preview`` holds the first test images as the engine shows them in
+        ``predictions.png``: ``ids``, and lists of batches ``brightfield``, ``prediction``,
+        ``target``."""
 
     def trainable_parameters(self) -> Iterator[torch.nn.Parameter]:
         """The parameters the engine's optimiser updates."""
