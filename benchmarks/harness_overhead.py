@@ -1,0 +1,117 @@
+"""Harness overhead: the engine's training loop against a bare PyTorch loop.
+
+Both train the same method (``unet`` by default, smoke preset) from the same initial weights on
+the same in-memory training images (the dataset's cache is filled first, so neither pays for
+reading) with the same batch size, AdamW and gradient clipping, for the same number of epochs.
+The engine's loop adds its sampler (reproducible order and augmentation), progress display,
+loss logging, the finite-loss check and the final checkpoint; the ratio of the two times is
+what the harness costs:
+
+    python benchmarks/harness_overhead.py [--quick] [--method unet] [--epochs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, RESULTS, machine, print_table, write_json  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--method", default="unet")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-train-images", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each, best")
+    parser.add_argument("--data-root", type=Path, default=REPO / "datasets")
+    parser.add_argument("--quick", action="store_true", help="32 px, 1 epoch of 32 images")
+    parser.add_argument("--output", type=Path, default=RESULTS / "harness_overhead.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.image_size, args.epochs, args.max_train_images, args.repeats = 32, 1, 32, 2
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import torch
+    from rich.console import Console
+
+    from vsbench.data.torch_dataset import PairedImageDataset
+    from vsbench.engine import RunRequest, plan_run, to_device, train
+
+    device = torch.device("cpu")
+    overrides = {"image_size": args.image_size, "epochs": args.epochs,
+                 "max_train_images": args.max_train_images, "tensorboard": False}
+    plan = plan_run(RunRequest(method=args.method, overrides=overrides,
+                               data_root=args.data_root), device=device)
+    run = plan.resolved.run
+    data = PairedImageDataset(plan.source, plan.train_ids, run.image_size, augment=run.augment)
+    for i in range(len(data)):  # fill the in-memory cache: time compute, not reading
+        data[i]
+
+    def fresh():
+        torch.manual_seed(0)
+        method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
+        method.to(device)
+        method.prepare(data, device)
+        return method
+
+    def engine_loop() -> float:
+        method = fresh()
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            train(method, data, run, device, 0, Console(quiet=True),
+                  checkpoint_path=Path(tmp) / "checkpoint.pt")
+            return time.perf_counter() - start
+
+    def bare_loop() -> float:
+        method = fresh()
+        optimizer = torch.optim.AdamW(method.trainable_parameters(), lr=run.lr,
+                                      weight_decay=run.weight_decay)
+        loader = torch.utils.data.DataLoader(data, batch_size=min(run.batch_size, len(data)),
+                                             shuffle=True, drop_last=True)
+        method.train(True)
+        start = time.perf_counter()
+        for _ in range(run.epochs):
+            for batch in loader:
+                batch = to_device(batch, device)
+                loss = method.training_loss(batch)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(method.trainable_parameters(), run.grad_clip)
+                optimizer.step()
+                method.after_optimizer_step()
+        return time.perf_counter() - start
+
+    engine_s, bare_s = [], []
+    for _ in range(args.repeats):  # alternate, so that a change of load hits both
+        bare_s.append(bare_loop())
+        engine_s.append(engine_loop())
+    images = run.epochs * (len(data) // min(run.batch_size, len(data))) * run.batch_size
+    rows = [{"loop": "bare PyTorch", "seconds": min(bare_s), "images_per_second":
+             images / min(bare_s), "all_seconds": bare_s},
+            {"loop": "vsbench.engine.train", "seconds": min(engine_s), "images_per_second":
+             images / min(engine_s), "all_seconds": engine_s}]
+    ratio = min(engine_s) / min(bare_s)
+    print_table(f"Harness overhead: {args.method}, {len(data)} images at {run.image_size} px, "
+                f"{run.epochs} epoch(s), batch {run.batch_size} (ratio {ratio:.3f})",
+                ["loop", "seconds (best)", "images/s"],
+                [(r["loop"], r["seconds"], r["images_per_second"]) for r in rows])
+    record = {"benchmark": "harness_overhead", "method": args.method,
+              "image_size": run.image_size, "epochs": run.epochs, "images": len(data),
+              "batch_size": run.batch_size, "engine_over_bare": ratio,
+              "machine": machine(), "rows": rows}
+    write_json(args.output, record)
+    return record
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Sampling quality against cost for a trained diffusion model (``palette`` by default).
+
+Trains a smoke model with small settings (or loads a finished run folder with ``--run``), then
+samples the same test fields, from the same initial noise, with:
+
+- the ancestral DDPM sampler over the full training schedule (the paper's sampler);
+- DDIM with 250, 100, 50, 25 and 10 steps (eta = 0);
+- DPM-Solver++ (2nd order multistep) with 50, 25 and 10 steps;
+
+and reports, for each, PCC and SSIM against the real fluorescence (the harness's metric
+protocol), their difference to the full sampler, the network evaluations and seconds per image.
+Writes JSON and a PNG of quality against network evaluations:
+
+    python benchmarks/sampling_quality.py [--quick] [--run results/runs/...] [--method palette]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, RESULTS, machine, print_table, write_json  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--method", default="palette", help="a diffusion method plugin")
+    parser.add_argument("--run", type=Path, default=None,
+                        help="a completed run folder (config.json, checkpoint.pt) to load "
+                             "instead of training")
+    parser.add_argument("--dataset", default="synthetic")
+    parser.add_argument("--data-root", type=Path, default=REPO / "datasets")
+    parser.add_argument("--image-size", type=int, default=64, help="when training here")
+    parser.add_argument("--epochs", type=int, default=30, help="when training here")
+    parser.add_argument("--max-train-images", type=int, default=0, help="0: all (training here)")
+    parser.add_argument("--n-test", type=int, default=16, help="test fields to sample")
+    parser.add_argument("--ddim-steps", type=int, nargs="*", default=[250, 100, 50, 25, 10])
+    parser.add_argument("--dpm-steps", type=int, nargs="*", default=[50, 25, 10])
+    parser.add_argument("--quick", action="store_true",
+                        help="32 px, 6 epochs on 32 images, 8 test fields, fewer samplers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=RESULTS / "sampling_quality.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.image_size, args.epochs, args.max_train_images = 32, 6, 32
+        args.n_test, args.ddim_steps, args.dpm_steps = 8, [50, 10], [10]
+    return args
+
+
+def trained_run(args: argparse.Namespace, workdir: Path) -> Path:
+    """Train the method with the smoke preset and the script's small settings."""
+    from rich.console import Console
+
+    from vsbench.engine import RunRequest, run_benchmark
+
+    overrides = {"image_size": args.image_size, "epochs": args.epochs,
+                 "max_train_images": args.max_train_images, "tensorboard": False,
+                 "n_preview": 0}
+    request = RunRequest(method=args.method, dataset=args.dataset, seed=args.seed,
+                         overrides=overrides, results_dir=workdir, data_root=args.data_root)
+    return run_benchmark(request, Console(stderr=True)).folder
+
+
+def load_method(run_folder: Path, data_root: Path):
+    """The trained method of a run folder, its run settings and its test data."""
+    import json
+
+    from vsbench.checkpoint import load_checkpoint
+    from vsbench.data.torch_dataset import PairedImageDataset
+    from vsbench.engine import RunRequest, plan_run
+
+    config = json.loads((run_folder / "config.json").read_text())
+    request = RunRequest(method=config["method"], dataset=config["dataset"],
+                         preset=config["preset"], seed=config["seed"],
+                         overrides=config["overrides"], data_root=data_root, device="cpu")
+    plan = plan_run(request)
+    method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
+    method.load_state_dict(load_checkpoint(run_folder / "checkpoint.pt")["method"])
+    method.train(False)
+    size = plan.resolved.run.image_size
+    return method, plan, PairedImageDataset(plan.source, plan.test_ids, size)
+
+
+def measure(method, batch: dict, kind: str, steps: int, seed: int, channels) -> dict:
+    """Sample ``batch`` with one sampler; its metrics and cost."""
+    import torch
+
+    from vsbench.diffusion.schedule import make_scheduler
+    from vsbench.metrics import MetricAccumulator
+
+    p = method.params
+    method.sampler = make_scheduler(kind, num_train_timesteps=p.num_train_timesteps,
+                                    beta_start=p.beta_start, beta_end=p.beta_end,
+                                    clip_sample=p.clip_sample)
+    p.sample_steps = steps
+    generator = torch.Generator().manual_seed(seed)  # the same initial noise for every sampler
+    start = time.perf_counter()
+    with torch.inference_mode():
+        pred = method.generate(batch, generator=generator)
+    seconds = time.perf_counter() - start
+    metrics = MetricAccumulator(channels)
+    metrics.update(pred, batch["fluorescence"], [str(i) for i in range(pred.shape[0])])
+    average = metrics.compute()["average"]
+    n = pred.shape[0]
+    return {"sampler": kind, "steps": steps, "network_evaluations": steps,
+            "pcc": average["pcc"], "ssim": average["ssim"],
+            "seconds_per_image": seconds / n}
+
+
+def plot(rows: list[dict], path: Path, title: str) -> None:
+    """PCC and SSIM against network evaluations (log scale), one line per sampler."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, metric in zip(axes, ("pcc", "ssim")):
+        for kind, marker in (("ddpm", "o"), ("ddim", "s"), ("dpm", "^")):
+            part = sorted((r for r in rows if r["sampler"] == kind),
+                          key=lambda r: r["network_evaluations"])
+            if part:
+                ax.plot([r["network_evaluations"] for r in part], [r[metric] for r in part],
+                        marker=marker, label={"ddpm": "DDPM (ancestral)", "ddim": "DDIM",
+                                              "dpm": "DPM-Solver++"}[kind])
+        ax.set_xscale("log")
+        ax.set_xlabel("network evaluations per image")
+        ax.set_ylabel(metric.upper())
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import torch
+
+    from vsbench.engine import to_device
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train_start = time.perf_counter()
+        folder = args.run or trained_run(args, Path(tmp))
+        train_seconds = None if args.run else time.perf_counter() - train_start
+        method, plan, test = load_method(folder, args.data_root)
+    n = min(args.n_test, len(test))
+    loader = torch.utils.data.DataLoader(test, batch_size=n, shuffle=False)
+    batch = to_device(next(iter(loader)), torch.device("cpu"))
+    channels = plan.source.info.channels
+    full = method.params.num_train_timesteps
+    plan_rows = [("ddpm", full)] + [("ddim", s) for s in args.ddim_steps if s <= full] + \
+                [("dpm", s) for s in args.dpm_steps if s <= full]
+    rows = []
+    for kind, steps in plan_rows:
+        rows.append(measure(method, batch, kind, steps, args.seed, channels))
+        r = rows[-1]
+        print(f"{kind} {steps}: pcc {r['pcc']:.4f} ssim {r['ssim']:.4f} "
+              f"{r['seconds_per_image']:.3f} s/image", flush=True)
+    ref = rows[0]
+    for r in rows:
+        r["pcc_minus_full"] = r["pcc"] - ref["pcc"]
+        r["ssim_minus_full"] = r["ssim"] - ref["ssim"]
+        r["speedup_vs_full"] = ref["seconds_per_image"] / r["seconds_per_image"]
+    print_table(f"{args.method}: sampling quality vs cost ({n} test fields, "
+                f"{plan.resolved.run.image_size} px)",
+                ["sampler", "steps", "PCC", "SSIM", "dPCC", "dSSIM", "s/image", "speed-up"],
+                [(r["sampler"], r["steps"], r["pcc"], r["ssim"], r["pcc_minus_full"],
+                  r["ssim_minus_full"], r["seconds_per_image"], r["speedup_vs_full"])
+                 for r in rows])
+    record = {"benchmark": "sampling_quality", "method": args.method, "dataset": args.dataset,
+              "image_size": plan.resolved.run.image_size, "n_test_images": n,
+              "run": str(args.run) if args.run else "trained here",
+              "train_settings": None if args.run else {
+                  "epochs": args.epochs, "max_train_images": args.max_train_images,
+                  "train_seconds": train_seconds},
+              "method_params": {k: v for k, v in vars(method.params).items()
+                                if k not in ("sampler", "sample_steps")},
+              "machine": machine(), "rows": rows}
+    write_json(args.output, record)
+    plot(rows, args.output.with_suffix(".png"),
+         f"{args.method} on {args.dataset}, {n} fields at {record['image_size']} px")
+    return record
+
+
+if __name__ == "__main__":
+    main()
