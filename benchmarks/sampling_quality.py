@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,32 +37,51 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--image-size", type=int, default=64, help="when training here")
     parser.add_argument("--epochs", type=int, default=30, help="when training here")
     parser.add_argument("--max-train-images", type=int, default=0, help="0: all (training here)")
+    parser.add_argument("--timesteps", type=int, default=0,
+                        help="training schedule length when training here (0: the preset's)")
+    parser.add_argument("--beta-end", type=float, default=0.0,
+                        help="last beta when training here (0: the preset's); a short schedule "
+                             "needs a larger one to end in pure noise")
     parser.add_argument("--n-test", type=int, default=16, help="test fields to sample")
     parser.add_argument("--ddim-steps", type=int, nargs="*", default=[250, 100, 50, 25, 10])
     parser.add_argument("--dpm-steps", type=int, nargs="*", default=[50, 25, 10])
     parser.add_argument("--quick", action="store_true",
-                        help="32 px, 6 epochs on 32 images, 8 test fields, fewer samplers")
+                        help="32 px, 200-step schedule (beta_end 0.1), 6 epochs on 32 images, 4 test fields, "
+                             "fewer samplers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=RESULTS / "sampling_quality.json")
     args = parser.parse_args(argv)
     if args.quick:
-        args.image_size, args.epochs, args.max_train_images = 32, 6, 32
-        args.n_test, args.ddim_steps, args.dpm_steps = 8, [50, 10], [10]
+        args.image_size, args.epochs, args.max_train_images, args.timesteps = 32, 6, 32, 200
+        args.beta_end = 0.1
+        args.n_test, args.ddim_steps, args.dpm_steps = 4, [50, 10], [10]
     return args
 
 
-def trained_run(args: argparse.Namespace, workdir: Path) -> Path:
-    """Train the method with the smoke preset and the script's small settings."""
+def train_here(args: argparse.Namespace):
+    """Train the method with the smoke preset and the script's small settings (the engine's
+    training loop, without its evaluation of the whole test part)."""
+    import torch
     from rich.console import Console
 
-    from vsbench.engine import RunRequest, run_benchmark
+    from vsbench.data.torch_dataset import PairedImageDataset
+    from vsbench.engine import RunRequest, plan_run, seed_everything, train
 
     overrides = {"image_size": args.image_size, "epochs": args.epochs,
-                 "max_train_images": args.max_train_images, "tensorboard": False,
-                 "n_preview": 0}
-    request = RunRequest(method=args.method, dataset=args.dataset, seed=args.seed,
-                         overrides=overrides, results_dir=workdir, data_root=args.data_root)
-    return run_benchmark(request, Console(stderr=True)).folder
+                 "max_train_images": args.max_train_images, "tensorboard": False}
+    if args.timesteps:
+        overrides["num_train_timesteps"] = args.timesteps
+    if args.beta_end:
+        overrides["beta_end"] = args.beta_end
+    plan = plan_run(RunRequest(method=args.method, dataset=args.dataset, seed=args.seed,
+                               overrides=overrides, data_root=args.data_root, device="cpu"))
+    seed_everything(args.seed)
+    run = plan.resolved.run
+    method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
+    data = PairedImageDataset(plan.source, plan.train_ids, run.image_size, augment=run.augment)
+    method.prepare(data, torch.device("cpu"))
+    train(method, data, run, torch.device("cpu"), args.seed, Console(stderr=True))
+    return method, plan, PairedImageDataset(plan.source, plan.test_ids, run.image_size)
 
 
 def load_method(run_folder: Path, data_root: Path):
@@ -147,11 +165,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     from vsbench.engine import to_device
 
-    with tempfile.TemporaryDirectory() as tmp:
-        train_start = time.perf_counter()
-        folder = args.run or trained_run(args, Path(tmp))
-        train_seconds = None if args.run else time.perf_counter() - train_start
-        method, plan, test = load_method(folder, args.data_root)
+    train_start = time.perf_counter()
+    method, plan, test = (load_method(args.run, args.data_root) if args.run
+                          else train_here(args))
+    train_seconds = None if args.run else time.perf_counter() - train_start
     n = min(args.n_test, len(test))
     loader = torch.utils.data.DataLoader(test, batch_size=n, shuffle=False)
     batch = to_device(next(iter(loader)), torch.device("cpu"))
@@ -181,6 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
               "run": str(args.run) if args.run else "trained here",
               "train_settings": None if args.run else {
                   "epochs": args.epochs, "max_train_images": args.max_train_images,
+                  "num_train_timesteps": method.params.num_train_timesteps,
                   "train_seconds": train_seconds},
               "method_params": {k: v for k, v in vars(method.params).items()
                                 if k not in ("sampler", "sample_steps")},
