@@ -46,8 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ddim-steps", type=int, nargs="*", default=[250, 100, 50, 25, 10])
     parser.add_argument("--dpm-steps", type=int, nargs="*", default=[50, 25, 10])
     parser.add_argument("--quick", action="store_true",
-                        help="32 px, 200-step schedule (beta_end 0.1), 6 epochs on 32 images, 4 test fields, "
-                             "fewer samplers")
+                        help="32 px, 200-step schedule (beta_end 0.1), 6 epochs on 32 images, "
+                             "4 test fields, fewer samplers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=RESULTS / "sampling_quality.json")
     args = parser.parse_args(argv)
