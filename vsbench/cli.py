@@ -12,13 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from vsbench.cli_data import data_app
+from vsbench.cli_sweep import sweep
 
 app = typer.Typer(
-    name="vsbench", no_args_is_help=True, add_completion=False,
+    name="vsbench", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
     help="Benchmark virtual staining: train and evaluate methods that predict Cell Painting "
          "fluorescence channels from brightfield, on shared splits with one metric protocol, "
          "and compare them on leaderboards.")
 app.add_typer(data_app, name="data", help="Fetch, prepare (cache) and split datasets.")
+app.command()(sweep)
 
 
 def _console(stderr: bool = False) -> Console:
