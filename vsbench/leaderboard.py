@@ -23,7 +23,7 @@ from vsbench.metrics import HIGHER_IS_BETTER, METRICS
 from vsbench.results import atomic_write_text, iter_completed_runs
 
 GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size",
-              "channel_set")
+              "eval_image_size", "channel_set")
 FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html"}
 AVERAGE = stats.AVERAGE
 DEFAULT_SORT = (AVERAGE, "pcc")
@@ -119,6 +119,8 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
             continue
         base = {k: record.get(k) for k in GROUP_KEYS}
         base["channel_set"] = ",".join(record["channels"])
+        # Runs from before tiled evaluation were scored at their training size.
+        base["eval_image_size"] = record.get("eval_image_size") or record.get("image_size")
         base.update(method=record["method"], seed=record["seed"], run=folder.name,
                     folder=str(folder))
         for channel, values in [*record["channels"].items(), (AVERAGE, record["average"])]:
@@ -218,7 +220,7 @@ def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None
         raise LeaderboardError(f"--sort-by {sort_by[0]}/{sort_by[1]}: no channel "
                                f"'{sort_by[0]}'; the runs have {_names(runs['channel'])} "
                                f"({SORT_SYNTAX}).")
-    keyed = runs.fillna({"image_size": -1})
+    keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
     for key, group in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
         channel_order = list(dict.fromkeys(group["channel"]))
         channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
