@@ -13,6 +13,7 @@ from rich.table import Table
 
 from vsbench.cli_data import data_app
 from vsbench.cli_sweep import sweep
+from vsbench.cli_weights import weights
 
 app = typer.Typer(
     name="vsbench", no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -21,6 +22,7 @@ app = typer.Typer(
          "and compare them on leaderboards.")
 app.add_typer(data_app, name="data", help="Fetch, prepare (cache) and split datasets.")
 app.command()(sweep)
+app.command()(weights)
 
 
 def _console(stderr: bool = False) -> Console:

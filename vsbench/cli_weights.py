@@ -1,0 +1,99 @@
+"""``vsbench weights``: which NSC backbones have weights here, and how to get the others.
+
+Imports neither torch nor timm to list (``huggingface_hub``'s cache lookup only reads files);
+``--download`` imports timm and fetches through the hub, for a machine that can reach it.
+Mounted in :mod:`vsbench.cli` as ``app.command()(weights)``.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+ENV_WEIGHTS = "VSBENCH_NSC_WEIGHTS"  # the same as vsbench.nsc.weights.ENV_WEIGHTS (torch-free)
+HF_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def _hf_cached(repo_id: str) -> Optional[str]:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    for filename in HF_FILES:
+        found = try_to_load_from_cache(repo_id, filename)
+        if isinstance(found, str) and Path(found).is_file():
+            return found
+    return None
+
+
+def availability() -> list[dict[str, str]]:
+    """Per known backbone: whether its weights are available offline, from where, and how to
+    get them otherwise."""
+    from vsbench.nsc.backbones import BACKBONES
+
+    rows = []
+    for spec in BACKBONES.values():
+        if spec.package:
+            installed = find_spec(spec.package.replace("-", "_")) is not None
+            rows.append({"backbone": spec.name, "description": spec.description,
+                         "offline": "yes" if installed else "no",
+                         "source": f"package {spec.package}" if installed else "-",
+                         "how": "installed with vsbench" if installed
+                         else f"pip install {spec.package}"})
+            continue
+        cached = _hf_cached(spec.hf_hub_id)
+        rows.append({"backbone": spec.name, "description": spec.description,
+                     "offline": "yes" if cached else "no",
+                     "source": f"HF cache {cached}" if cached else "-",
+                     "how": "-" if cached else f"hub repository {spec.hf_hub_id}"})
+    return rows
+
+
+def weights(
+    download: Optional[str] = typer.Option(None, "--download", metavar="BACKBONE",
+                                           help="Fetch a backbone's weights into the Hugging "
+                                           "Face cache (needs the hub)."),
+) -> None:
+    """List NSC backbones: which have weights here (offline) and how to get the others.
+
+    diffstain uses the requested backbone's weights from --set nsc_weights=PATH,
+    $VSBENCH_NSC_WEIGHTS or the local Hugging Face cache; without them it falls back to the packaged
+    EfficientNet-Lite0 and records that in the run's config.json.
+    """
+    console = Console()
+    if download:
+        from vsbench.config import ConfigError
+        from vsbench.nsc.weights import load_backbone
+
+        try:
+            _, spec, record = load_backbone(download, allow_download=True, fallback=False)
+        except ConfigError as exc:
+            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False,
+                                       soft_wrap=True)
+            raise typer.Exit(2)
+        console.print(f"{spec.name}: {record.weights_source} {record.path or ''}")
+        return
+    table = Table(title="NSC backbones (diffstain --set nsc_backbone=NAME)")
+    for column in ("backbone", "description", "offline", "weights here", "weights from"):
+        table.add_column(column, overflow="fold")
+    for row in availability():
+        table.add_row(row["backbone"], row["description"], row["offline"], row["source"],
+                      row["how"])
+    console.print(table)
+    console.print(
+        "To use a backbone marked 'no': on a machine that reaches the Hugging Face hub, run "
+        "`vsbench weights --download NAME` and copy its cache folder "
+        "(~/.cache/huggingface/hub/models--timm--NAME) to the same place here; or get "
+        "model.safetensors from the hub repository and pass --set nsc_weights=PATH (or set "
+        f"${ENV_WEIGHTS}). Without them, diffstain falls back to the packaged EfficientNet-Lite0 "
+        "and records so in the run's config.json (method_record.mask_source).",
+        highlight=False, soft_wrap=True)
+    env = os.environ.get(ENV_WEIGHTS)
+    if env:
+        console.print(f"${ENV_WEIGHTS}={env} (used for the requested backbone when set)")
