@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import EXAMPLE_PLUGIN, TINY, install_fake_distribution, run_cli
 from vsbench.plugins import PluginError, build_registry
 
-BUILTIN_METHODS = {"unet", "dodnet", "palette", "class-guided"}
+BUILTIN_METHODS = {"unet", "dodnet", "palette", "class-guided", "diffstain", "palette-threshold"}
 
 
 def test_builtin_plugins_come_through_entry_points():

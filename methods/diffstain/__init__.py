@@ -1,0 +1,79 @@
+"""``diffstain``: Palette with masks from neural spectral clustering guiding the denoising.
+
+DiffStain (Han, Jiang and Pei, MICCAI 2025; Table 1 "DiffStain"): the conditional diffusion
+model of ``palette``, and at inference mask-guided denoising (section 2.3,
+:mod:`vsbench.diffusion.guided`) with structure masks from neural spectral clustering (section
+2.2, :mod:`vsbench.nsc`) of the current fluorescence estimate. The ``nsc_*`` hyperparameters
+are those of :class:`vsbench.nsc.config.NSCConfig` (``nsc_download`` is its
+``allow_download``). Which backbone and weights a run used is in its ``config.json``
+(``method_record.mask_source``); ``vsbench weights`` lists the backbones and how to get their
+weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from vsbench import MethodSpec, hookimpl
+from vsbench.diffusion.guided_params import MaskGuidedParams
+from vsbench.diffusion.params import diffusion_presets
+from vsbench.nsc.backbones import DEFAULT
+from vsbench.nsc.config import NSCConfig
+
+
+@dataclass
+class DiffStainParams(MaskGuidedParams):
+    """Mask-guidance hyperparameters plus those of NSC (defaults: the paper's r = k = 5,
+    224-pixel fields of view, the public code's DINO ViT-S/8)."""
+
+    nsc_backbone: str = DEFAULT
+    nsc_weights: str | None = None
+    nsc_download: bool = False
+    nsc_fallback: bool = True
+    nsc_features: Literal["tokens", "keys"] = "tokens"
+    nsc_fov: int = 224
+    nsc_input_size: int = 224
+    nsc_r: int = 5
+    nsc_k: int = 5
+    nsc_top: int = 0
+    nsc_solver: Literal["eigsh", "lobpcg", "dense"] = "eigsh"
+    nsc_n_init: int = 3
+    nsc_seed: int = 0
+
+    def nsc_config(self) -> NSCConfig:
+        """The :class:`NSCConfig` these hyperparameters describe."""
+        return NSCConfig(backbone=self.nsc_backbone, weights=self.nsc_weights,
+                         allow_download=self.nsc_download, fallback=self.nsc_fallback,
+                         features=self.nsc_features, fov=self.nsc_fov,
+                         input_size=self.nsc_input_size, r=self.nsc_r, k=self.nsc_k,
+                         top=self.nsc_top, solver=self.nsc_solver, n_init=self.nsc_n_init,
+                         seed=self.nsc_seed)
+
+    def validate(self) -> None:
+        super().validate()
+        self.nsc_config().validate()
+
+
+# Smoke: the 64 px image is one field of view (nsc_fov 224 > 64), upsampled to the backbone's
+# 224 px input; the rest is the paper's.
+SMOKE: dict = {}
+
+
+def build(params: DiffStainParams, info):
+    """Build the method (imports torch, diffusers and timm)."""
+    from vsbench_methods.diffstain.method import DiffStainMethod
+
+    return DiffStainMethod(params, info)
+
+
+@hookimpl
+def vsbench_methods() -> list[MethodSpec]:
+    return [MethodSpec(
+        name="diffstain",
+        description="DiffStain: Palette with NSC structure masks guiding the denoising.",
+        reference="Han, Jiang and Pei, MICCAI 2025 (DiffStain), sections 2.2-2.3",
+        params=DiffStainParams,
+        factory=build,
+        presets=diffusion_presets(smoke=SMOKE),
+    )]

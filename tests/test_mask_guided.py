@@ -1,0 +1,180 @@
+"""Mask-guided denoising: the guide z, the SDEdit start from it, the mask-condition ablation,
+and ``diffstain`` / ``palette-threshold`` end to end."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from tests.conftest import TINY
+from vsbench.cli import app
+from vsbench.config import ConfigError, resolve
+from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.torch_dataset import PairedImageDataset
+from vsbench.diffusion.guided import dihedral, form_guide
+from vsbench.diffusion.params import diffusion_presets
+from vsbench.nsc import weights as nsc_weights
+from vsbench_methods.diffstain import DiffStainParams
+from vsbench_methods.palette_threshold import PaletteThresholdParams
+from vsbench_methods.palette_threshold.method import PaletteThresholdMethod, threshold_mask
+
+TINY_PARAMS = {"width": 8, "channel_mults": (1, 2), "layers_per_block": 1, "head_dim": 8,
+               "dropout": 0.0, "num_train_timesteps": 2000, "sampler": "ddim",
+               "sample_steps": 4}
+FAST = ["--set", "width=8", "--set", "channel_mults=1,2", "--set", "layers_per_block=1",
+        "--set", "head_dim=8", "--set", "sample_steps=4"]
+INFO = SyntheticSource().info
+
+
+def test_form_guide():
+    y = torch.tensor([[[[0.2, 0.8], [0.6, 0.0]]]])
+    m = torch.tensor([[[[False, True], [True, False]]]])
+    torch.testing.assert_close(form_guide(m, y, "mask"), m.float())
+    torch.testing.assert_close(form_guide(m, y, "product"), torch.tensor([[[[0, .8], [.6, 0]]]]))
+    torch.testing.assert_close(form_guide(m, y, "levels"),
+                               torch.tensor([[[[0.1, 0.7], [0.7, 0.1]]]]))
+    empty, full = torch.zeros_like(m), torch.ones_like(m)
+    torch.testing.assert_close(form_guide(empty, y, "levels"), torch.full_like(y, 0.4))
+    torch.testing.assert_close(form_guide(full, y, "levels"), torch.full_like(y, 0.4))
+
+
+def test_bad_guidance_settings_are_one_line_errors():
+    with pytest.raises(ConfigError, match="start_fraction=0.0: must be in"):
+        PaletteThresholdParams(**TINY_PARAMS, start_fraction=0.0).validate()
+    with pytest.raises(ConfigError, match="threshold_block=4"):
+        PaletteThresholdParams(**TINY_PARAMS, threshold_block=4).validate()
+    with pytest.raises(ConfigError, match="nsc_top=5"):
+        DiffStainParams(**TINY_PARAMS, nsc_top=5).validate()
+    with pytest.raises(ConfigError, match="unknown backbone"):
+        DiffStainParams(**TINY_PARAMS, nsc_backbone="resnet").validate()
+
+
+def test_smoke_presets_equal_palettes():
+    """Same network, schedule, sampler and training budget as palette: only guidance differs."""
+    for params in (DiffStainParams, PaletteThresholdParams):
+        from vsbench_methods.palette import vsbench_methods as palette_methods
+        palette = palette_methods()[0]
+        ours = resolve(params, diffusion_presets(), "smoke", {})
+        theirs = resolve(palette.params, palette.presets, "smoke", {})
+        assert ours.run == theirs.run
+        shared = {k: v for k, v in vars(theirs.method).items()}
+        assert {k: getattr(ours.method, k) for k in shared} == shared
+
+
+def test_threshold_masks():
+    image = np.zeros((32, 32))
+    image[8:16, 8:20] = 0.9
+    image += np.random.default_rng(0).normal(0, 0.02, image.shape)
+    for kind in ("otsu", "li", "local"):
+        mask = threshold_mask(image, kind, block=31)  # a block wider than the object
+        truth = np.zeros_like(mask)
+        truth[8:16, 8:20] = True
+        assert mask[truth].all(), kind
+        # local keeps a few background pixels brighter than their neighbourhood
+        assert (mask & truth).sum() / (mask | truth).sum() > (0.9 if kind != "local" else 0.7)
+    assert not threshold_mask(np.full((8, 8), 0.3)).any()
+
+
+def test_prediction_starts_from_the_noised_guide(monkeypatch):
+    """predict: the unguided sample first, then each round starts from z at start_fraction."""
+    torch.manual_seed(0)
+    params = PaletteThresholdParams(**TINY_PARAMS, start_fraction=0.3, guide="product",
+                                    refine_rounds=2)
+    method = PaletteThresholdMethod(params, INFO)
+    calls = []
+    real = method.generate
+
+    def spy(batch, start=None, start_fraction=None, generator=None):
+        calls.append((None if start is None else start.clone(), start_fraction))
+        return real(batch, start=start, start_fraction=start_fraction, generator=generator)
+
+    monkeypatch.setattr(method, "generate", spy)
+    batch = {"brightfield": torch.rand(2, 3, 16, 16), "index": torch.tensor([0, 1])}
+    with torch.inference_mode():
+        out = method.predict(batch)
+    assert out.shape == (2, 5, 16, 16)
+    assert [c[1] for c in calls] == [None, 0.3, 0.3]
+    kept = method._kept[0]
+    assert len(kept) == 2 and kept[0].dtype == torch.bool
+    assert torch.all(calls[1][0][0][~kept[0]] == 0)  # product: zero outside the mask
+    # an untrained denoiser started close to the end of the schedule stays near z
+    b = {"brightfield": torch.rand(2, 3, 16, 16)}
+    z = torch.rand(2, 5, 16, 16)
+    with torch.inference_mode():
+        near = real(b, start=z, start_fraction=0.25, generator=torch.Generator().manual_seed(1))
+        far = real(b, generator=torch.Generator().manual_seed(1))
+    assert (near - z).abs().mean() < (far - z).abs().mean()
+
+
+def test_mask_condition_ablation_caches_and_aligns_masks(tmp_path):
+    source = SyntheticSource(n_plates=3, wells_per_plate=1, sites_per_well=2, field_size=32)
+    ids = [r.sample_id for r in source.records()][:4]
+    params = PaletteThresholdParams(**TINY_PARAMS, mask_condition=True, mask_dropout=0.0)
+    method = PaletteThresholdMethod(params, source.info)
+    assert method.model.config.in_channels == 5 + 3 + 5
+    method.cache_root = tmp_path
+    train = PairedImageDataset(source, ids, 32, augment=True)
+    method.prepare(train, torch.device("cpu"))
+    [cached] = (tmp_path / "masks").glob("*.pt")
+    # the cache is reused: a second method does not compute the masks again
+    again = PaletteThresholdMethod(params, source.info)
+    again.cache_root = tmp_path
+    again.structure_masks = lambda images: pytest.fail("recomputed cached masks")
+    again.prepare(train, torch.device("cpu"))
+    torch.testing.assert_close(again._train_masks, method._train_masks)
+    # masks follow the batch's flip/rotation
+    batch = torch.utils.data.default_collate([train[(i, 7 + i)] for i in range(4)])
+    aligned = method._augmented_training_masks(batch)
+    fresh = method.structure_masks(batch["fluorescence"])
+    assert (aligned == fresh).float().mean() > 0.99
+    for k in range(4):
+        for flip in (False, True):
+            image = torch.arange(16.0).reshape(4, 4)
+            assert dihedral(image, k, flip).shape == (4, 4)
+    loss = method.training_loss(batch)
+    assert torch.isfinite(loss)
+    # other mask settings, other cache file
+    other = PaletteThresholdMethod(PaletteThresholdParams(**TINY_PARAMS, mask_condition=True,
+                                                          threshold="li"), source.info)
+    other.cache_root = tmp_path
+    other.prepare(train, torch.device("cpu"))
+    assert len(list((tmp_path / "masks").glob("*.pt"))) == 2 and cached.exists()
+
+
+@pytest.mark.parametrize("method,extra", [
+    ("palette-threshold", []),
+    ("diffstain", ["--set", "nsc_input_size=64", "--set", "nsc_n_init=2"]),
+])
+def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monkeypatch):
+    monkeypatch.setattr(nsc_weights, "hf_cache_file", lambda spec: None)  # offline, no cache
+    monkeypatch.delenv(nsc_weights.ENV_WEIGHTS, raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = CliRunner().invoke(app, ["run", "--method", method, "--results",
+                                       str(tmp_path / "res"), "--data-root",
+                                       str(tmp_path / "data"), *TINY, *FAST, *extra],
+                                 env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    [folder] = (tmp_path / "res" / "runs" / "synthetic" / method).iterdir()
+    for name in ("metrics.json", "predictions.png", "masks.png", "masks.npz"):
+        assert (folder / name).is_file(), name
+    with np.load(folder / "masks.npz") as masks:
+        assert masks["masks"].shape == (2, 5, 32, 32) and masks["masks"].dtype == bool
+        assert masks["masks_by_round"].shape == (2, 1, 5, 32, 32)
+    config = json.loads((folder / "config.json").read_text())
+    record = config["method_record"]
+    assert record["guidance"]["refine_rounds"] >= 1
+    assert json.loads((folder / "metrics.json").read_text())["method_record"] == record
+    if method == "diffstain":
+        nsc = record["mask_source"]["nsc"]
+        assert nsc["requested"] == "vit_small_patch8_224.dino"
+        # offline: the packaged fallback, recorded as such
+        assert nsc["backbone"] == "tf_efficientnet_lite0" and nsc["weights_source"] == "package"
+    else:
+        assert record["mask_source"] == {"kind": "threshold", "threshold": "otsu"}
+    listing = CliRunner().invoke(app, ["compare", "--results", str(tmp_path / "res")],
+                                 env={"COLUMNS": "200"})
+    assert listing.exit_code == 0 and method in listing.output

@@ -1,0 +1,260 @@
+"""``MaskGuidedMethod``: conditional diffusion with mask-guided denoising (DiffStain 2.3).
+
+Prediction of a batch:
+
+1. the first estimate y is an unguided conditional sample (Palette);
+2. for each of ``refine_rounds`` rounds: binary structure masks m of the current estimate, one per
+   channel (:meth:`MaskGuidedMethod.structure_masks`, the subclass's mask source); the guide z
+   formed from m (``guide``: m itself, m scaled to the estimate's levels, or the estimate times
+   m); z noised by the forward process to the start step t_s = ``start_fraction`` (T - 1) (the
+   paper's eq. 2, :func:`vsbench.diffusion.forward.q_sample`), and the reverse process,
+   conditioned on the brightfield, runs from there (the toolkit's SDEdit start); its output is
+   the next estimate.
+
+Subclasses differ only in the mask source: ``diffstain`` (neural spectral clustering) and
+``palette-threshold`` (scikit-image thresholds). Training is Palette's, unless the ablation
+switch ``mask_condition`` also feeds masks to the denoiser as condition channels.
+
+Defaults, chosen on the validation split (the ``val`` plate of the default synthetic dataset,
+24 images, 64 px) with one smoke-trained Palette network (seed 0) and NSC masks: see
+``VALIDATION`` below for the figures.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vsbench.data.source import DatasetInfo
+from vsbench.data.torch_dataset import PairedImageDataset
+from vsbench.diffusion.guided_params import MaskGuidedParams
+from vsbench.diffusion.method import ConditionalDiffusionMethod
+from vsbench.diffusion.sampling import start_timestep
+from vsbench.results import atomic_write_bytes
+
+# Test images (by position in the evaluated split) whose masks are kept for masks.png.
+KEEP_MASKS = 8
+MASKS_PNG, MASKS_NPZ = "masks.png", "masks.npz"
+
+
+def dihedral(image: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
+    """Rotate by k quarter turns, then flip left-right (the data's paired augmentation)."""
+    image = torch.rot90(image, k, dims=(-2, -1))
+    return torch.flip(image, dims=(-1,)) if flip else image
+
+
+def form_guide(masks: torch.Tensor, estimate: torch.Tensor, guide: str) -> torch.Tensor:
+    """The guide z on [0, 1] from binary masks and the current estimate ``[B, C, H, W]``.
+
+    ``mask``: z = m. ``product``: z = y m. ``levels``: z = b + (f - b) m with f and b the
+    estimate's mean inside and outside the mask (per image and channel); an empty mask gives
+    z = b everywhere, a full one z = f.
+    """
+    m = masks.to(estimate.dtype)
+    if guide == "mask":
+        return m
+    if guide == "product":
+        return estimate * m
+    if guide == "levels":
+        inside, outside = m.sum((-2, -1), keepdim=True), (1 - m).sum((-2, -1), keepdim=True)
+        fg = (estimate * m).sum((-2, -1), keepdim=True) / inside.clamp_min(1)
+        bg = (estimate * (1 - m)).sum((-2, -1), keepdim=True) / outside.clamp_min(1)
+        fg = torch.where(inside > 0, fg, bg)
+        bg = torch.where(outside > 0, bg, fg)
+        return bg + (fg - bg) * m
+    raise ValueError(f"Unknown guide '{guide}'.")
+
+
+class MaskGuidedMethod(ConditionalDiffusionMethod):
+    """Palette plus mask-guided refinement; subclasses supply :meth:`structure_masks`."""
+
+    params: MaskGuidedParams
+
+    def __init__(self, params: MaskGuidedParams, info: DatasetInfo) -> None:
+        super().__init__(params, info)
+        self._kept: dict[int, list[torch.Tensor]] = {}
+        self._train_targets: torch.Tensor | None = None  # un-augmented, for mask_condition
+        self._train_masks: torch.Tensor | None = None
+        self.mask_cache_file: Path | None = None
+
+    # -- the mask source ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def structure_masks(self, images: torch.Tensor) -> torch.Tensor:
+        """Binary masks ``[B, C, H, W]`` (bool) of fluorescence images on [0, 1]."""
+
+    @abc.abstractmethod
+    def mask_source_record(self) -> dict[str, Any]:
+        """What makes the masks (settings, backbone, weights), for the run record."""
+
+    def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device) -> None:
+        """One-off preparation of the mask source on the training split (e.g. NSC anchors)."""
+
+    # -- condition channels (mask_condition ablation) -----------------------------------------
+
+    def condition_channels(self) -> int:
+        extra = len(self.info.channels) if self.params.mask_condition else 0
+        return len(self.info.planes) + extra
+
+    def condition(self, batch: dict[str, Any]) -> torch.Tensor:
+        bf = super().condition(batch)
+        if not self.params.mask_condition:
+            return bf
+        masks = batch.get("masks")
+        if masks is None:  # "no mask": the first estimate, and dropped-out training samples
+            code = torch.zeros(bf.shape[0], len(self.info.channels), *bf.shape[-2:],
+                               device=bf.device, dtype=bf.dtype)
+        else:
+            code = masks.to(bf.dtype) * 2 - 1  # {0, 1} -> {-1, 1}; 0 is "unknown"
+        return torch.cat([bf, code], dim=1)
+
+    def training_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        if self.params.mask_condition:
+            batch = {**batch, "masks": None}
+            masks = self._augmented_training_masks(batch)
+            keep = (torch.rand(masks.shape[0], device=masks.device)
+                    >= self.params.mask_dropout).float()[:, None, None, None]
+            # Kept samples get their masks, dropped ones the "no mask" code (0).
+            batch["masks"] = masks.float() * keep + 0.5 * (1 - keep)
+        return super().training_loss(batch)
+
+    def _augmented_training_masks(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The cached masks of the batch's training images, with the batch's flip/rotation:
+        the one of the eight dihedral transforms that maps the stored target onto the batch's
+        target (the dataset augments input and target together)."""
+        out = []
+        for idx, target in zip(batch["index"].tolist(), batch["fluorescence"]):
+            stored = self._train_targets[idx].to(target.device, target.dtype)
+            mask = self._train_masks[idx].to(target.device)
+            best = min(((k, f) for k in range(4) for f in (False, True)),
+                       key=lambda kf: float((dihedral(stored, *kf) - target).abs().mean()))
+            out.append(dihedral(mask, *best))
+        return torch.stack(out)
+
+    # -- engine interface --------------------------------------------------------------------
+
+    def prepare(self, train_data: PairedImageDataset, device: torch.device) -> None:
+        """Set up the mask source; with ``mask_condition``, the training masks (cached)."""
+        self.setup_mask_source(train_data, device)
+        if not self.params.mask_condition:
+            return
+        plain = PairedImageDataset(train_data.source, [r.sample_id for r in train_data.records],
+                                   train_data.image_size)
+        targets = torch.stack([plain[i]["fluorescence"] for i in range(len(plain))])
+        self._train_targets = targets.half()
+        self._train_masks = self._cached_training_masks(plain, targets)
+
+    def _cached_training_masks(self, data: PairedImageDataset,
+                               targets: torch.Tensor) -> torch.Tensor:
+        ids = [r.sample_id for r in data.records]
+        key = hashlib.sha256(json.dumps({
+            "source": self.mask_source_record(), "dataset": data.source.fingerprint(),
+            "size": data.image_size, "ids": ids}, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+        root = getattr(self, "cache_root", None)
+        path = None if root is None else Path(root) / "masks" / f"{type(self).__name__}-{key}.pt"
+        self.mask_cache_file = path
+        if path is not None and path.is_file():
+            return torch.load(path, weights_only=True)["masks"]
+        masks = torch.cat([self.structure_masks(chunk) for chunk in targets.split(8)]).cpu()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            torch.save({"masks": masks, "ids": ids, "source": self.mask_source_record()}, tmp)
+            tmp.replace(path)  # atomic: a concurrent run never reads half a file
+        return masks
+
+    def predict(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The unguided estimate, then ``refine_rounds`` rounds of mask guidance."""
+        p = self.params
+        current = {**batch, "masks": None}
+        estimate = self.generate(current)
+        rounds = []
+        for _ in range(p.refine_rounds):
+            masks = self.structure_masks(estimate).to(estimate.device)
+            rounds.append(masks)
+            if p.mask_condition:
+                current["masks"] = masks
+            estimate = self.generate(current, start=form_guide(masks, estimate, p.guide),
+                                     start_fraction=p.start_fraction)
+        self._keep(batch["index"], rounds)
+        return estimate
+
+    def _keep(self, index: torch.Tensor, rounds: list[torch.Tensor]) -> None:
+        for pos, idx in enumerate(index.tolist()):
+            if idx < KEEP_MASKS and rounds:
+                self._kept[idx] = [r[pos].cpu() for r in rounds]
+
+    def run_record(self) -> dict[str, Any]:
+        """The mask source (backbone and weights actually used) and the guidance settings."""
+        p = self.params
+        record = {"mask_source": self.mask_source_record(),
+                  "guidance": {"start_fraction": p.start_fraction,
+                               "start_step": start_timestep(p.num_train_timesteps,
+                                                            p.start_fraction),
+                               "num_train_timesteps": p.num_train_timesteps, "guide": p.guide,
+                               "refine_rounds": p.refine_rounds,
+                               "mask_condition": p.mask_condition}}
+        if self.mask_cache_file is not None:
+            record["training_mask_cache"] = str(self.mask_cache_file)
+        return record
+
+    def write_artifacts(self, folder: Path, preview: dict[str, Any]) -> None:
+        """``masks.png`` and ``masks.npz``: the masks each guidance round used for the preview
+        images (the first test images, as in predictions.png)."""
+        ids = list(preview.get("ids", []))
+        kept = [self._kept[i] for i in range(len(ids)) if i in self._kept]
+        if not kept or len(kept) != len(ids):
+            return
+        masks = np.stack([torch.stack(r).numpy() for r in kept])  # [N, rounds, C, H, W]
+        buf = io.BytesIO()
+        # ``masks``: the last round's (those behind the final prediction), [N, C, H, W];
+        # ``masks_by_round``: every round's, [N, rounds, C, H, W].
+        np.savez_compressed(buf, masks=masks[:, -1], masks_by_round=masks,
+                            sample_ids=np.array(ids, dtype=str),
+                            channels=np.array(self.info.channels, dtype=str))
+        atomic_write_bytes(Path(folder) / MASKS_NPZ, buf.getvalue())
+        mask_grid(Path(folder) / MASKS_PNG, masks, preview["prediction"], self.info.channels,
+                  ids, title=f"{type(self).__name__}: masks of each guidance round")
+
+
+def mask_grid(path: Path, masks: np.ndarray, predictions: Any, channels, sample_ids,
+              title: str = "") -> None:
+    """A PNG: per image, one row per guidance round (the masks that round used), then the final
+    prediction; one column per channel."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    preds = [p.numpy() if hasattr(p, "numpy") else np.asarray(p) for p in predictions]
+    preds = np.concatenate(preds) if preds and preds[0].ndim == 4 else np.asarray(preds)
+    n, rounds, c = masks.shape[:3]
+    rows = n * (rounds + 1)
+    fig, axes = plt.subplots(rows, c, figsize=(1.5 * c, 1.5 * rows), squeeze=False)
+    for i in range(n):
+        for r in range(rounds + 1):
+            row = axes[i * (rounds + 1) + r]
+            for j in range(c):
+                image = masks[i, r, j] if r < rounds else preds[i, j]
+                row[j].imshow(image, cmap="gray" if r < rounds else "magma", vmin=0, vmax=1)
+                row[j].set_xticks([])
+                row[j].set_yticks([])
+                if i == 0 and r == 0:
+                    row[j].set_title(channels[j], fontsize=8)
+            label = f"round {r + 1} mask" if r < rounds else "prediction"
+            row[0].set_ylabel(f"{sample_ids[i]}\n{label}" if r == 0 else label, fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
