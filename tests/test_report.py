@@ -46,14 +46,20 @@ def report(tmp_path_factory):
     predictions, one with masks) and a two-channel dataset."""
     root = tmp_path_factory.mktemp("report")
     results = root / "results"
-    for seed in (0, 1):
-        add_artifacts(make_run(results, "unet", seed, 0.8), CHANNELS)
+    unet = [make_run(results, "unet", seed, 0.8) for seed in (0, 1)]
+    for folder in unet:
+        add_artifacts(folder, CHANNELS)
+    # a mask-guided run writes masks.png and masks.npz (vsbench.diffusion.guided): the page
+    # shows its picture; a run with only the arrays gets them drawn (the last round's masks)
     dodnet = make_run(results, "dodnet", 0, 0.7)
     add_artifacts(dodnet, CHANNELS)
     png = add_artifacts(dodnet, CHANNELS)  # same folder: its masks.png is a known picture
     (dodnet.path / "masks.png").write_bytes(png)
-    np.savez_compressed(dodnet.path / "masks.npz",
-                        masks=np.random.default_rng(0).random((2, 5, 16, 16)) > 0.5)
+    by_round = np.random.default_rng(0).random((2, 3, 5, 16, 16)) > 0.5
+    for folder in (dodnet, unet[1]):
+        np.savez_compressed(folder.path / "masks.npz", masks=by_round[:, -1],
+                            masks_by_round=by_round, sample_ids=np.array(["img00", "img01"]),
+                            channels=np.array(CHANNELS))
     old = make_run(results, "palette", 0, 0.6)
     old_png = add_artifacts(old, CHANNELS, predictions=False)
     two = ("Hoechst", "Actin")
@@ -61,7 +67,7 @@ def report(tmp_path_factory):
         folder = make_run(results, method, 0, 0.5, split="s2", channels=two)
         add_artifacts(folder, two, n_fields=2)
     path = build_report(results, root / "out", data_root=root / "no-data", n_fields=3)
-    return path, old_png
+    return path, old_png, png
 
 
 def _images(text):
@@ -70,19 +76,21 @@ def _images(text):
 
 
 def test_report_shows_every_part(report):
-    path, old_png = report
+    path, old_png, png = report
     assert path.name == REPORT_FILE
     text = path.read_text()
     images = _images(text)
     alts = [alt for _, alt in images]
     assert len(images) == text.count("<img ")  # every picture is an embedded PNG
-    # five-channel board: 4 bar charts, 3 fields, palette's own picture, masks png + npz, loss;
+    # five-channel board: 4 bar charts, 3 fields, palette's own picture, dodnet's masks.png,
+    # unet seed 1's masks.npz drawn, loss;
     # two-channel board: 4 bar charts, 2 fields (the runs saved two), loss
     assert alts.count("MSE per channel") == 2 and alts.count("SSIM per channel") == 2
     assert sum(a.startswith("test field") for a in alts) == 3 + 2
     assert alts.count("palette predictions") == 1
-    assert sum(a.startswith("masks of dodnet seed 0") for a in alts) == 1
-    assert sum(a.startswith("masks masks of dodnet seed 0") for a in alts) == 1
+    assert [a.split(" (")[0] for a in alts if "masks" in a] == ["masks masks of unet seed 1",
+                                                                "masks of dodnet seed 0"]
+    assert png in [base64.b64decode(d) for d, alt in IMG.findall(text) if alt.startswith("masks")]
     assert alts.count("training loss curves") == 2
     assert len(images) == 8 + 5 + 1 + 2 + 2
     assert old_png in [base64.b64decode(d) for d, _ in IMG.findall(text)]
@@ -95,7 +103,7 @@ def test_report_shows_every_part(report):
 
 
 def test_gallery_adapts_to_the_channel_set(report):
-    path, _ = report
+    path, _, _ = report
     fields = [(img, alt) for img, alt in _images(path.read_text()) if alt.startswith("test field")]
     five, two = fields[:3], fields[3:]
     # rows: ground truth, unet, dodnet (palette saved no arrays); columns: brightfield + channels
@@ -116,7 +124,7 @@ def test_report_renders_in_headless_chromium(report):
     browser = _chromium()
     if browser is None:
         pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
-    path, _ = report
+    path, _, _ = report
     with tempfile.TemporaryDirectory() as profile:
         out = subprocess.run(
             [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -80,8 +80,9 @@ def _template() -> str:
 
 def _section(board: Leaderboard, index: int, n_fields: int) -> dict:
     """Everything the page shows about one leaderboard."""
-    runs = board.runs.sort_values(["method", "seed", "run"], kind="stable")
     methods = list(board.table.index)  # ranked order
+    runs = board.runs.assign(order=board.runs["method"].map(methods.index))
+    runs = runs.sort_values(["order", "seed", "run"], kind="stable").drop(columns="order")
     gallery, previews = _gallery(board, runs, methods, n_fields)
     return {
         "anchor": f"board-{index}", "title": board.title(), "stale": board.stale,
@@ -257,32 +258,30 @@ def _field_figure(sample_id: str, chosen: dict, channels: list[str]) -> Image:
 
 
 def _masks(folder: Path, runs: pd.DataFrame) -> list[Image]:
-    """The masks a run folder holds, as pictures."""
+    """The masks a run folder holds, as pictures: ``masks.png`` as the method drew it, else
+    ``masks.npz`` drawn here (its ``masks`` array, or every image-like array)."""
     row = runs[runs["folder"] == str(folder)].iloc[0]
     label = f"{row['method']} seed {row['seed']} ({folder.name})"
-    out = []
     png, npz = folder / MASK_FILES[0], folder / MASK_FILES[1]
     if png.is_file():
-        out.append(Image(_uri(png.read_bytes()), f"masks of {label}",
-                         f"Masks used by {label} ({png.name})."))
-    if npz.is_file():
-        try:
-            with np.load(npz) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError) as exc:
-            arrays, problem = {}, str(exc)
-        else:
-            problem = ""
-        channels = _run_channels(folder)
-        for name, array in arrays.items():
-            if array.ndim >= 2 and array.dtype.kind in "biuf" and array.size:
-                out.append(Image(_array_grid(array, channels), f"masks {name} of {label}",
-                                 f"Masks used by {label}: {npz.name}['{name}'], shape "
-                                 f"{tuple(array.shape)}."))
-        if problem:
-            out.append(Image(_text_png(f"{npz.name} unreadable: {problem}"),
-                             f"unreadable masks of {label}", f"{label}: {npz.name} unreadable."))
-    return out
+        return [Image(_uri(png.read_bytes()), f"masks of {label}",
+                      f"Masks used by {label} ({png.name}).")]
+    if not npz.is_file():
+        return []
+    try:
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        return [Image(_text_png(f"{npz.name} unreadable: {exc}"), f"unreadable masks of {label}",
+                      f"{label}: {npz.name} is unreadable.")]
+    channels = [str(c) for c in arrays.get("channels", _run_channels(folder))]
+    images = {k: a for k, a in arrays.items()
+              if a.ndim >= 2 and a.dtype.kind in "biuf" and a.size}
+    if "masks" in images:
+        images = {"masks": images["masks"]}
+    return [Image(_array_grid(array, channels), f"masks {name} of {label}",
+                  f"Masks used by {label}: {npz.name}['{name}'], shape {tuple(array.shape)}.")
+            for name, array in images.items()]
 
 
 def _run_channels(folder: Path) -> list[str]:

@@ -83,10 +83,13 @@ def bootstrap_ci(values: pd.DataFrame, confidence: float = CONFIDENCE,
     usable = np.isfinite(data).sum(axis=1) >= 2
     if data.shape[1] < 2 or not usable.any():
         return low, high
+    # Resamples are drawn in batches of at most ~4e6 values (32 MB), whatever the test set.
+    batch = int(max(1, min(n_resamples, 4e6 // data[usable].size)))
     with np.errstate(all="ignore"):
         result = sps.bootstrap((data[usable],), _nanmean, axis=-1, vectorized=True,
-                               n_resamples=n_resamples, confidence_level=confidence,
-                               method="percentile", rng=np.random.default_rng(seed))
+                               n_resamples=n_resamples, batch=batch,
+                               confidence_level=confidence, method="percentile",
+                               rng=np.random.default_rng(seed))
     low[usable] = result.confidence_interval.low
     high[usable] = result.confidence_interval.high
     return low, high
