@@ -24,7 +24,7 @@ from vsbench_methods.class_guided.method import ClassGuidedMethod
 FAST = ["--set", "width=8", "--set", "channel_mults=1,2", "--set", "layers_per_block=1",
         "--set", "head_dim=8", "--set", "sample_steps=2"]
 TINY_PARAMS = {"width": 8, "channel_mults": (1, 2), "layers_per_block": 1, "head_dim": 8,
-               "dropout": 0.0, "num_train_timesteps": 100, "sampler": "ddim",
+               "dropout": 0.0, "num_train_timesteps": 100, "beta_end": 0.2, "sampler": "ddim",
                "sample_steps": 3}
 INFO = SyntheticSource().info
 
@@ -113,6 +113,7 @@ def test_class_guided_without_labels_is_an_error_before_training():
     ({"attention_levels": (2,)}, "attention_levels=2: give distinct levels between 0 and 1"),
     ({"sample_steps": 101}, "sample_steps=101: must be between 1 and num_train_timesteps"),
     ({"beta_start": 0.1, "beta_end": 0.01}, "need 0 < beta_start < beta_end < 1"),
+    ({"beta_end": 0.02}, "the schedule ends with 0.604 of the image left"),
     ({"ema_decay": 1.0}, "ema_decay=1.0: must be in [0, 1)"),
 ])
 def test_bad_hyperparameters_are_one_line_errors(override, message):

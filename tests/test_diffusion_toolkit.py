@@ -16,7 +16,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from vsbench.diffusion.ema import ema_decay_at, make_ema
 from vsbench.diffusion.forward import (from_model_range, noise_loss, q_sample, sample_timesteps,
-                                       to_model_range)
+                                       to_model_range, training_target)
 from vsbench.diffusion.network import build_denoiser, predict_noise
 from vsbench.diffusion.sampling import sample, sdedit_timesteps, start_timestep
 from vsbench.diffusion.schedule import alphas_cumprod, make_scheduler
@@ -26,11 +26,13 @@ PAPER = {"num_train_timesteps": 2000, "beta_start": 1e-6, "beta_end": 1e-2}
 
 
 class Oracle(torch.nn.Module):
-    """Returns the true noise of y_t; the input is [y_t, y_0] on the channel axis."""
+    """Returns the true noise of y_t (or the true v, for a v-prediction scheduler); the input is
+    [y_t, y_0] on the channel axis."""
 
     def __init__(self, scheduler, channels: int, shift: int = 0) -> None:
         super().__init__()
         self.alphas = alphas_cumprod(scheduler).double()
+        self.v = scheduler.config.prediction_type == "v_prediction"
         self.channels, self.shift = channels, shift
         self.seen: list[int] = []
         self.first_input: torch.Tensor | None = None
@@ -43,7 +45,9 @@ class Oracle(torch.nn.Module):
             self.first_input = x[:, :self.channels].clone()
         y_t, y0 = x[:, :self.channels].double(), x[:, self.channels:].double()
         a = self.alphas[min(step + self.shift, len(self.alphas) - 1)]
-        return SimpleNamespace(sample=((y_t - a.sqrt() * y0) / (1 - a).sqrt()).float())
+        eps = (y_t - a.sqrt() * y0) / (1 - a).sqrt()
+        out = a.sqrt() * eps - (1 - a).sqrt() * y0 if self.v else eps
+        return SimpleNamespace(sample=out.float())
 
 
 def target(shape=(2, 5, 8, 8), seed=0) -> torch.Tensor:
@@ -96,6 +100,16 @@ def test_q_sample_matches_diffusers_add_noise_per_sample_steps():
         reference = cls(**PAPER, beta_schedule="linear").add_noise(y0, noise, t)
         torch.testing.assert_close(q_sample(make_scheduler("dpm", **PAPER), y0, noise, t),
                                    reference, rtol=1e-5, atol=1e-6)
+
+
+def test_training_target_is_the_noise_or_v():
+    y0, noise = target((6, 5, 4, 4)), torch.randn(6, 5, 4, 4)
+    t = torch.tensor([0, 5, 99, 999, 1500, 1999])
+    assert training_target(make_scheduler("ddim", **PAPER), y0, noise, t) is noise
+    v = training_target(make_scheduler("ddpm", **PAPER, prediction_type="v_prediction"),
+                        y0, noise, t)
+    reference = DDPMScheduler(**PAPER, prediction_type="v_prediction").get_velocity(y0, noise, t)
+    torch.testing.assert_close(v, reference, rtol=1e-5, atol=1e-6)
 
 
 def test_training_timesteps_cover_the_schedule_uniformly():
@@ -209,6 +223,17 @@ def test_oracle_recovers_y0_from_pure_noise(kind, steps):
     assert (out - y0).abs().max() < 2e-3, (kind, steps)
     assert oracle.seen[0] == 1999 and oracle.seen[-1] == 2000 // steps - 1
     assert len(oracle.seen) == steps and oracle.seen == sorted(oracle.seen, reverse=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_v_prediction_oracle_recovers_y0(kind):
+    scheduler = make_scheduler(kind, **PAPER, prediction_type="v_prediction")
+    y0 = target()
+    out = sample(Oracle(scheduler, 5), scheduler, y0, y0.shape, 20,
+                 torch.Generator().manual_seed(0))
+    assert (out - y0).abs().max() < 2e-3, kind
+    with pytest.raises(ValueError, match="Unknown prediction type 'x0'"):
+        make_scheduler(kind, prediction_type="x0")
 
 
 def test_oracle_control_a_wrong_step_does_not_recover_y0():

@@ -33,6 +33,15 @@ def sample_timesteps(batch_size: int, num_train_timesteps: int,
     return t.to(device) if device is not None else t
 
 
+def _sqrt_alphas(scheduler: SchedulerMixin, t: torch.Tensor | int, like: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t), shaped to broadcast over ``like``."""
+    alphas = scheduler.alphas_cumprod.to(device=like.device, dtype=torch.float32)
+    t = torch.as_tensor(t, device=like.device).long().reshape(-1)
+    a = alphas[t].reshape(-1, *([1] * (like.dim() - 1)))
+    return a.sqrt(), (1.0 - a).sqrt()
+
+
 def q_sample(scheduler: SchedulerMixin, y0: torch.Tensor, noise: torch.Tensor,
              t: torch.Tensor | int) -> torch.Tensor:
     """y_t = sqrt(alpha_bar_t) y_0 + sqrt(1 - alpha_bar_t) eps (the paper's eq. 2).
@@ -42,14 +51,27 @@ def q_sample(scheduler: SchedulerMixin, y0: torch.Tensor, noise: torch.Tensor,
     directly so that it works for every sampler, including DPM-Solver, whose ``add_noise``
     depends on the solver's step state.
     """
-    alphas = scheduler.alphas_cumprod.to(device=y0.device, dtype=torch.float32)
-    t = torch.as_tensor(t, device=y0.device).long().reshape(-1)
-    a = alphas[t].reshape(-1, *([1] * (y0.dim() - 1)))
-    return (a.sqrt() * y0.float() + (1.0 - a).sqrt() * noise.float()).to(y0.dtype)
+    signal, sigma = _sqrt_alphas(scheduler, t, y0)
+    return (signal * y0.float() + sigma * noise.float()).to(y0.dtype)
+
+
+def training_target(scheduler: SchedulerMixin, y0: torch.Tensor, noise: torch.Tensor,
+                    t: torch.Tensor | int) -> torch.Tensor:
+    """What the network learns to output at step ``t``: the noise for ``prediction_type``
+    ``epsilon``, or v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) y_0 (Salimans and Ho,
+    ICLR 2022) for ``v_prediction``, as the scheduler's configuration says."""
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return noise
+    if kind == "v_prediction":
+        signal, sigma = _sqrt_alphas(scheduler, t, y0)
+        return (signal * noise.float() - sigma * y0.float()).to(y0.dtype)
+    raise ValueError(f"Unsupported prediction type '{kind}'; use epsilon or v_prediction.")
 
 
 def noise_loss(predicted: torch.Tensor, target: torch.Tensor, kind: str = "l1") -> torch.Tensor:
-    """Mean L1 (the paper) or L2 (the public code) distance between predicted and true noise."""
+    """Mean L1 (the paper) or L2 (the public code) distance between the network's output and
+    its :func:`training_target` (the true noise, in the paper)."""
     if kind == "l1":
         return F.l1_loss(predicted.float(), target.float())
     if kind == "l2":

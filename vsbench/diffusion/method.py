@@ -12,6 +12,9 @@ needs through hooks:
 - :meth:`num_class_embeds` and :meth:`class_labels` - a class embedding (none by default);
 - :meth:`generate` - sampling from pure noise or from a start image at a start fraction (what
   mask guidance builds on); :meth:`predict` calls it from pure noise.
+
+:meth:`condition_channels` and :meth:`num_class_embeds` are called while the network is built,
+from ``__init__``: they may use ``self.params`` and ``self.info`` only.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import torch
 from vsbench.data.source import DatasetInfo
 from vsbench.diffusion.ema import make_ema
 from vsbench.diffusion.forward import (from_model_range, noise_loss, q_sample, sample_timesteps,
-                                       to_model_range)
+                                       to_model_range, training_target)
 from vsbench.diffusion.network import build_denoiser, predict_noise
 from vsbench.diffusion.params import DiffusionParams
 from vsbench.diffusion.sampling import sample
@@ -56,7 +59,7 @@ class ConditionalDiffusionMethod(Method):
         self.ema = make_ema(self.model, params.ema_decay, params.ema_warmup)
         schedule = {"num_train_timesteps": params.num_train_timesteps,
                     "beta_start": params.beta_start, "beta_end": params.beta_end,
-                    "clip_sample": params.clip_sample}
+                    "clip_sample": params.clip_sample, "prediction_type": params.prediction}
         self.train_scheduler = make_scheduler("ddpm", **schedule)
         self.sampler = make_scheduler(params.sampler, **schedule)
 
@@ -81,14 +84,15 @@ class ConditionalDiffusionMethod(Method):
     # -- engine interface --------------------------------------------------------------------
 
     def training_loss(self, batch: dict[str, Any]) -> torch.Tensor:
-        """Loss of one batch: predict the noise added to the target at a random step."""
+        """Loss of one batch: predict the noise added to the target at a random step (or v)."""
         y0 = to_model_range(batch["fluorescence"])
         t = sample_timesteps(y0.shape[0], self.params.num_train_timesteps, device=y0.device)
         noise = torch.randn_like(y0)
         y_t = q_sample(self.train_scheduler, y0, noise, t)
         predicted = predict_noise(self.model, y_t, t, self.condition(batch),
                                   self.class_labels(batch))
-        return noise_loss(predicted, noise, self.params.loss)
+        target = training_target(self.train_scheduler, y0, noise, t)
+        return noise_loss(predicted, target, self.params.loss)
 
     def after_optimizer_step(self) -> None:
         """Update the EMA of the weights."""

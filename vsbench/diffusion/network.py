@@ -65,8 +65,9 @@ def denoiser_input(y_t: torch.Tensor, condition: torch.Tensor | None) -> torch.T
 def predict_noise(denoiser: torch.nn.Module, y_t: torch.Tensor, t: torch.Tensor | int,
                   condition: torch.Tensor | None = None,
                   class_labels: torch.Tensor | None = None) -> torch.Tensor:
-    """The denoiser's estimate of the noise in ``y_t`` at step(s) ``t`` (one per sample or one
-    for the batch), given the condition channels and optional class labels."""
+    """The denoiser's output for ``y_t`` at step(s) ``t`` (one per sample or one for the
+    batch), given the condition channels and optional class labels: its estimate of the noise
+    in y_t (or of v, for a network trained with ``prediction="v_prediction"``)."""
     t = torch.as_tensor(t, device=y_t.device)
     if t.dim() == 0:
         t = t.expand(y_t.shape[0])

@@ -9,6 +9,7 @@ training and evaluation finish in minutes on a laptop CPU. All diffusion methods
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +17,22 @@ from vsbench.config import ConfigError
 
 LOSSES = ("l1", "l2")
 SAMPLERS = ("ddpm", "ddim", "dpm")
+PREDICTIONS = ("epsilon", "v_prediction")
+
+# The most of the clean image (sqrt(alpha_bar) at the last training step) a schedule may leave.
+# The denoiser learns to read the image's mean brightness from that residue, and pure noise,
+# where sampling starts, then tells it "mid-grey": with 1000 steps of the paper's betas
+# (0.082 left) the smoke model's samples were 0.3 too bright everywhere (MSE 0.13 against 0.022
+# for the training-mean image). The paper's 2000 steps leave 0.0067.
+MAX_TERMINAL_SIGNAL = 0.02
+
+
+def terminal_signal(num_train_timesteps: int, beta_start: float, beta_end: float) -> float:
+    """sqrt(alpha_bar_T) of the linear schedule: how much of y_0 is left in y_T."""
+    steps = num_train_timesteps
+    log_alpha = sum(math.log1p(-(beta_start + (beta_end - beta_start) * i / max(steps - 1, 1)))
+                    for i in range(steps))
+    return math.exp(0.5 * log_alpha)
 
 
 @dataclass
@@ -37,7 +54,11 @@ class DiffusionParams:
         num_train_timesteps: length of the training noise schedule (the paper: 2000).
         beta_start: first beta of the linear schedule (the paper: 1e-6).
         beta_end: last beta of the linear schedule (the paper: 1e-2).
-        loss: ``l1`` (the paper) or ``l2`` (the public code) between predicted and true noise.
+        prediction: what the network outputs: ``epsilon``, the noise (the paper), or
+            ``v_prediction``, v = sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) y_0 (Salimans and
+            Ho, 2022), which the samplers turn back into noise and y_0 estimates.
+        loss: ``l1`` (the paper) or ``l2`` (the public code) between the network's output and
+            its target (the true noise, or the true v).
         ema_decay: decay of the exponential moving average of the weights used to evaluate
             (the paper: 0.9999).
         ema_warmup: ramp the decay up as min(ema_decay, (1 + n) / (10 + n)) after n updates, so
@@ -57,6 +78,7 @@ class DiffusionParams:
     num_train_timesteps: int = 2000
     beta_start: float = 1e-6
     beta_end: float = 1e-2
+    prediction: Literal["epsilon", "v_prediction"] = "epsilon"
     loss: Literal["l1", "l2"] = "l1"
     ema_decay: float = 0.9999
     ema_warmup: bool = True
@@ -71,6 +93,9 @@ class DiffusionParams:
         if not self.channel_mults or min(self.channel_mults) < 1:
             raise ConfigError("--set channel_mults: give one positive multiplier per level, "
                               "e.g. 1,2,4,8.")
+        if len(self.channel_mults) > 6:
+            raise ConfigError(f"--set channel_mults: {len(self.channel_mults)} levels halve the "
+                              "image more often than a multiple of 32 allows; use at most 6.")
         if self.layers_per_block < 1:
             raise ConfigError(f"--set layers_per_block={self.layers_per_block}: must be at "
                               "least 1.")
@@ -97,6 +122,16 @@ class DiffusionParams:
         if not 0 < self.beta_start < self.beta_end < 1:
             raise ConfigError(f"--set beta_start={self.beta_start} beta_end={self.beta_end}: "
                               "need 0 < beta_start < beta_end < 1.")
+        signal = terminal_signal(self.num_train_timesteps, self.beta_start, self.beta_end)
+        if signal > MAX_TERMINAL_SIGNAL:
+            raise ConfigError(
+                f"--set num_train_timesteps={self.num_train_timesteps} beta_end={self.beta_end}: "
+                f"the schedule ends with {signal:.3f} of the image left (sqrt(alpha_bar_T)), but "
+                "sampling starts from pure noise, so the samples drift to mid-grey; raise "
+                f"beta_end or num_train_timesteps until it is below {MAX_TERMINAL_SIGNAL}.")
+        if self.prediction not in PREDICTIONS:
+            raise ConfigError(f"--set prediction={self.prediction}: must be one of "
+                              f"{', '.join(PREDICTIONS)}.")
         if self.loss not in LOSSES:
             raise ConfigError(f"--set loss={self.loss}: must be one of {', '.join(LOSSES)}.")
         if not 0 <= self.ema_decay < 1:
@@ -118,7 +153,6 @@ SMOKE: dict[str, Any] = {
     "dropout": 0.0,
     "attention_levels": (),
     "head_dim": 32,
-    "num_train_timesteps": 1000,
     "ema_decay": 0.995,
     "sampler": "ddim",
     "sample_steps": 20,
