@@ -277,3 +277,23 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
         (partial / META_FILE).write_text(json.dumps(meta_done))
         os.replace(partial, final)
         return CachedSource(final)
+
+
+class CachedFileSource(DatasetSource):
+    """Base of sources that decode image files below ``self.root``: a run reads their
+    preprocessed cache under ``<data_root>/<name>/cache`` (built on first use)."""
+
+    root: Path
+    data_root: Path
+
+    def for_run(self, image_size: int, data_root: Path) -> DatasetSource:
+        """The preprocessed cache at ``image_size`` (built on first use)."""
+        from rich.console import Console
+
+        return build(self, image_size, Path(data_root) / self.info.name / "cache",
+                     console=Console(stderr=True))
+
+    def describe(self, data_root: Path | None = None) -> dict[str, object]:
+        out = super().describe(data_root if data_root is not None else self.data_root)
+        out["root"] = str(self.root)
+        return out

@@ -32,8 +32,9 @@ from vsbench.config import ConfigError
 from vsbench.data import settings as source_settings
 from vsbench.data.digests import file_digests
 from vsbench.data.images import SUFFIXES, check_dtype, check_shape, read_plane, split_plane
+from vsbench.data.cache import CachedFileSource
 from vsbench.data.preprocess import percentile_normalise
-from vsbench.data.source import DataError, DatasetInfo, DatasetSource, Sample, SampleRecord
+from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
 from vsbench.spec import DatasetSpec, hookimpl
 
 NAME = "folder"
@@ -95,7 +96,7 @@ def _read_manifest(path: Path) -> list[dict[str, str]]:
     return table.to_dict("records")
 
 
-class FolderSource(DatasetSource):
+class FolderSource(CachedFileSource):
     """Paired images from a manifest or folder layout; the channel set is the files'."""
 
     brightfield_normalised = True  # normalised here, with the same clip as the fluorescence
@@ -251,20 +252,6 @@ class FolderSource(DatasetSource):
                              sort_keys=True)
             self._fingerprint = f"{NAME}-" + hashlib.sha256(key.encode()).hexdigest()[:12]
         return self._fingerprint
-
-    def for_run(self, image_size: int, data_root: Path) -> DatasetSource:
-        """The preprocessed cache at ``image_size`` (built on first use)."""
-        from rich.console import Console
-
-        from vsbench.data.cache import build
-
-        return build(self, image_size, Path(data_root) / NAME / "cache",
-                     console=Console(stderr=True))
-
-    def describe(self, data_root: Path | None = None) -> dict[str, object]:
-        out = super().describe(data_root if data_root is not None else self.data_root)
-        out["root"] = str(self.root)
-        return out
 
 
 def _relative(path: Path, root: Path) -> str:

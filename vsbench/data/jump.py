@@ -31,8 +31,9 @@ import numpy as np
 from vsbench.config import ConfigError
 from vsbench.data import settings as source_settings
 from vsbench.data.images import check_dtype, check_shape, read_plane
+from vsbench.data.cache import CachedFileSource
 from vsbench.data.preprocess import correct_illumination, percentile_normalise
-from vsbench.data.source import DataError, DatasetInfo, DatasetSource, Sample, SampleRecord
+from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
 from vsbench.spec import DatasetSpec, hookimpl
 
 NAME = "jump-cpg0000"
@@ -294,7 +295,7 @@ def find_load_data(folder: Path, names: tuple[str, ...]) -> Path | None:
     return next((folder / n for n in names if (folder / n).is_file()), None)
 
 
-class JumpSource(DatasetSource):
+class JumpSource(CachedFileSource):
     """Sites of JUMP pilot plates from a local copy in the Cell Painting Gallery layout."""
 
     brightfield_normalised = True  # normalised here, with the same clip as the fluorescence
@@ -478,20 +479,6 @@ class JumpSource(DatasetSource):
                               "samples": len(self._records)}, sort_keys=True, default=list)
             self._fingerprint = f"{NAME}-" + hashlib.sha256(key.encode()).hexdigest()[:12]
         return self._fingerprint
-
-    def for_run(self, image_size: int, data_root: Path) -> DatasetSource:
-        """The preprocessed cache at ``image_size`` (built on first use)."""
-        from rich.console import Console
-
-        from vsbench.data.cache import build
-
-        return build(self, image_size, Path(data_root) / NAME / "cache",
-                     console=Console(stderr=True))
-
-    def describe(self, data_root: Path | None = None) -> dict[str, object]:
-        out = super().describe(data_root if data_root is not None else self.data_root)
-        out["root"] = str(self.root)
-        return out
 
 
 def build_source(data_root: Path) -> JumpSource:
