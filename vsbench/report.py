@@ -325,7 +325,7 @@ def _loss_curves(runs: pd.DataFrame, methods: list[str]) -> Image | None:
     colors = _method_colors(methods)
     styles = ["-", "--", ":", "-."]
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    drawn, positive = 0, True
+    drawn, positive, last_epoch = 0, True, 1
     for k, (_, row) in enumerate(runs.iterrows()):
         try:
             log = pd.read_csv(Path(row["folder"]) / TRAIN_LOG_FILE)
@@ -338,6 +338,7 @@ def _loss_curves(runs: pd.DataFrame, methods: list[str]) -> Image | None:
         ax.plot(log["epoch"], log["loss"], style, marker="o", markersize=3,
                 color=colors[row["method"]], label=f"{row['method']} seed {row['seed']}")
         positive &= bool((log["loss"] > 0).all())
+        last_epoch = max(last_epoch, int(log["epoch"].max()))
         drawn += 1
     if not drawn:
         _pyplot().close(fig)
@@ -346,7 +347,8 @@ def _loss_curves(runs: pd.DataFrame, methods: list[str]) -> Image | None:
         ax.set_yscale("log")
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlim(0.5, last_epoch + 0.5)  # whole epochs, even for a one-epoch run
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (mean over the epoch)")
     ax.legend(fontsize=7, ncols=2)
