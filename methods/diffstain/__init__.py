@@ -25,7 +25,9 @@ from vsbench.nsc.config import NSCConfig
 @dataclass
 class DiffStainParams(MaskGuidedParams):
     """Mask-guidance hyperparameters plus those of NSC (defaults: the paper's r = k = 5,
-    224-pixel fields of view, the public code's DINO ViT-S/8)."""
+    224-pixel fields of view, the public code's DINO ViT-S/8). The presets are palette's: in
+    the smoke preset a 64 px image is one field of view, upsampled to the backbone's 224 px
+    input (a 28 x 28 patch grid, 2.3 image pixels per patch)."""
 
     nsc_backbone: str = DEFAULT
     nsc_weights: str | None = None
@@ -55,11 +57,6 @@ class DiffStainParams(MaskGuidedParams):
         self.nsc_config().validate()
 
 
-# Smoke: the 64 px image is one field of view (nsc_fov 224 > 64), upsampled to the backbone's
-# 224 px input; the rest is the paper's.
-SMOKE: dict = {}
-
-
 def build(params: DiffStainParams, info):
     """Build the method (imports torch, diffusers and timm)."""
     from vsbench_methods.diffstain.method import DiffStainMethod
@@ -75,5 +72,5 @@ def vsbench_methods() -> list[MethodSpec]:
         reference="Han, Jiang and Pei, MICCAI 2025 (DiffStain), sections 2.2-2.3",
         params=DiffStainParams,
         factory=build,
-        presets=diffusion_presets(smoke=SMOKE),
+        presets=diffusion_presets(),
     )]

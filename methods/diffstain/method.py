@@ -37,9 +37,7 @@ class DiffStainMethod(MaskGuidedMethod):
 
     def to(self, device: torch.device) -> "DiffStainMethod":
         super().to(device)
-        self.nsc.device = torch.device(device)
-        if self.nsc._features is not None:
-            self.nsc._features.model.to(device)
+        self.nsc.to(device)
         return self
 
     def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device) -> None:
@@ -47,7 +45,7 @@ class DiffStainMethod(MaskGuidedMethod):
         plain = PairedImageDataset(train_data.source, [r.sample_id for r in train_data.records],
                                    train_data.image_size)
         anchors, self.anchor_ids = choose_anchors(plain, self.params.nsc_fov)
-        self.nsc.device = torch.device(device)
+        self.nsc.to(device)
         self.nsc.set_anchors(anchors)
 
     def structure_masks(self, images: torch.Tensor) -> torch.Tensor:

@@ -91,6 +91,13 @@ class NSC:
 
     # -- backbone ------------------------------------------------------------------------
 
+    def to(self, device: torch.device | str) -> "NSC":
+        """Run the backbone on ``device`` (clustering runs on the CPU)."""
+        self.device = torch.device(device)
+        if self._features is not None:
+            self._features.model.to(self.device)
+        return self
+
     @property
     def features(self) -> PatchFeatures:
         """The feature extractor (loads the backbone on first use)."""
