@@ -1,9 +1,10 @@
 """The hyperparameters every conditional diffusion method shares, and their presets (torch-free).
 
 The dataclass defaults are the paper's settings (DiffStain section 3 and its public Palette
-configuration); the ``smoke`` preset shrinks the network, the schedule and the sampler so that
-training and evaluation finish in minutes on a laptop CPU. All diffusion methods use
-:func:`diffusion_presets`, so that they are compared with one budget.
+configuration); the ``smoke`` preset shrinks the network and the sampler, and predicts v instead
+of the noise (measured below), so that training and evaluation finish in minutes on a laptop
+CPU. All diffusion methods use :func:`diffusion_presets`, so that they are compared with one
+budget.
 """
 
 from __future__ import annotations
@@ -144,20 +145,38 @@ class DiffusionParams:
                               f"num_train_timesteps ({self.num_train_timesteps}).")
 
 
-# The smoke preset, measured on the default synthetic dataset at 64 px on a 2-core CPU (see
-# the figures in vsbench/diffusion/method.py's docstring). It sets run settings too (epochs, lr).
+# The smoke preset, chosen on the validation plate of the default synthetic dataset (24 images,
+# 64 px, seed 0, palette; MSE / PCC / SSIM averaged over channels; training CPU seconds on one
+# thread). The floors there: training-mean image MSE 0.0224 (SSIM 0.394), per-channel linear map
+# of the brightfield PCC 0.300; the unet smoke run reaches 0.0108 / 0.701 / 0.650.
+#   epsilon, width 32, 30 epochs, 1000 steps  0.132 / 0.52 / 0.18   (samples ~0.3 too bright)
+#   epsilon, width 16, 60 epochs, 2000 steps  0.144 / 0.62 / 0.24   (the same drift to grey)
+#   v,       width 32, 30 epochs, lr 2e-3     0.0179 / 0.49 / 0.35  209 s
+#   v,       width 16, 60 epochs, lr 2e-3     0.0162 / 0.55 / 0.36  171 s
+#   v,       width 16, 100 epochs, lr 2e-3    0.0132 / 0.62 / 0.48  272 s
+#   v,       width 16, 80 epochs, lr 4e-3     0.0136 / 0.61 / 0.50  218 s  <- smoke
+# Why v: with the paper's noise prediction, a few hundred steps leave the noise estimate ~0.03
+# off per pixel at the top of the schedule, where y_0 = (y_t - sqrt(1 - a) eps) / sqrt(a) divides
+# by sqrt(a) = 0.0067: the first steps' y_0 estimates are clipped noise (mean: mid-grey), and
+# the later steps keep that brightness. A v-network's y_0 estimate there is its own output, not
+# an amplified residual. The `paper` preset keeps epsilon. Samplers on the 60-epoch v model:
+# DDIM 20 steps 0.0163 / 0.545 / 0.363 (unclipped 0.0171 / 0.535 / 0.329), DDIM 10 0.0155 /
+# 0.559 / 0.367, DDIM 50 0.0168 / 0.537 / 0.352, DPM-Solver++ 20 0.0178 / 0.520 / 0.324,
+# ancestral DDPM 20 0.0152 / 0.568 / 0.433, DDPM 100 0.0162 / 0.560 / 0.425. The issue asks for
+# a short DDIM sampler; `--set sampler=ddpm` is the better 20-step choice on SSIM. EMA against
+# the raw weights (100-epoch model): 0.0132 / 0.621 / 0.480 against 0.0133 / 0.605 / 0.496.
 SMOKE: dict[str, Any] = {
-    "width": 32,
+    "width": 16,
     "channel_mults": (1, 2, 2),
     "layers_per_block": 1,
     "dropout": 0.0,
     "attention_levels": (),
     "head_dim": 32,
-    "ema_decay": 0.995,
+    "prediction": "v_prediction",
     "sampler": "ddim",
     "sample_steps": 20,
-    "epochs": 30,
-    "lr": 2e-3,
+    "epochs": 80,
+    "lr": 4e-3,
 }
 
 # The paper's settings are the dataclass defaults; the run presets give 512 px, batch 1 and
