@@ -62,6 +62,7 @@ def report(tmp_path_factory):
                             channels=np.array(CHANNELS))
     old = make_run(results, "palette", 0, 0.6)
     old_png = add_artifacts(old, CHANNELS, predictions=False)
+    (old.path / "predictions.npz").write_bytes(b"PK\x03\x04 cut short")  # unreadable
     two = ("Hoechst", "Actin")
     for method in ("unet", "dodnet"):
         folder = make_run(results, method, 0, 0.5, split="s2", channels=two)

@@ -16,6 +16,7 @@ import html
 import io
 import json
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -58,7 +59,7 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
                           "Make some with `vsbench run --method unet` or `vsbench sweep`.")
     boards = mark_stale(build_leaderboards(runs), data_root)
     sections = [_section(board, i, n_fields) for i, board in enumerate(boards)]
-    html = Environment(autoescape=True).from_string(_template()).render(
+    page = Environment(autoescape=True).from_string(_template()).render(
         sections=sections, warnings=warnings, results_dir=str(results_dir),
         n_runs=int(runs["folder"].nunique()), generated=time.strftime("%Y-%m-%d %H:%M"))
     out_dir = Path(out_dir)
@@ -68,7 +69,7 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
         raise ReportError(f"Cannot create the report folder {out_dir}: {exc.strerror}; pass "
                           "a writable folder with --out.") from None
     path = out_dir / REPORT_FILE
-    atomic_write_text(path, html)
+    atomic_write_text(path, page)
     return path
 
 
@@ -186,7 +187,7 @@ def _load_predictions(folder: Path) -> dict | None:
     try:
         with np.load(folder / PREDICTIONS_FILE) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None
     needed = {"brightfield", "prediction", "target", "sample_ids"}
     return arrays if needed <= set(arrays) else None
@@ -211,8 +212,8 @@ def _gallery(board: Leaderboard, runs: pd.DataFrame, methods: list[str], n_field
                 if (folder / PREVIEW_FILE).is_file():
                     fallbacks.append(Image(
                         _uri((folder / PREVIEW_FILE).read_bytes()), f"{method} predictions",
-                        f"{method} ({folder.name}): no predictions.npz in its run folder, so "
-                        "its own preview picture is shown."))
+                        f"{method} ({folder.name}): no readable predictions.npz in its run "
+                        "folder, so its own preview picture is shown."))
     if not chosen:
         return [], fallbacks
     first = next(iter(chosen.values()))[1]
@@ -271,7 +272,7 @@ def _masks(folder: Path, runs: pd.DataFrame) -> list[Image]:
     try:
         with np.load(npz) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         return [Image(_text_png(f"{npz.name} unreadable: {exc}"), f"unreadable masks of {label}",
                       f"{label}: {npz.name} is unreadable.")]
     channels = [str(c) for c in arrays.get("channels", _run_channels(folder))]
