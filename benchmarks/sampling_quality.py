@@ -45,16 +45,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--n-test", type=int, default=16, help="test fields to sample")
     parser.add_argument("--ddim-steps", type=int, nargs="*", default=[250, 100, 50, 25, 10])
     parser.add_argument("--dpm-steps", type=int, nargs="*", default=[50, 25, 10])
+    parser.add_argument("--ddpm-steps", type=int, nargs="*", default=[100, 50, 20],
+                        help="ancestral sampling on a subsequence of the schedule")
+    parser.add_argument("--split", choices=("val", "test"), default="test",
+                        help="the fields to sample: choose a default sampler on val, report test")
     parser.add_argument("--quick", action="store_true",
                         help="32 px, 200-step schedule (beta_end 0.1), 6 epochs on 32 images, "
                              "4 test fields, fewer samplers")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--output", type=Path, default=RESULTS / "sampling_quality.json")
     args = parser.parse_args(argv)
     if args.quick:
         args.image_size, args.epochs, args.max_train_images, args.timesteps = 32, 6, 32, 200
         args.beta_end = 0.1
-        args.n_test, args.ddim_steps, args.dpm_steps = 4, [50, 10], [10]
+        args.n_test, args.ddim_steps, args.dpm_steps, args.ddpm_steps = 4, [50, 10], [10], [20]
     return args
 
 
@@ -74,17 +79,22 @@ def train_here(args: argparse.Namespace):
     if args.beta_end:
         overrides["beta_end"] = args.beta_end
     plan = plan_run(RunRequest(method=args.method, dataset=args.dataset, seed=args.seed,
-                               overrides=overrides, data_root=args.data_root, device="cpu"))
+                               overrides=overrides, data_root=args.data_root, device=args.device))
     seed_everything(args.seed)
     run = plan.resolved.run
     method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
     data = PairedImageDataset(plan.source, plan.train_ids, run.image_size, augment=run.augment)
-    method.prepare(data, torch.device("cpu"))
-    train(method, data, run, torch.device("cpu"), args.seed, Console(stderr=True))
-    return method, plan, PairedImageDataset(plan.source, plan.test_ids, run.image_size)
+    method.to(plan.device)
+    method.prepare(data, plan.device)
+    train(method, data, run, plan.device, args.seed, Console(stderr=True))
+    return method, plan, PairedImageDataset(plan.source, _ids(plan, args.split), run.image_size)
 
 
-def load_method(run_folder: Path, data_root: Path):
+def _ids(plan, split: str) -> list[str]:
+    return plan.split.ids("val") if split == "val" else plan.test_ids
+
+
+def load_method(run_folder: Path, data_root: Path, split: str = "test", device: str = "cpu"):
     """The trained method of a run folder, its run settings and its test data."""
     import json
 
@@ -95,13 +105,17 @@ def load_method(run_folder: Path, data_root: Path):
     config = json.loads((run_folder / "config.json").read_text())
     request = RunRequest(method=config["method"], dataset=config["dataset"],
                          preset=config["preset"], seed=config["seed"],
-                         overrides=config["overrides"], data_root=data_root, device="cpu")
+                         overrides=config["overrides"], data_root=data_root, device=device)
     plan = plan_run(request)
     method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
-    method.load_state_dict(load_checkpoint(run_folder / "checkpoint.pt")["method"])
-    method.train(False)
     size = plan.resolved.run.image_size
-    return method, plan, PairedImageDataset(plan.source, plan.test_ids, size)
+    method.to(plan.device)
+    # As the engine does: the mask-guided methods set up their mask source here.
+    method.prepare(PairedImageDataset(plan.source, plan.train_ids, size), plan.device)
+    method.load_state_dict(load_checkpoint(run_folder / "checkpoint.pt")["method"])
+    method.to(plan.device)
+    method.train(False)
+    return method, plan, PairedImageDataset(plan.source, _ids(plan, split), size)
 
 
 def measure(method, batch: dict, kind: str, steps: int, seed: int, channels) -> dict:
@@ -114,18 +128,24 @@ def measure(method, batch: dict, kind: str, steps: int, seed: int, channels) -> 
     p = method.params
     method.sampler = make_scheduler(kind, num_train_timesteps=p.num_train_timesteps,
                                     beta_start=p.beta_start, beta_end=p.beta_end,
-                                    clip_sample=p.clip_sample)
+                                    clip_sample=p.clip_sample, prediction_type=p.prediction)
     p.sample_steps = steps
-    generator = torch.Generator().manual_seed(seed)  # the same initial noise for every sampler
+    # The same initial noise for every sampler; predict() is the method's whole inference (the
+    # mask-guided methods' refinement rounds included), as the engine calls it.
+    torch.manual_seed(seed)
     start = time.perf_counter()
     with torch.inference_mode():
-        pred = method.generate(batch, generator=generator)
+        pred = method.predict(batch)
     seconds = time.perf_counter() - start
     metrics = MetricAccumulator(channels)
     metrics.update(pred, batch["fluorescence"], [str(i) for i in range(pred.shape[0])])
     average = metrics.compute()["average"]
     n = pred.shape[0]
-    return {"sampler": kind, "steps": steps, "network_evaluations": steps,
+    # Mask-guided methods sample once from noise, then re-run the last start_fraction of the
+    # schedule once per refinement round.
+    rounds = getattr(p, "refine_rounds", 0)
+    evaluations = steps + rounds * round(steps * getattr(p, "start_fraction", 0.0))
+    return {"sampler": kind, "steps": steps, "network_evaluations": evaluations,
             "pcc": average["pcc"], "ssim": average["ssim"],
             "seconds_per_image": seconds / n}
 
@@ -166,15 +186,17 @@ def main(argv: list[str] | None = None) -> dict:
     from vsbench.engine import to_device
 
     train_start = time.perf_counter()
-    method, plan, test = (load_method(args.run, args.data_root) if args.run
+    method, plan, test = (load_method(args.run, args.data_root, args.split, args.device)
+                          if args.run
                           else train_here(args))
     train_seconds = None if args.run else time.perf_counter() - train_start
     n = min(args.n_test, len(test))
     loader = torch.utils.data.DataLoader(test, batch_size=n, shuffle=False)
-    batch = to_device(next(iter(loader)), torch.device("cpu"))
+    batch = to_device(next(iter(loader)), plan.device)
     channels = plan.source.info.channels
     full = method.params.num_train_timesteps
-    plan_rows = [("ddpm", full)] + [("ddim", s) for s in args.ddim_steps if s <= full] + \
+    plan_rows = [("ddpm", full)] + [("ddpm", s) for s in args.ddpm_steps if s < full] + \
+                [("ddim", s) for s in args.ddim_steps if s <= full] + \
                 [("dpm", s) for s in args.dpm_steps if s <= full]
     rows = []
     for kind, steps in plan_rows:
@@ -194,6 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
                   r["ssim_minus_full"], r["seconds_per_image"], r["speedup_vs_full"])
                  for r in rows])
     record = {"benchmark": "sampling_quality", "method": args.method, "dataset": args.dataset,
+              "split": args.split,
               "image_size": plan.resolved.run.image_size, "n_test_images": n,
               "run": str(args.run) if args.run else "trained here",
               "train_settings": None if args.run else {

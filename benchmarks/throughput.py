@@ -39,8 +39,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-root", type=Path, default=REPO / "datasets")
+    parser.add_argument("--preset", default="smoke",
+                        help="the methods' preset (paper: the paper's network sizes, for a GPU)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a hyperparameter (repeatable), e.g. "
+                        "--set sample_steps=10 to time a short sampler")
     parser.add_argument("--quick", action="store_true", help="32 px, 2 steps, best of 1")
-    parser.add_argument("--output", type=Path, default=RESULTS / "throughput.json")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="JSON path (default: results/throughput_<device>_<size>px.json)")
     args = parser.parse_args(argv)
     if args.quick:
         args.image_size, args.steps, args.repeats = 32, 2, 1
@@ -54,7 +60,18 @@ def build(name: str, args, device):
     from vsbench.data.torch_dataset import PairedImageDataset
     from vsbench.engine import RunRequest, plan_run, to_device
 
-    plan = plan_run(RunRequest(method=name, overrides={"image_size": args.image_size},
+    import dataclasses
+
+    from vsbench.config import RunConfig
+    from vsbench.plugins import default_registry
+
+    # --set applies to the methods that have the key (sample_steps: the diffusion methods).
+    params = default_registry().method(name).spec.params
+    known = {f.name for f in dataclasses.fields(params)} | \
+        {f.name for f in dataclasses.fields(RunConfig)}
+    overrides = {k: v for k, v in (item.split("=", 1) for item in args.overrides) if k in known}
+    plan = plan_run(RunRequest(method=name, preset=args.preset,
+                               overrides={**overrides, "image_size": args.image_size},
                                data_root=args.data_root), device=device)
     torch.manual_seed(0)
     method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
@@ -120,15 +137,16 @@ def train_rate(name: str, args, device, channels_last=False, threads=None, compi
 
 
 def predict_rate(name: str, args, device, mode="no_grad", channels_last=False,
-                 batch_size=None) -> float:
+                 batch_size=None, bf16=False, cudnn=False) -> float:
     """Prediction images per second for one setting."""
     import torch
 
     from vsbench.config import RunConfig
     from vsbench.engine import apply_speedups, to_device
 
+    old_cudnn = torch.backends.cudnn.benchmark
     method, batch = build(name, args, device)
-    apply_speedups(method, RunConfig(channels_last=channels_last), device)
+    apply_speedups(method, RunConfig(channels_last=channels_last, cudnn_benchmark=cudnn), device)
     if batch_size:
         batch = {k: (v[:batch_size] if isinstance(v, torch.Tensor) else
                      {kk: vv[:batch_size] for kk, vv in v.items()} if isinstance(v, dict) else v)
@@ -136,12 +154,16 @@ def predict_rate(name: str, args, device, mode="no_grad", channels_last=False,
     batch = to_device(batch, device, channels_last)
     method.train(False)
     context = torch.inference_mode if mode == "inference_mode" else torch.no_grad
+    amp = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
     def step():
-        with context():
+        with context(), amp:
             method.predict(batch)
 
-    return _best_rate(step, batch["brightfield"].shape[0], args, device)
+    try:
+        return _best_rate(step, batch["brightfield"].shape[0], args, device)
+    finally:
+        torch.backends.cudnn.benchmark = old_cudnn
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -153,6 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
     device = select_device(args.device)
     cuda = device.type == "cuda"
     threads = torch.get_num_threads()
+    output = args.output or RESULTS / f"throughput_{device.type}_{args.image_size}px.json"
     rows = []
     for name in args.methods:
         base_train = train_rate(name, args, device)
@@ -169,6 +192,9 @@ def main(argv: list[str] | None = None) -> dict:
                                       (lambda s=switch: train_rate(
                                           name, args, device, bf16=s.startswith("bf16"),
                                           cudnn=s.startswith("cudnn"))))
+        # What a CUDA run does by default (precision=auto, cudnn_benchmark) plus channels_last.
+        train_variants["bf16 + cudnn.benchmark + channels_last"] = (None if not cuda else (
+            lambda: train_rate(name, args, device, bf16=True, cudnn=True, channels_last=True)))
         rows.append({"method": name, "phase": "train", "setting": "plain fp32",
                      "images_per_second": base_train, "ratio": 1.0})
         for switch, fn in train_variants.items():
@@ -180,13 +206,21 @@ def main(argv: list[str] | None = None) -> dict:
         base_pred = predict_rate(name, args, device)
         rows.append({"method": name, "phase": "predict", "setting": "no_grad, batch "
                      f"{args.batch_size}", "images_per_second": base_pred, "ratio": 1.0})
-        for switch, kwargs in (("inference_mode", {"mode": "inference_mode"}),
-                               ("channels_last", {"channels_last": True}),
-                               ("batch 1", {"batch_size": 1})):
+        predict_variants = [("inference_mode", {"mode": "inference_mode"}),
+                            ("channels_last", {"channels_last": True}),
+                            ("batch 1", {"batch_size": 1})]
+        if cuda:
+            predict_variants += [("bf16 autocast", {"bf16": True}),
+                                 ("bf16 + cudnn.benchmark + channels_last + inference_mode",
+                                  {"bf16": True, "cudnn": True, "channels_last": True,
+                                   "mode": "inference_mode"})]
+        for switch, kwargs in predict_variants:
             rate = predict_rate(name, args, device, **kwargs)
             rows.append({"method": name, "phase": "predict", "setting": switch,
                          "images_per_second": rate, "ratio": rate / base_pred})
             print(rows[-1], flush=True)
+        # Written after each method: a run cut off by a time limit keeps what it measured.
+        write_json(output, {"benchmark": "throughput", "partial": True, "rows": rows})
     print_table(f"Throughput ({device}, {args.image_size} px, batch {args.batch_size}; "
                 "ratio > 1 is faster than plain)",
                 ["method", "phase", "setting", "images/s", "ratio"],
@@ -195,8 +229,9 @@ def main(argv: list[str] | None = None) -> dict:
                  for r in rows])
     record = {"benchmark": "throughput", "device": str(device), "image_size": args.image_size,
               "batch_size": args.batch_size, "steps": args.steps, "repeats": args.repeats,
+              "preset": args.preset, "overrides": args.overrides,
               "machine": machine(), "rows": rows}
-    write_json(args.output, record)
+    write_json(output, record)
     return record
 
 
