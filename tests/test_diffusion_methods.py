@@ -154,7 +154,7 @@ def test_cli_run_writes_a_complete_run_folder(method, tmp_path):
     assert all(0 <= v["mse"] <= 1 for v in metrics["channels"].values())
     config = json.loads((folder / "config.json").read_text())
     params = config.get("method_params", config.get("method"))
-    assert params["width"] == 8 and params["sampler"] == "ddim"
+    assert params["width"] == 8 and params["sampler"] == "ddpm"  # the smoke preset's
     if method == "class-guided":
         assert params["label_kind"] == "perturbation"
     state = torch.load(folder / "checkpoint.pt", weights_only=False)
