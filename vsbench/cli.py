@@ -150,6 +150,14 @@ def compare(
                                 "Average/pcc (default), DNA/ssim or Mito/MSE; the rank, the best "
                                 "method and the paired tests refer to it. Lower is better for "
                                 "mse and mae."),
+    against: Optional[Path] = typer.Option(None, "--against", metavar="REFERENCE",
+                                           help="Instead, check that the runs reproduce those "
+                                           "of a reference results folder (e.g. "
+                                           "results/reference): Average PCC and SSIM of each "
+                                           "matching method and seed within --tolerance; exit "
+                                           "1 if not."),
+    tolerance: float = typer.Option(0.03, "--tolerance", help="Largest absolute difference "
+                                    "allowed by --against."),
 ) -> None:
     """Rank finished runs on leaderboards.
 
@@ -163,6 +171,9 @@ def compare(
                                      filter_runs, load_runs, mark_stale, parse_metrics,
                                      parse_sort_by, select_columns)
 
+    if against is not None:
+        _check_against(results, against, tolerance)
+        return
     if fmt is not None and fmt not in FORMATS:
         _fail(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
     try:
@@ -194,6 +205,33 @@ def compare(
         path = output or results / f"leaderboard.{FORMATS[fmt]}"
         export(boards, fmt, path)
         _console().print(f"wrote {path}")
+
+
+def _check_against(results: Path, reference: Path, tolerance: float) -> None:
+    """``compare --against``: print each matched run's Average PCC/SSIM against the reference;
+    exit 1 when one differs by more than ``tolerance``."""
+    from vsbench.reproduction import ReproductionError, check_reproduction
+
+    try:
+        rows = check_reproduction(results, reference, tolerance)
+    except ReproductionError as exc:
+        _fail(str(exc), 1)
+    table = Table(title=f"{results} against {reference} (tolerance {tolerance})")
+    for column in ("method", "seed", "metric", "reference", "yours", "difference", ""):
+        table.add_column(column, justify="left" if column in ("method", "metric") else "right")
+    for row in rows.itertuples():
+        table.add_row(row.method, str(row.seed), row.metric.upper(), f"{row.reference:.4f}",
+                      f"{row.value:.4f}", f"{row.difference:+.4f}",
+                      "ok" if row.within else "[red]OUTSIDE[/]")
+    console = _console()
+    console.print(table)
+    bad = rows[~rows["within"]]
+    if len(bad):
+        _fail(f"{len(bad)} of {len(rows)} values differ from {reference} by more than "
+              f"{tolerance}: " + ", ".join(f"{r.method} seed {r.seed} {r.metric.upper()} "
+                                           f"{r.difference:+.3f}" for r in bad.itertuples()), 1)
+    console.print(f"reproduced: {len(rows)} values of {rows['method'].nunique()} method(s) "
+                  f"within {tolerance} of {reference}.")
 
 
 def _print_board(console: Console, board) -> None:
