@@ -33,7 +33,8 @@ def batch(n=2, size=16, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return {"brightfield": torch.rand(n, len(INFO.planes), size, size, generator=gen),
             "fluorescence": torch.rand(n, len(INFO.channels), size, size, generator=gen),
-            "labels": {"perturbation": torch.tensor([0, 3])[:n], "target": torch.tensor([1, 0])[:n]},
+            "labels": {"perturbation": torch.tensor([0, 3])[:n],
+                       "target": torch.tensor([1, 0])[:n]},
             "index": torch.arange(n)}
 
 

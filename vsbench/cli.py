@@ -183,7 +183,8 @@ def compare(
         _fail(str(exc))
     runs, warnings = load_runs(results)
     for warning in warnings:
-        _console(stderr=True).print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        _console(stderr=True).print(f"[yellow]warning:[/] {warning}", highlight=False,
+                                    soft_wrap=True)
     if runs.empty:
         _fail(f"nothing to compare: no completed runs under {results}/runs. Make one with "
               "`vsbench run --method unet`.", 1)

@@ -100,7 +100,8 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
     if origin is typing.Literal:
         allowed = typing.get_args(annotation)
         if value not in allowed:
-            raise ConfigError(f"--set {key}={value}: must be one of {', '.join(map(str, allowed))}.")
+            raise ConfigError(f"--set {key}={value}: must be one of "
+                              f"{', '.join(map(str, allowed))}.")
         return value
     if origin in (tuple, list):
         inner = typing.get_args(annotation)[0] if typing.get_args(annotation) else str

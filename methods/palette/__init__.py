@@ -3,8 +3,9 @@
 Palette (Saharia et al., SIGGRAPH 2022) as the DiffStain paper uses it (its Table 1 row
 "Palette"): the brightfield planes, scaled to [-1, 1], are concatenated with the noisy target
 y_t on the channel axis, and a U-Net predicts the noise of the dataset's fluorescence channels;
-no masks, no class labels. The toolkit's :class:`vsbench.diffusion.method.ConditionalDiffusionMethod`
-is exactly this method, with no hook overridden; the hyperparameters are the shared
+no masks, no class labels. The toolkit's
+:class:`vsbench.diffusion.method.ConditionalDiffusionMethod` is exactly this method, with no
+hook overridden; the hyperparameters are the shared
 :class:`vsbench.diffusion.params.DiffusionParams` and presets, so ``palette`` differs from the
 other diffusion methods only by what they add.
 """

@@ -22,7 +22,7 @@ epochs), sampling seed 0, NSC masks with the offline fallback backbone (Efficien
 Mean PCC / SSIM over images and channels; unguided Palette sample: 0.318 / 0.112.
 
 =================  =============  =============  =============  =============
-guide \ start       0.2            0.35           0.5            0.7
+guide / start       0.2            0.35           0.5            0.7
 =================  =============  =============  =============  =============
 NSC ``mask``       0.308 / 0.162  0.358 / 0.240  0.385 / 0.308  0.368 / 0.261
 NSC ``levels``     0.385 / 0.154  0.376 / 0.154  0.353 / 0.144  0.310 / 0.116

@@ -3,8 +3,8 @@
 The dataclass defaults are the paper's settings (DiffStain section 3 and its public Palette
 configuration); the ``smoke`` preset shrinks the network and the sampler (20 ancestral steps),
 and predicts v instead of the noise (measured below), so that training and evaluation finish
-in minutes on a laptop CPU. All diffusion methods use :func:`diffusion_presets`, so that they are compared with one
-budget.
+in minutes on a laptop CPU. All diffusion methods use :func:`diffusion_presets`, so that they
+are compared with one budget.
 """
 
 from __future__ import annotations
