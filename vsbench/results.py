@@ -5,7 +5,8 @@ run), ``state.json`` (running / completed / failed, with the traceback on failur
 ``metrics.json``, ``per_image_metrics.csv``, ``train_log.csv``, ``checkpoint.pt``,
 ``predictions.png`` and ``predictions.npz``. Every file is written to a temporary name and
 renamed, so a crash never leaves half a file, and a run folder is created exclusively, so two
-runs never share one. Only runs whose state is ``completed`` and whose ``metrics.json`` is valid reach a leaderboard.
+runs never share one. Only runs whose state is ``completed`` and whose ``metrics.json`` is
+valid reach a leaderboard.
 """
 
 from __future__ import annotations
