@@ -288,3 +288,15 @@ def test_exports_show_spread_bold_best_and_underline_second(tmp_path):
     for name in ("rank", "DNA PCC", "DNA PCC std", "DNA PCC ci_low", "DNA PCC ci_high",
                  "p_value", "runs"):
         assert name in header
+
+
+def test_title_says_when_scored_at_another_size(tmp_path):
+    make_run(tmp_path, "unet", 0, pcc=0.5)
+    tiled = make_run(tmp_path, "unet", 1, pcc=0.5)
+    record = json.loads((tiled.path / METRICS_FILE).read_text())
+    record["eval_image_size"] = 256
+    (tiled.path / METRICS_FILE).write_text(json.dumps(record))
+    runs, _ = load_runs(tmp_path)
+    titles = sorted(b.title() for b in build_leaderboards(runs, with_stats=False))
+    assert len(titles) == 2  # never averaged together
+    assert "64 px)" in titles[0] and "64 px, scored at 256 px)" in titles[1]

@@ -55,8 +55,11 @@ class Leaderboard:
         """A one-line description of what this table compares."""
         k = self.key
         stale = " [STALE: not the current split manifest]" if self.stale else ""
+        evaluated = k.get("eval_image_size")
+        scored = (f", scored at {evaluated} px" if evaluated not in (None, -1, k["image_size"])
+                  else "")
         return (f"{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split {k['split_hash']}, "
-                f"preset {k['preset']}, {k['image_size']} px){stale}")
+                f"preset {k['preset']}, {k['image_size']} px{scored}){stale}")
 
     def caption(self) -> str:
         """What the numbers are: spread, interval, rank and test (one sentence each)."""
