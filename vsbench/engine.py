@@ -32,6 +32,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 
 import vsbench
 from vsbench import config as cfg
+from vsbench.batchnorm import batchnorm_layers, recompute_batchnorm_statistics
 from vsbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from vsbench.data.sampler import EpochSampler
 from vsbench.distributed import (DistContext, barrier, broadcast, gather, init_from_env, shard,
@@ -291,11 +292,32 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
             state.log.append({"epoch": state.epoch + 1, "loss": state.loss_sum / max(state.seen, 1),
                               "seconds": round(time.perf_counter() - start, 3)})
             state.epoch, state.seen, state.loss_sum = state.epoch + 1, 0, 0.0
+        _recompute_batchnorm(method, data, run, device)
         checkpoint()  # the final state: a crash during evaluation resumes without retraining
     state.seconds = seconds_before + time.perf_counter() - session_start
     method.model = getattr(method.model, "module", method.model)
     method.train(False)
     return state
+
+
+def _recompute_batchnorm(method: Method, data: PairedImageDataset, run: cfg.RunConfig,
+                         device: torch.device) -> None:
+    """Precise BatchNorm statistics for the final weights (:mod:`vsbench.batchnorm`): over the
+    whole training split without augmentation, on every process alike, so that every rank
+    ends with the same statistics."""
+    with _unwrapped(method):
+        if not batchnorm_layers(method.model):
+            return
+        plain = PairedImageDataset(data.source, [r.sample_id for r in data.records],
+                                   data.image_size)
+        loader = torch.utils.data.DataLoader(plain, batch_size=min(run.batch_size, len(plain)),
+                                             shuffle=False)
+
+        def forward(batch: dict[str, Any]) -> None:
+            with autocast_context(device, run.precision):
+                method.predict(to_device(batch, device, run.channels_last))
+
+        recompute_batchnorm_statistics(method.model, loader, forward)
 
 
 @torch.inference_mode()
