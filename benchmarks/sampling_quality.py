@@ -209,13 +209,14 @@ def main(argv: list[str] | None = None) -> dict:
         r["pcc_minus_full"] = r["pcc"] - ref["pcc"]
         r["ssim_minus_full"] = r["ssim"] - ref["ssim"]
         r["speedup_vs_full"] = ref["seconds_per_image"] / r["seconds_per_image"]
-    print_table(f"{args.method}: sampling quality vs cost ({n} test fields, "
+    name = plan.request.method  # the run's method with --run, else --method
+    print_table(f"{name}: sampling quality vs cost ({n} {args.split} fields, "
                 f"{plan.resolved.run.image_size} px)",
                 ["sampler", "steps", "PCC", "SSIM", "dPCC", "dSSIM", "s/image", "speed-up"],
                 [(r["sampler"], r["steps"], r["pcc"], r["ssim"], r["pcc_minus_full"],
                   r["ssim_minus_full"], r["seconds_per_image"], r["speedup_vs_full"])
                  for r in rows])
-    record = {"benchmark": "sampling_quality", "method": args.method, "dataset": args.dataset,
+    record = {"benchmark": "sampling_quality", "method": name, "dataset": plan.request.dataset,
               "split": args.split,
               "image_size": plan.resolved.run.image_size, "n_test_images": n,
               "run": str(args.run) if args.run else "trained here",
@@ -228,7 +229,8 @@ def main(argv: list[str] | None = None) -> dict:
               "machine": machine(), "rows": rows}
     write_json(args.output, record)
     plot(rows, args.output.with_suffix(".png"),
-         f"{args.method} on {args.dataset}, {n} fields at {record['image_size']} px")
+         f"{name} on {plan.request.dataset}, {n} {args.split} fields at "
+         f"{record['image_size']} px")
     return record
 
 
