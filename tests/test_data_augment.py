@@ -71,3 +71,13 @@ def test_dataset_augments_pairs_reproducibly():
         outputs.add(which(bf[0], plain[0]["brightfield"][0]))
         torch.testing.assert_close(data[(0, seed)]["fluorescence"], fl)  # same seed, same draw
     assert len(outputs) == 8
+
+
+def test_unaugmented_view_shares_the_prepared_samples():
+    data = PairedImageDataset(PairedToy(), ["s0", "s1"], image_size=16, augment=True)
+    plain = PairedImageDataset(PairedToy(), ["s0", "s1"], image_size=16)
+    view = data.unaugmented()
+    assert data.augment and not view.augment
+    for seed in range(8):  # never augmented, whatever the seed
+        torch.testing.assert_close(view[(1, seed)]["brightfield"], plain[1]["brightfield"])
+    assert view._cache is data._cache and 1 in data._cache  # decoded once, for both

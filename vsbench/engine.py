@@ -308,8 +308,7 @@ def _recompute_batchnorm(method: Method, data: PairedImageDataset, run: cfg.RunC
     with _unwrapped(method):
         if not batchnorm_layers(method.model):
             return
-        plain = PairedImageDataset(data.source, [r.sample_id for r in data.records],
-                                   data.image_size)
+        plain = data.unaugmented()  # already decoded and resized for training
         loader = torch.utils.data.DataLoader(plain, batch_size=min(run.batch_size, len(plain)),
                                              shuffle=False)
 

@@ -8,6 +8,8 @@ known bug of public virtual-staining code).
 
 from __future__ import annotations
 
+import copy
+
 from typing import Sequence
 
 import numpy as np
@@ -57,6 +59,12 @@ class PairedImageDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def unaugmented(self) -> "PairedImageDataset":
+        """The same samples without augmentation, sharing this dataset's prepared samples."""
+        plain = copy.copy(self)
+        plain.augment = False
+        return plain
 
     def _prepared(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         if index not in self._cache:
