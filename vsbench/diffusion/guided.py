@@ -184,8 +184,7 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
         self.setup_mask_source(train_data, device)
         if not self.params.mask_condition:
             return
-        plain = PairedImageDataset(train_data.source, [r.sample_id for r in train_data.records],
-                                   train_data.image_size)
+        plain = train_data.unaugmented()
         targets = torch.stack([plain[i]["fluorescence"] for i in range(len(plain))])
         self._train_targets = targets.half()
         self._train_masks = self._cached_training_masks(plain, targets)
