@@ -42,10 +42,18 @@ def prediction_grid(path: Path, brightfield: np.ndarray, prediction: np.ndarray,
                 ax.set_yticks([])
             if row == 1:
                 ax_row[0].axis("off")
+    save_figure(fig, path, title, dpi=110)
+
+
+def save_figure(fig, path: Path, title: str | None = None, dpi: int = 100) -> None:
+    """Title, lay out and write a matplotlib figure to ``path`` atomically (a temporary file
+    renamed into place, so a reader never sees half a PNG), then close it."""
+    import matplotlib.pyplot as plt
+
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     tmp.replace(path)

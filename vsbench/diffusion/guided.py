@@ -76,6 +76,7 @@ from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.diffusion.guided_params import MaskGuidedParams
 from vsbench.diffusion.method import ConditionalDiffusionMethod
 from vsbench.diffusion.sampling import start_timestep
+from vsbench.pictures import save_figure
 from vsbench.results import atomic_write_bytes
 
 # Test images (by position in the evaluated split) whose masks are kept for masks.png.
@@ -289,10 +290,4 @@ def mask_grid(path: Path, masks: np.ndarray, predictions: Any, channels, sample_
                     row[j].set_title(channels[j], fontsize=8)
             label = f"round {r + 1} mask" if r < rounds else "prediction"
             row[0].set_ylabel(f"{sample_ids[i]}\n{label}" if r == 0 else label, fontsize=6)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, title, dpi=100)
