@@ -18,7 +18,6 @@ from typing import Literal
 from vsbench import MethodSpec, hookimpl
 from vsbench.diffusion.guided_params import MaskGuidedParams
 from vsbench.diffusion.params import diffusion_presets
-from vsbench.nsc.backbones import DEFAULT
 from vsbench.nsc.config import NSCConfig
 
 
@@ -29,19 +28,20 @@ class DiffStainParams(MaskGuidedParams):
     the smoke preset a 64 px image is one field of view, upsampled to the backbone's 224 px
     input (a 28 x 28 patch grid, 2.3 image pixels per patch)."""
 
-    nsc_backbone: str = DEFAULT
-    nsc_weights: str | None = None
-    nsc_download: bool = False
-    nsc_fallback: bool = True
-    nsc_features: Literal["tokens", "keys"] = "tokens"
-    nsc_fov: int = 224
-    nsc_input_size: int = 224
-    nsc_r: int = 5
-    nsc_k: int = 5
-    nsc_top: int = 0
-    nsc_solver: Literal["eigsh", "lobpcg", "dense"] = "eigsh"
-    nsc_n_init: int = 3
-    nsc_seed: int = 0
+    # Flat fields, so that each is a --set key; their defaults are NSCConfig's (one source).
+    nsc_backbone: str = NSCConfig.backbone
+    nsc_weights: str | None = NSCConfig.weights
+    nsc_download: bool = NSCConfig.allow_download
+    nsc_fallback: bool = NSCConfig.fallback
+    nsc_features: Literal["tokens", "keys"] = NSCConfig.features
+    nsc_fov: int = NSCConfig.fov
+    nsc_input_size: int = NSCConfig.input_size
+    nsc_r: int = NSCConfig.r
+    nsc_k: int = NSCConfig.k
+    nsc_top: int = NSCConfig.top
+    nsc_solver: Literal["eigsh", "lobpcg", "dense"] = NSCConfig.solver
+    nsc_n_init: int = NSCConfig.n_init
+    nsc_seed: int = NSCConfig.seed
 
     def nsc_config(self) -> NSCConfig:
         """The :class:`NSCConfig` these hyperparameters describe."""
