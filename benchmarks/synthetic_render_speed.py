@@ -5,7 +5,7 @@ Run with ``OMP_NUM_THREADS=1 python benchmarks/synthetic_render_speed.py [sizes.
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 
 from vsbench.data.synthetic_render import PERTURBATIONS, render_field
@@ -20,12 +20,14 @@ def time_size(size: int, n: int) -> float:
     return (time.perf_counter() - t0) / n * 1e3
 
 
-def main(argv: list[str]) -> None:
-    sizes = [int(a) for a in argv] or [64, 128, 256]
-    for size in sizes:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[64, 128, 256],
+                        help="field sizes in pixels (default: 64 128 256)")
+    for size in parser.parse_args(argv).sizes:
         n = max(3, int(30 * (128 / size) ** 2))
         print(f"size {size:4d}: {time_size(size, n):7.1f} ms/field  ({n} fields)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -149,3 +149,28 @@ def test_nuclear_channel_only_trains_end_to_end(tmp_path):
     listing = invoke("datasets", "--data-root", data)
     row = next(line for line in listing.output.splitlines() if line.startswith("│ folder"))
     assert "32 px" in row and config["split_hash"] in row
+
+
+def test_planning_a_run_decodes_no_image(tmp_path, monkeypatch):
+    """``plan_run`` (which ``vsbench sweep`` calls per grid cell to decide what to skip) lists
+    records and hashes files but never decodes an image or builds the cache."""
+    from vsbench.data import folder as folder_source
+    from vsbench.engine import RunRequest, plan_run
+
+    root = make_folder_dataset(tmp_path / "lab")
+    data = tmp_path / "data"
+    out = invoke("data", "prepare", "--dataset", "folder", "--set", f"root={root}",
+                 "--image-size", "32", "--data-root", data)
+    assert out.exit_code == 0, out.output
+    import shutil
+
+    shutil.rmtree(data / "folder" / "cache")
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("an image was decoded while planning")
+
+    monkeypatch.setattr(folder_source.FolderSource, "load", no_decoding)
+    plan = plan_run(RunRequest(method="unet", dataset="folder", data_root=data,
+                               overrides={"image_size": "32"}))
+    assert plan.config["dataset_fingerprint"] and len(plan.test_ids) == 4
+    assert not (data / "folder" / "cache").exists()

@@ -121,3 +121,26 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     atomic_write_bytes(path, b"not a checkpoint")
     with pytest.raises(CheckpointError, match="cannot be read .* delete it to restart"):
         load_checkpoint(path)
+
+
+def test_resume_from_an_unreadable_checkpoint_is_a_user_error(tmp_path):
+    """A corrupt checkpoint is named, the run folder says failed, and the exit code is 2."""
+    from typer.testing import CliRunner
+
+    from tests.conftest import TINY
+    from vsbench.cli import app
+
+    results, data = tmp_path / "results", tmp_path / "data"
+    args = ["run", "--method", "unet", *TINY, "--results", str(results), "--data-root", str(data)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    [folder] = results.glob("runs/synthetic/unet/*")
+    (folder / "state.json").write_text(json.dumps({"status": "running", "pid": 1}))
+    (folder / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    out = CliRunner().invoke(app, [*args, "--resume"])
+    assert out.exit_code == 2, out.output
+    text = " ".join(out.output.split())
+    assert str(folder / "checkpoint.pt") in text.replace("\n", "") or "checkpoint.pt" in text
+    assert "without --resume" in text and "Traceback" not in text
+    state = json.loads((folder / "state.json").read_text())
+    assert state["status"] == "failed" and "checkpoint" in state["error"]

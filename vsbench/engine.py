@@ -33,7 +33,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 import vsbench
 from vsbench import config as cfg
 from vsbench.batchnorm import batchnorm_layers, recompute_batchnorm_statistics
-from vsbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from vsbench.checkpoint import (CheckpointError, load_checkpoint, rng_state, save_checkpoint,
+                                set_rng_state)
 from vsbench.data.sampler import EpochSampler
 from vsbench.distributed import (DistContext, barrier, broadcast, gather, init_from_env, shard,
                                  shutdown, wrap_model)
@@ -384,7 +385,6 @@ class RunPlan:
     train_ids: tuple[str, ...]
     test_ids: tuple[str, ...]
     config: dict
-    eval_source: DatasetSource | None = None  # the test part's source when its size differs
 
 
 def plan_run(request: RunRequest, registry: Registry | None = None,
@@ -397,11 +397,9 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
     spec = method_entry.spec
     resolved = cfg.resolve(spec.params, spec.presets, request.preset, request.overrides)
     device = device or select_device(request.device)
-    base_source = dataset_entry.spec.factory(Path(request.data_root))
-    source = base_source.for_run(resolved.run.image_size, Path(request.data_root))
-    eval_size = resolved.run.eval_image_size or resolved.run.image_size
-    eval_source = (source if eval_size == resolved.run.image_size
-                   else base_source.for_run(eval_size, Path(request.data_root)))
+    # The source as listed (records, channel set, fingerprint): planning decodes no image.
+    # The run opens the preprocessed data at its sizes (``DatasetSource.for_run``) itself.
+    source = dataset_entry.spec.factory(Path(request.data_root))
     split = load_or_create_split(source.records(),
                                  Path(request.data_root) / request.dataset / "split.csv")
     train_ids = split.ids("train")
@@ -423,7 +421,7 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
     }
     config["config_hash"] = config_hash(config)
     return RunPlan(request, method_entry, resolved, device, source, split, train_ids,
-                   split.ids("test"), config, eval_source)
+                   split.ids("test"), config)
 
 
 def _open_folder(plan: RunPlan, console: Console) -> tuple[RunFolder, dict | None]:
@@ -448,7 +446,13 @@ def _open_folder(plan: RunPlan, console: Console) -> tuple[RunFolder, dict | Non
     folder = unfinished[-1]
     config["started"] = json.loads((folder.path / CONFIG_FILE).read_text()).get("started")
     ckpt = folder.path / CHECKPOINT_FILE
-    resume_state = load_checkpoint(ckpt) if ckpt.exists() else None
+    try:
+        resume_state = load_checkpoint(ckpt) if ckpt.exists() else None
+    except CheckpointError as exc:
+        folder.set_state("failed", error=f"--resume: {exc}")
+        raise EngineError(f"--resume: the checkpoint {ckpt} cannot be read ({exc.__cause__!r}); "
+                          f"start a fresh run instead (run without --resume; {folder.path.name} "
+                          "is marked failed).") from None
     where = (f"at epoch {resume_state['train_state']['epoch'] + 1}, step "
              f"{resume_state['train_state']['step']}" if resume_state
              else "from the start (it has no checkpoint yet)")
@@ -492,10 +496,13 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
     tracker = None
     try:
         seed_everything(request.seed, request.deterministic)
-        train_data = PairedImageDataset(source, plan.train_ids, resolved.run.image_size,
+        data_root, size = Path(request.data_root), resolved.run.image_size
+        eval_size = resolved.run.eval_image_size or size
+        run_source = source.for_run(size, data_root)  # builds the cache on first use
+        eval_source = run_source if eval_size == size else source.for_run(eval_size, data_root)
+        train_data = PairedImageDataset(run_source, plan.train_ids, size,
                                         augment=resolved.run.augment)
-        test_data = PairedImageDataset(plan.eval_source or source, shard(plan.test_ids, ctx),
-                                       resolved.run.eval_image_size or resolved.run.image_size)
+        test_data = PairedImageDataset(eval_source, shard(plan.test_ids, ctx), eval_size)
         method = plan.method_entry.spec.factory(resolved.method, source.info)
         method.to(plan.device)
         apply_speedups(method, resolved.run, plan.device, request.deterministic)
