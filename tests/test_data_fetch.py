@@ -38,7 +38,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory):
     """A public bucket in the Gallery's layout with two plates, on a local moto server."""
-    import boto3
+    import s3fs
 
     root = tmp_path_factory.mktemp("gallery") / "source_4"
     for plate in (PLATE, OTHER):
@@ -49,13 +49,14 @@ def gallery(tmp_path_factory):
     server.start()
     endpoint = f"http://127.0.0.1:{server._port}"
     try:
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                              aws_access_key_id="test", aws_secret_access_key="test")
-        client.create_bucket(Bucket=BUCKET)
+        # Public objects, read anonymously below, as the Gallery is.
+        fs = s3fs.S3FileSystem(key="test", secret="test", use_listings_cache=False,
+                               client_kwargs={"endpoint_url": endpoint,
+                                              "region_name": "eu-west-1"},
+                               s3_additional_kwargs={"ACL": "public-read"})
+        fs.mkdir(BUCKET)
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            # Public objects, read anonymously below, as the Gallery is.
-            client.upload_file(str(path), BUCKET, f"{PREFIX}/{path.relative_to(root).as_posix()}",
-                               ExtraArgs={"ACL": "public-read"})
+            fs.put_file(str(path), f"{BUCKET}/{PREFIX}/{path.relative_to(root).as_posix()}")
         yield endpoint, root
     finally:
         server.stop()
