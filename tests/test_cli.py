@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import TINY, install_fake_distribution, run_cli
 from vsbench.cli import app
-from vsbench.results import METRICS_KEYS
+from vsbench.records import MetricsRecord
 
 runner = CliRunner()
 ENV = {"COLUMNS": "200"}
@@ -74,7 +74,7 @@ def test_run_writes_a_complete_run_folder(finished_run):
                  "train_log.csv", "checkpoint.pt", "predictions.png", "predictions.npz"):
         assert (folder / name).is_file(), name
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert set(METRICS_KEYS) <= set(metrics)
+    assert set(MetricsRecord._required) <= set(metrics)
     assert metrics["method"] == "unet" and metrics["seed"] == 3 and metrics["n_test_images"] == 24
     assert list(metrics["channels"]) == ["DNA", "ER", "RNA", "AGP", "Mito"]
     for values in [*metrics["channels"].values(), metrics["average"]]:

@@ -7,7 +7,9 @@ import numpy as np
 import torch
 
 from vsbench.data.source import DatasetInfo, DatasetSource, Sample, SampleRecord
-from vsbench.data.torch_dataset import PairedImageDataset, paired_augment
+from vsbench.data.augment import dihedral as apply_code
+from vsbench.data.augment import paired_augment
+from vsbench.data.torch_dataset import PairedImageDataset
 
 
 def dihedral(image: torch.Tensor) -> list[torch.Tensor]:
@@ -33,7 +35,9 @@ def test_input_and_target_move_together():
     generator = torch.Generator().manual_seed(0)
     seen = set()
     for _ in range(64):
-        bf, fl = paired_augment(brightfield, fluorescence, generator)
+        bf, fl, code = paired_augment(brightfield, fluorescence, generator)
+        torch.testing.assert_close(bf, apply_code(brightfield, code))
+        torch.testing.assert_close(fl, apply_code(fluorescence, code))
         transforms = {which(bf[p], brightfield[p]) for p in range(3)}
         transforms |= {which(fl[c], fluorescence[c]) for c in range(5)}
         assert len(transforms) == 1, "planes or channels were transformed differently"
@@ -69,6 +73,8 @@ def test_dataset_augments_pairs_reproducibly():
         torch.testing.assert_close(fl[0], bf[0])  # the relation survives augmentation
         torch.testing.assert_close(fl[1], 1 - bf[0])
         outputs.add(which(bf[0], plain[0]["brightfield"][0]))
+        # The item says which transform it applied.
+        torch.testing.assert_close(bf, apply_code(plain[0]["brightfield"], int(item["augmentation"])))
         torch.testing.assert_close(data[(0, seed)]["fluorescence"], fl)  # same seed, same draw
     assert len(outputs) == 8
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from vsbench.leaderboard import AVERAGE, build_leaderboards, export, load_runs, render
-from vsbench.results import METRICS_FILE, PER_IMAGE_FILE, RunFolder
+from vsbench.layout import METRICS_FILE, PER_IMAGE_FILE
+from vsbench import atomic
+from vsbench.store import ResultsStore
 
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")
 
@@ -26,12 +28,12 @@ def make_run(results, method, seed, pcc, split="s1", status="completed", mse=0.0
     whose per-channel means are exactly the metrics.json values (each image's value is the
     mean plus a shared per-image difficulty and a small run-specific deviation, both of mean
     zero), so the confidence intervals and paired tests have something real to work on."""
-    folder = RunFolder.create(results, "synthetic", method, seed)
+    folder = ResultsStore(results).create("synthetic", method, seed)
     means = {ch: {"mse": mse, "mae": 0.1, "pcc": pcc + 0.01 * i, "ssim": 0.5}
              for i, ch in enumerate(channels)}
     average = {m: sum(v[m] for v in means.values()) / len(channels)
                for m in ("mse", "mae", "pcc", "ssim")}
-    folder.write_json(METRICS_FILE, {
+    atomic.write_json(folder.file(METRICS_FILE), {
         "method": method, "dataset": "synthetic", "dataset_fingerprint": "fp",
         "split_hash": split, "preset": "smoke", "seed": seed, "image_size": 64,
         "n_test_images": N_IMAGES, "channels": means, "average": average,

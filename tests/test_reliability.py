@@ -13,7 +13,7 @@ import torch
 
 from tests.conftest import run_cli
 from vsbench.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from vsbench.results import atomic_write_bytes
+from vsbench.atomic import write_bytes as atomic_write_bytes
 
 # Long enough to be killed mid-training, small enough for CI.
 RESUMABLE = ["--method", "unet", "--seed", "5", "--set", "image_size=32", "--set", "epochs=4",

@@ -16,11 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vsbench.results import atomic_write_bytes
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be written or read."""
+from vsbench import atomic
+from vsbench.errors import CheckpointError
 
 
 def rng_state() -> dict[str, Any]:
@@ -44,7 +41,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     buf = io.BytesIO()
     torch.save(state, buf)
     try:
-        atomic_write_bytes(path, buf.getvalue())
+        atomic.write_bytes(path, buf.getvalue())
     except OSError as exc:
         raise CheckpointError(f"could not write checkpoint {path}: {exc.strerror or exc}; the "
                               "previous checkpoint is intact. Free space and rerun with "

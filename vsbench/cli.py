@@ -44,7 +44,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from vsbench.config import ConfigError
     from vsbench.data.source import DataError
     from vsbench.plugins import PluginError
-    from vsbench.results import ResultsError
+    from vsbench.errors import ResultsError
 
     errors: list[type[Exception]] = [ConfigError, DataError, PluginError, ResultsError]
     try:  # only importable with torch; the commands that need them import it anyway

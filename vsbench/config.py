@@ -17,8 +17,10 @@ from typing import Any
 PRESETS = ("smoke", "paper")
 
 
-class ConfigError(ValueError):
-    """A configuration value or key the user must fix."""
+from vsbench.errors import ConfigError
+
+__all__ = ["ConfigError", "PRESETS", "ResolvedConfig", "RunConfig", "coerce", "parse_overrides",
+           "resolve", "valid_keys"]
 
 
 @dataclass

@@ -9,9 +9,7 @@ supplies only its model, its training-step loss and its prediction.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import os
 import platform
 import random
@@ -27,8 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
 
 import vsbench
 from vsbench import config as cfg
@@ -43,18 +39,18 @@ from vsbench.data.splits import Split, load_or_create_split
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.method import Method
 from vsbench.metrics import MetricAccumulator
-from vsbench.pictures import prediction_grid
+from vsbench.figures import prediction_grid
 from vsbench.plugins import Registered, Registry, default_registry
-from vsbench.results import (CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, PER_IMAGE_FILE,
-                             PREDICTIONS_FILE, PREVIEW_FILE, TRAIN_LOG_FILE, RunFolder,
-                             atomic_write_bytes, atomic_write_json, atomic_write_text,
-                             unfinished_runs)
+from vsbench.progress import progress_bar
+from vsbench import atomic
+from vsbench.errors import EngineError
+from vsbench.layout import (CHECKPOINT_FILE, PER_IMAGE_FILE, PREDICTIONS_FILE, PREVIEW_FILE,
+                            TRAIN_LOG_FILE, dataset_folder)
+from vsbench.records import ConfigRecord, MetricsRecord
+from vsbench.records import config_hash as _config_hash
+from vsbench.store import ResultsStore, RunFolder
 from vsbench.tiling import predict_batch_tiled
 from vsbench.tracking import Tracker
-
-
-class EngineError(RuntimeError):
-    """A run that cannot start or continue; the message says why and what to do."""
 
 
 @dataclass
@@ -171,12 +167,6 @@ def to_device(batch: dict[str, Any], device: torch.device,
     return out
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, transient=False)
-
-
 @dataclass
 class TrainState:
     """Where training stands: what a checkpoint records besides the weights."""
@@ -245,9 +235,7 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
 
     method.model = wrap_model(method.model, ctx, device)
     method.train(True)
-    with _progress(console) as progress:
-        task = progress.add_task("train", total=run.epochs * steps_per_epoch,
-                                 completed=state.step, status="")
+    with progress_bar(console, "train", run.epochs * steps_per_epoch, state.step) as bar:
         # One loader for all epochs (its worker processes persist); the sampler, which runs
         # in this process, is moved to each epoch in place. The loader gets its own
         # generator: it must not draw from the global RNG, whose state the checkpoint
@@ -284,8 +272,8 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
                 state.step += 1
                 if tracker is not None:
                     tracker.scalar("train/loss", value.item(), state.step)
-                progress.update(task, advance=1, status=f"epoch {state.epoch + 1}/{run.epochs} "
-                                f"loss {value.item():.4f}")
+                bar.advance(1, status=f"epoch {state.epoch + 1}/{run.epochs} "
+                            f"loss {value.item():.4f}")
                 due = run.checkpoint_minutes and (
                     time.perf_counter() - last_checkpoint > 60 * run.checkpoint_minutes)
                 if due or (run.checkpoint_every and state.step % run.checkpoint_every == 0):
@@ -331,8 +319,7 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
     metrics = MetricAccumulator(data.source.info.channels)
     preview: dict[str, list] = {"brightfield": [], "prediction": [], "target": [], "ids": []}
     seconds = 0.0
-    with _progress(console) as progress:
-        task = progress.add_task("predict", total=len(data), status="")
+    with progress_bar(console, "predict", len(data)) as bar:
         for batch in loader:
             batch = to_device(batch, device, run.channels_last)
             ids = [data.records[int(i)].sample_id for i in batch["index"]]
@@ -352,7 +339,7 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
                 preview["prediction"].append(pred[:room].clamp(0, 1).cpu())
                 preview["target"].append(batch["fluorescence"][:room].cpu())
                 preview["ids"].extend(ids[:room])
-            progress.update(task, advance=len(ids))
+            bar.advance(len(ids))
     return metrics, preview, seconds
 
 
@@ -366,10 +353,7 @@ def _csv(rows: list[dict]) -> str:
 
 def config_hash(record: dict) -> str:
     """Hash of what determines a run's numbers (not when or where it ran)."""
-    keys = ("method", "dataset", "preset", "seed", "run", "method_params",
-            "dataset_fingerprint", "split_hash", "plugin")
-    text = json.dumps({k: record.get(k) for k in keys}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return _config_hash(record)
 
 
 @dataclass
@@ -401,7 +385,7 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
     # The run opens the preprocessed data at its sizes (``DatasetSource.for_run``) itself.
     source = dataset_entry.spec.factory(Path(request.data_root))
     split = load_or_create_split(source.records(),
-                                 Path(request.data_root) / request.dataset / "split.csv")
+                                 dataset_folder(request.data_root, request.dataset).split_manifest)
     train_ids = split.ids("train")
     if resolved.run.max_train_images:
         train_ids = train_ids[:resolved.run.max_train_images]
@@ -428,15 +412,15 @@ def _open_folder(plan: RunPlan, console: Console) -> tuple[RunFolder, dict | Non
     """The run folder (new, or the unfinished one ``--resume`` continues) and the checkpoint to
     resume from, if any."""
     request, config = plan.request, plan.config
-    unfinished = unfinished_runs(request.results_dir, request.dataset, request.method,
-                                 config["config_hash"])
+    store = ResultsStore(request.results_dir)
+    unfinished = [run.folder for run in store.unfinished(request.dataset, request.method,
+                                                         config["config_hash"])]
     if not request.resume:
         if unfinished:
             console.print(f"[yellow]note:[/] unfinished run(s) with this configuration exist "
                           f"({', '.join(f.path.name for f in unfinished)}); pass --resume to "
                           "continue the latest instead of starting over.")
-        folder = RunFolder.create(request.results_dir, request.dataset, request.method,
-                                  request.seed)
+        folder = store.create(request.dataset, request.method, request.seed)
         config["started"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         return folder, None
     if not unfinished:
@@ -444,7 +428,7 @@ def _open_folder(plan: RunPlan, console: Console) -> tuple[RunFolder, dict | Non
                           f"with this configuration under {request.results_dir}/runs; run "
                           "without --resume to start one.")
     folder = unfinished[-1]
-    config["started"] = json.loads((folder.path / CONFIG_FILE).read_text()).get("started")
+    config["started"] = folder.read_config().started
     ckpt = folder.path / CHECKPOINT_FILE
     try:
         resume_state = load_checkpoint(ckpt) if ckpt.exists() else None
@@ -487,7 +471,7 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
     folder, resume_state = _open_folder(plan, console) if ctx.is_main else (None, None)
     folder, resume_state = broadcast((folder, resume_state), ctx)
     if ctx.is_main:
-        folder.write_json(CONFIG_FILE, config | {"world_size": ctx.world_size})
+        folder.write_config(ConfigRecord.from_json(config | {"world_size": ctx.world_size}))
         folder.set_state("running", pid=os.getpid(), host=platform.node())
     console.print(f"[bold]vsbench run[/] {request.method} on {request.dataset} "
                   f"({request.preset}, seed {request.seed}, {plan.device}"
@@ -512,7 +496,7 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
         if method_record:  # known only now (e.g. which weights were loaded): added, not hashed
             plan.config["method_record"] = method_record
             if ctx.is_main:
-                folder.write_json(CONFIG_FILE, config | {"world_size": ctx.world_size})
+                folder.write_config(ConfigRecord.from_json(config | {"world_size": ctx.world_size}))
         if ctx.enabled:  # same initial weights everywhere, different noise per rank
             torch.manual_seed(request.seed + 1_000_003 * ctx.rank)
         tracker = Tracker(folder.path if ctx.is_main else None, resolved.run.tensorboard)
@@ -548,7 +532,7 @@ def _save_predictions(path: Path, preview: dict, channels) -> None:
         buffer, **{k: torch.cat(preview[k]).numpy().astype(np.float16)
                    for k in ("brightfield", "prediction", "target")},
         sample_ids=np.array(preview["ids"], dtype=str), channels=np.array(channels, dtype=str))
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic.write_bytes(path, buffer.getvalue())
 
 
 def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
@@ -556,8 +540,8 @@ def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
     """Write the log, per-image metrics, picture and metrics.json; mark the run completed."""
     request, source = plan.request, plan.source
     summary = scores.compute()
-    atomic_write_text(folder.path / TRAIN_LOG_FILE, _csv(trained.log))
-    atomic_write_text(folder.path / PER_IMAGE_FILE, _csv(scores.per_image()))
+    atomic.write_text(folder.path / TRAIN_LOG_FILE, _csv(trained.log))
+    atomic.write_text(folder.path / PER_IMAGE_FILE, _csv(scores.per_image()))
     if preview["ids"]:
         prediction_grid(folder.path / PREVIEW_FILE, torch.cat(preview["brightfield"]).numpy(),
                         torch.cat(preview["prediction"]).numpy(),
@@ -580,6 +564,6 @@ def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
     }
     if plan.config.get("method_record"):
         record["method_record"] = plan.config["method_record"]
-    atomic_write_json(folder.path / METRICS_FILE, record)
+    folder.write_metrics(MetricsRecord.from_json(record))
     folder.set_state("completed")
     return record

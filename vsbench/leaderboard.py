@@ -19,19 +19,16 @@ import numpy as np
 import pandas as pd
 
 from vsbench import stats
-from vsbench.metrics import HIGHER_IS_BETTER, METRICS
-from vsbench.results import atomic_write_text, iter_completed_runs
+from vsbench import atomic
+from vsbench.errors import LeaderboardError
+from vsbench.protocol import AVERAGE, HIGHER_IS_BETTER, METRICS
+from vsbench.store import ResultsStore
 
 GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size",
               "eval_image_size", "channel_set")
 FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html"}
-AVERAGE = stats.AVERAGE
 DEFAULT_SORT = (AVERAGE, "pcc")
 SORT_SYNTAX = "CHANNEL/METRIC, e.g. Average/pcc or DNA/ssim"
-
-
-class LeaderboardError(ValueError):
-    """A filter or sort option that matches nothing; the message names it and the choices."""
 
 
 @dataclass
@@ -115,18 +112,17 @@ class Leaderboard:
 def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     """A long table of every completed run (one row per run, channel and metric) and the
     warnings for run folders that were skipped."""
-    rows, warnings = [], []
-    for folder, record, problem in iter_completed_runs(results_dir):
-        if record is None:
-            warnings.append(f"skipped {problem}")
-            continue
-        base = {k: record.get(k) for k in GROUP_KEYS}
-        base["channel_set"] = ",".join(record["channels"])
-        # Runs from before tiled evaluation were scored at their training size.
-        base["eval_image_size"] = record.get("eval_image_size") or record.get("image_size")
-        base.update(method=record["method"], seed=record["seed"], run=folder.name,
+    rows = []
+    usable, skipped = ResultsStore(results_dir).completed()
+    warnings = [f"skipped {run.problem}" for run in skipped]
+    for run in usable:
+        record, folder = run.metrics, run.folder.path
+        base = {k: getattr(record, k, None) for k in GROUP_KEYS}
+        base["channel_set"] = ",".join(record.channels)
+        base["eval_image_size"] = record.scored_size
+        base.update(method=record.method, seed=record.seed, run=folder.name,
                     folder=str(folder))
-        for channel, values in [*record["channels"].items(), (AVERAGE, record["average"])]:
+        for channel, values in [*record.channels.items(), (AVERAGE, record.average)]:
             for metric in METRICS:
                 rows.append({**base, "channel": channel, "metric": metric,
                              "value": float(values[metric])})
@@ -276,9 +272,10 @@ def mark_stale(boards: list[Leaderboard], data_root: Path) -> list[Leaderboard]:
     """Flag leaderboards whose split is not the dataset's current manifest under
     ``data_root`` (the split was regenerated after those runs)."""
     from vsbench.data.splits import read_split
+    from vsbench.layout import dataset_folder
 
     for board in boards:
-        manifest = Path(data_root) / str(board.key["dataset"]) / "split.csv"
+        manifest = dataset_folder(data_root, str(board.key["dataset"])).split_manifest
         if manifest.is_file():
             try:
                 board.stale = read_split(manifest).hash != board.key["split_hash"]
@@ -426,5 +423,5 @@ def export(boards: list[Leaderboard], fmt: str, path: Path) -> Path:
     else:
         text = "\n".join(render(board, fmt) for board in boards)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
+    atomic.write_text(path, text)
     return path

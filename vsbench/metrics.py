@@ -30,13 +30,11 @@ from torchmetrics.functional.image import structural_similarity_index_measure
 from torchmetrics.functional.regression import (mean_absolute_error, mean_squared_error,
                                                 pearson_corrcoef)
 
-METRICS = ("mse", "mae", "pcc", "ssim")
-HIGHER_IS_BETTER = {"mse": False, "mae": False, "pcc": True, "ssim": True}
-SSIM_KERNEL, SSIM_SIGMA, DATA_RANGE = 11, 1.5, 1.0
+from vsbench.errors import MetricError
+from vsbench.protocol import DATA_RANGE, HIGHER_IS_BETTER, METRICS, SSIM_KERNEL, SSIM_SIGMA
 
-
-class MetricError(ValueError):
-    """A prediction the metrics cannot score (NaN, wrong shape, too small)."""
+__all__ = ["DATA_RANGE", "HIGHER_IS_BETTER", "METRICS", "MetricAccumulator", "MetricError",
+           "SSIM_KERNEL", "SSIM_SIGMA", "per_image_metrics"]
 
 
 def per_image_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:

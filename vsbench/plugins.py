@@ -18,8 +18,7 @@ import pluggy
 from vsbench.spec import ENTRY_POINT_GROUP, PROJECT, DatasetSpec, HookSpecs, MethodSpec
 
 
-class PluginError(Exception):
-    """A problem with plugins that the user must fix (unknown name, duplicate name)."""
+from vsbench.errors import PluginError
 
 
 @dataclass(frozen=True)

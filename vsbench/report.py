@@ -26,16 +26,13 @@ import pandas as pd
 
 from vsbench.leaderboard import (Leaderboard, build_leaderboards, formatted, load_runs,
                                  mark_stale)
-from vsbench.results import (CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE, PREVIEW_FILE,
-                             TRAIN_LOG_FILE, atomic_write_text)
+from vsbench import atomic
+from vsbench.errors import ReportError
+from vsbench.layout import (CONFIG_FILE, MASKS_NPZ, MASKS_PNG, METRICS_FILE, PREDICTIONS_FILE,
+                            PREVIEW_FILE, REPORT_FILE, TRAIN_LOG_FILE)
 
-REPORT_FILE = "report.html"
-MASK_FILES = ("masks.png", "masks.npz")  # written by mask-guided methods into their run folder
+MASK_FILES = (MASKS_PNG, MASKS_NPZ)  # written by mask-guided methods into their run folder
 MAX_MASK_IMAGES = 4  # leading entries of a masks.npz array that are drawn
-
-
-class ReportError(ValueError):
-    """Nothing to report, or a report that cannot be written; the message says what to do."""
 
 
 @dataclass
@@ -69,7 +66,7 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
         raise ReportError(f"Cannot create the report folder {out_dir}: {exc.strerror}; pass "
                           "a writable folder with --out.") from None
     path = out_dir / REPORT_FILE
-    atomic_write_text(path, page)
+    atomic.write_text(path, page)
     return path
 
 
@@ -100,7 +97,7 @@ def _section(board: Leaderboard, index: int, n_fields: int) -> dict:
 def _leaderboard_tables(board: Leaderboard) -> list[dict]:
     """The leaderboard as one HTML table per metric (channels as columns), which fits a page
     where one table of every channel and metric would not."""
-    from vsbench.metrics import METRICS
+    from vsbench.protocol import METRICS
 
     tables = []
     for metric in [m for m in METRICS if any(c[1] == m for c in board.metric_columns())]:
@@ -145,7 +142,7 @@ def _method_colors(methods: Sequence[str]) -> dict[str, tuple]:
 def _bar_charts(board: Leaderboard) -> list[Image]:
     """One grouped bar chart per metric: channels (and the Average) on the x axis, one bar per
     method, error bars the 95% bootstrap interval over test images."""
-    from vsbench.metrics import HIGHER_IS_BETTER, METRICS
+    from vsbench.protocol import HIGHER_IS_BETTER, METRICS
 
     plt = _pyplot()
     channels, methods = board.channels(), list(board.table.index)

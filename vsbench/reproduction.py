@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from vsbench.leaderboard import AVERAGE, GROUP_KEYS, load_runs
+from vsbench.errors import ReproductionError
+from vsbench.leaderboard import GROUP_KEYS, load_runs
+from vsbench.protocol import AVERAGE
 
 DEFAULT_TOLERANCE = 0.03
 CHECKED_METRICS = ("pcc", "ssim")
-
-
-class ReproductionError(ValueError):
-    """Nothing to check: one side has no completed runs, or no run matches the other side."""
 
 
 def _averages(results_dir: Path) -> pd.DataFrame:

@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from vsbench.metrics import HIGHER_IS_BETTER, METRICS
-from vsbench.results import PER_IMAGE_FILE
+from vsbench.layout import PER_IMAGE_FILE
+from vsbench.protocol import AVERAGE, HIGHER_IS_BETTER, METRICS
 
-AVERAGE = "Average"
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0

@@ -7,7 +7,6 @@ interruption: completed runs are found by their configuration hash and skipped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -15,7 +14,7 @@ from typing import Callable
 from rich.console import Console
 
 from vsbench.engine import RunRequest, plan_run, run_benchmark
-from vsbench.results import CONFIG_FILE, METRICS_FILE, RunFolder
+from vsbench.store import ResultsStore
 
 LAUNCHERS = ("local", "submitit-local", "slurm")
 
@@ -44,18 +43,9 @@ class JobOutcome:
 def completed_run(request: RunRequest) -> Path | None:
     """The folder of a completed run with the same resolved configuration, if any."""
     plan = plan_run(request)
-    parent = Path(request.results_dir) / "runs" / request.dataset / request.method
-    for metrics in sorted(parent.glob(f"*/{METRICS_FILE}")):
-        folder = RunFolder(metrics.parent)
-        if folder.state() != "completed":
-            continue
-        try:
-            config = json.loads((folder.path / CONFIG_FILE).read_text())
-        except (OSError, ValueError):
-            continue
-        if config.get("config_hash") == plan.config["config_hash"]:
-            return folder.path
-    return None
+    done = ResultsStore(request.results_dir).completed_with(request.dataset, request.method,
+                                                            plan.config["config_hash"])
+    return done.folder.path if done is not None else None
 
 
 def _run_job(request: RunRequest) -> str:

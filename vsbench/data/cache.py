@@ -25,7 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
-from vsbench.data.progress import progress_bar
+from vsbench.progress import progress_bar
 from vsbench.data.source import (DataError, DatasetInfo, DatasetSource, Sample, SampleRecord,
                                  check_sample)
 
@@ -255,7 +255,6 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
         progress = progress_bar(console, f"prepare {info.name} {image_size}px", len(records),
                                 len(records) - len(todo))
         with progress as bar, ThreadPoolExecutor(max_workers=workers) as pool:
-            task = bar.tasks[0].id if bar is not None else None
             try:
                 # Small windows: a bad file stops the build after at most one window of work.
                 window = max(1, workers * 4)
@@ -264,8 +263,7 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
                         arrays["brightfield"][i] = bf
                         arrays["fluorescence"][i] = fl
                         done[i] = True
-                        if bar is not None:
-                            bar.advance(task)
+                        bar.advance()
                     if (w // window + 1) % max(1, flush_every // window) == 0:
                         save_progress()
             finally:

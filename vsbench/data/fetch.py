@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from vsbench.data import jump
-from vsbench.data.progress import progress_bar
+from vsbench.progress import progress_bar
 from vsbench.data.source import DataError
 
 CHUNK = 4 << 20
@@ -250,10 +250,8 @@ def fetch_jump(source_url: str, local_root: Path, plates: tuple[str, ...],
     todo = list(transfers.values())
     with progress_bar(console, "fetch", len(todo)) as bar, \
             ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        task = bar.tasks[0].id if bar is not None else None
         window = max(1, workers * 4)  # a failure stops the fetch after at most one window
         for w in range(0, len(todo), window):
             for _ in pool.map(fetch, todo[w:w + window]):
-                if bar is not None:
-                    bar.advance(task)
+                bar.advance()
     return report

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 
-class DataError(ValueError):
-    """Bad data: the message names the sample or file and what to do about it."""
+from vsbench.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 It reads samples from a source, checks them against the channel set, normalises the brightfield
 per image, resizes to the run's image size, caches the result in memory, and applies paired
 augmentation (the same flip and rotation to input and target: drawing them per channel is a
-known bug of public virtual-staining code).
+known bug of public virtual-staining code; :mod:`vsbench.data.augment`), reporting which
+transform it applied in each item's ``augmentation``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vsbench.data.augment import IDENTITY, paired_augment
 from vsbench.data.preprocess import percentile_normalise
 from vsbench.data.source import DatasetSource, check_sample
 
@@ -28,18 +30,6 @@ def resize(image: torch.Tensor, size: int) -> torch.Tensor:
     mode = "area" if down else "bilinear"
     kwargs = {} if down else {"align_corners": False}
     return F.interpolate(image[None], size=(size, size), mode=mode, **kwargs)[0]
-
-
-def paired_augment(brightfield: torch.Tensor, fluorescence: torch.Tensor,
-                   generator: torch.Generator | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Apply one random dihedral transform (flips, 90-degree turns) to both images."""
-    k, flip = torch.randint(0, 4, (2,), generator=generator).tolist()
-    out = []
-    for image in (brightfield, fluorescence):
-        image = torch.rot90(image, k, dims=(-2, -1))
-        out.append(torch.flip(image, dims=(-1,)) if flip % 2 else image)
-    return out[0], out[1]
 
 
 class PairedImageDataset(torch.utils.data.Dataset):
@@ -83,11 +73,12 @@ class PairedImageDataset(torch.utils.data.Dataset):
         :class:`vsbench.data.sampler.EpochSampler` yields them (reproducible augmentation)."""
         index, aug_seed = key if isinstance(key, tuple) else (key, None)
         bf, fl = self._prepared(index)
+        code = IDENTITY
         if self.augment:
             generator = None if aug_seed is None else torch.Generator().manual_seed(aug_seed)
-            bf, fl = paired_augment(bf, fl, generator)
+            bf, fl, code = paired_augment(bf, fl, generator)
         record = self.records[index]
         labels = {kind: torch.tensor(table[record.labels[kind]])
                   for kind, table in self._label_index.items() if kind in record.labels}
         return {"brightfield": bf, "fluorescence": fl, "labels": labels,
-                "index": torch.tensor(index)}
+                "index": torch.tensor(index), "augmentation": torch.tensor(code)}

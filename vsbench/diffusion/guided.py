@@ -76,12 +76,12 @@ from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.diffusion.guided_params import MaskGuidedParams
 from vsbench.diffusion.method import ConditionalDiffusionMethod
 from vsbench.diffusion.sampling import start_timestep
-from vsbench.pictures import save_figure
-from vsbench.results import atomic_write_bytes
+from vsbench import atomic
+from vsbench.figures import mask_grid
+from vsbench.layout import MASKS_NPZ, MASKS_PNG
 
 # Test images (by position in the evaluated split) whose masks are kept for masks.png.
 KEEP_MASKS = 8
-MASKS_PNG, MASKS_NPZ = "masks.png", "masks.npz"
 
 
 def dihedral(image: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
@@ -259,35 +259,6 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
         np.savez_compressed(buf, masks=masks[:, -1], masks_by_round=masks,
                             sample_ids=np.array(ids, dtype=str),
                             channels=np.array(self.info.channels, dtype=str))
-        atomic_write_bytes(Path(folder) / MASKS_NPZ, buf.getvalue())
+        atomic.write_bytes(Path(folder) / MASKS_NPZ, buf.getvalue())
         mask_grid(Path(folder) / MASKS_PNG, masks, preview["prediction"], self.info.channels,
                   ids, title=f"{type(self).__name__}: masks of each guidance round")
-
-
-def mask_grid(path: Path, masks: np.ndarray, predictions: Any, channels, sample_ids,
-              title: str = "") -> None:
-    """A PNG: per image, one row per guidance round (the masks that round used), then the final
-    prediction; one column per channel."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    preds = [p.numpy() if hasattr(p, "numpy") else np.asarray(p) for p in predictions]
-    preds = np.concatenate(preds) if preds and preds[0].ndim == 4 else np.asarray(preds)
-    n, rounds, c = masks.shape[:3]
-    rows = n * (rounds + 1)
-    fig, axes = plt.subplots(rows, c, figsize=(1.5 * c, 1.5 * rows), squeeze=False)
-    for i in range(n):
-        for r in range(rounds + 1):
-            row = axes[i * (rounds + 1) + r]
-            for j in range(c):
-                image = masks[i, r, j] if r < rounds else preds[i, j]
-                row[j].imshow(image, cmap="gray" if r < rounds else "magma", vmin=0, vmax=1)
-                row[j].set_xticks([])
-                row[j].set_yticks([])
-                if i == 0 and r == 0:
-                    row[j].set_title(channels[j], fontsize=8)
-            label = f"round {r + 1} mask" if r < rounds else "prediction"
-            row[0].set_ylabel(f"{sample_ids[i]}\n{label}" if r == 0 else label, fontsize=6)
-    save_figure(fig, path, title, dpi=100)

@@ -16,8 +16,7 @@ always matches the step the denoiser is first asked about. With the full ancestr
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import torch
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
@@ -26,6 +25,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from vsbench.diffusion.forward import q_sample
 from vsbench.diffusion.network import predict_noise
 from vsbench.diffusion.schedule import fresh_copy
+from vsbench.progress import progress_bar
 
 
 def start_timestep(num_train_timesteps: int, fraction: float) -> int:
@@ -47,30 +47,6 @@ def sdedit_timesteps(timesteps: torch.Tensor, num_train_timesteps: int, fraction
                          f"below the sampler's smallest step ({int(timesteps.min())}); raise "
                          "start_fraction or the number of sampling steps.")
     return keep
-
-
-@contextmanager
-def _step_progress(total: int, enabled: bool) -> Iterator:
-    """A rich progress bar over sampling steps (``advance()``), or a no-op."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.errors import LiveError
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-        TimeRemainingColumn
-
-    bar = Progress(TextColumn("sampling"), BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), transient=True)
-    try:
-        bar.start()
-    except LiveError:  # an older rich inside another live display: sample without a bar
-        yield lambda: None
-        return
-    task = bar.add_task("sampling", total=total)
-    try:
-        yield lambda: bar.advance(task)
-    finally:
-        bar.stop()
 
 
 def _device(denoiser: torch.nn.Module, *tensors: torch.Tensor | None) -> torch.device:
@@ -124,12 +100,13 @@ def sample(denoiser: torch.nn.Module, scheduler: SchedulerMixin,
     was_training = denoiser.training
     denoiser.eval()
     try:
-        with _step_progress(len(timesteps), progress) as advance:
+        with progress_bar(None, "sampling", len(timesteps), transient=True,
+                          default_console=progress) as bar:
             for t in timesteps:
                 model_input = sched.scale_model_input(y, t)
                 eps = predict_noise(denoiser, model_input, t, condition, class_labels)
                 y = sched.step(eps.float(), t, y, generator=generator).prev_sample
-                advance()
+                bar.advance()
     finally:
         denoiser.train(was_training)
     return y.float()

@@ -1,4 +1,5 @@
-"""Pictures of predictions beside ground truth, for a run folder."""
+"""Every figure grid vsbench draws (matplotlib, Agg): predictions beside ground truth, the masks
+of mask guidance, and the atomic writer they share."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from vsbench import atomic
 
 
 def prediction_grid(path: Path, brightfield: np.ndarray, prediction: np.ndarray,
@@ -52,8 +55,38 @@ def save_figure(fig, path: Path, title: str | None = None, dpi: int = 100) -> No
 
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        fig.tight_layout()
+        with atomic.replacing(path, fsync=False) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
+
+
+def mask_grid(path: Path, masks: np.ndarray, predictions: Any, channels, sample_ids,
+              title: str = "") -> None:
+    """A PNG: per image, one row per guidance round (the masks that round used), then the final
+    prediction; one column per channel."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    preds = [p.numpy() if hasattr(p, "numpy") else np.asarray(p) for p in predictions]
+    preds = np.concatenate(preds) if preds and preds[0].ndim == 4 else np.asarray(preds)
+    n, rounds, c = masks.shape[:3]
+    rows = n * (rounds + 1)
+    fig, axes = plt.subplots(rows, c, figsize=(1.5 * c, 1.5 * rows), squeeze=False)
+    for i in range(n):
+        for r in range(rounds + 1):
+            row = axes[i * (rounds + 1) + r]
+            for j in range(c):
+                image = masks[i, r, j] if r < rounds else preds[i, j]
+                row[j].imshow(image, cmap="gray" if r < rounds else "magma", vmin=0, vmax=1)
+                row[j].set_xticks([])
+                row[j].set_yticks([])
+                if i == 0 and r == 0:
+                    row[j].set_title(channels[j], fontsize=8)
+            label = f"round {r + 1} mask" if r < rounds else "prediction"
+            row[0].set_ylabel(f"{sample_ids[i]}\n{label}" if r == 0 else label, fontsize=6)
+    save_figure(fig, path, title, dpi=100)

@@ -1,0 +1,118 @@
+"""Where things live on disk (torch-free): the data root and the results folder, in one place.
+
+Data root (``--data-root``, default ``datasets/``), one folder per dataset::
+
+    <data_root>/<dataset>/
+        split.csv       the split manifest (its hash identifies the split in every result)
+        source.json     the source's settings (``vsbench data prepare --set``, ``data fetch``)
+        digests.json    remembered content digests of the source's files
+        cache/          preprocessed, memory-mapped caches, one folder per size and key
+        masks/          masks a method derives from the training split (cached)
+        models/         models a method trains on the dataset itself (e.g. a self-supervised
+                        backbone), keyed by the data and the settings
+
+Results folder (``--results``, default ``results/``)::
+
+    <results>/runs/<dataset>/<method>/<run-id>/   one run (the files named below)
+    <results>/leaderboard.<ext>                   what ``vsbench compare --format`` writes
+    <results>/report/report.html                  what ``vsbench report`` writes
+    <results>/submitit/                           logs of jobs a sweep submitted
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Files of a run folder.
+CONFIG_FILE = "config.json"  # what produced the run (records.ConfigRecord)
+STATE_FILE = "state.json"  # running / completed / failed (records.StateRecord)
+METRICS_FILE = "metrics.json"  # the scores (records.MetricsRecord)
+PER_IMAGE_FILE = "per_image_metrics.csv"  # one row per test image and channel
+TRAIN_LOG_FILE = "train_log.csv"  # loss per epoch
+CHECKPOINT_FILE = "checkpoint.pt"  # the training state, for --resume
+PREVIEW_FILE = "predictions.png"  # a few test fields beside their ground truth
+PREDICTIONS_FILE = "predictions.npz"  # the arrays of that picture (the report's gallery)
+MASKS_PNG, MASKS_NPZ = "masks.png", "masks.npz"  # the masks a mask-guided method used
+TENSORBOARD_DIR = "tensorboard"
+
+REPORT_FILE = "report.html"
+
+
+@dataclass(frozen=True)
+class DatasetFolder:
+    """The folder of one dataset under a data root."""
+
+    data_root: Path
+    dataset: str
+
+    @property
+    def path(self) -> Path:
+        """``<data_root>/<dataset>``."""
+        return Path(self.data_root) / self.dataset
+
+    @property
+    def split_manifest(self) -> Path:
+        """The split manifest, ``split.csv``."""
+        return self.path / "split.csv"
+
+    @property
+    def settings_file(self) -> Path:
+        """The source's settings, ``source.json``."""
+        return self.path / "source.json"
+
+    @property
+    def digests_file(self) -> Path:
+        """Remembered content digests of the source's files."""
+        return self.path / "digests.json"
+
+    @property
+    def cache_root(self) -> Path:
+        """Where the preprocessed caches are."""
+        return self.path / "cache"
+
+    @property
+    def method_cache(self) -> Path:
+        """Where methods cache what they derive from this dataset (``Method.prepare``'s
+        ``cache_dir``)."""
+        return self.path
+
+    @property
+    def mask_cache(self) -> Path:
+        """Cached masks of the training split."""
+        return self.path / "masks"
+
+    @property
+    def model_cache(self) -> Path:
+        """Models trained on the dataset itself (keyed by the data and settings)."""
+        return self.path / "models"
+
+
+def dataset_folder(data_root: Path, dataset: str) -> DatasetFolder:
+    """The folder of ``dataset`` under ``data_root``."""
+    return DatasetFolder(Path(data_root), dataset)
+
+
+def runs_root(results_dir: Path) -> Path:
+    """``<results>/runs``: every run folder is below it."""
+    return Path(results_dir) / "runs"
+
+
+def method_runs(results_dir: Path, dataset: str, method: str) -> Path:
+    """``<results>/runs/<dataset>/<method>``: the run folders of one method on one dataset."""
+    return runs_root(results_dir) / dataset / method
+
+
+def leaderboard_file(results_dir: Path, extension: str) -> Path:
+    """Where ``compare --format`` writes by default."""
+    return Path(results_dir) / f"leaderboard.{extension}"
+
+
+def report_folder(results_dir: Path) -> Path:
+    """Where ``report`` writes by default."""
+    return Path(results_dir) / "report"
+
+
+def submitit_folder(results_dir: Path) -> Path:
+    """Logs of the jobs a sweep submits through submitit."""
+    return Path(results_dir) / "submitit"

@@ -1,0 +1,268 @@
+"""The run records: typed, versioned, validated (torch-free).
+
+A run folder holds three JSON records, each read and written only through the classes here:
+
+- :class:`ConfigRecord` (``config.json``): what produced the run - method, dataset, preset,
+  seed, the resolved run settings and method hyperparameters, the dataset fingerprint and split
+  hash, the plugin's distribution, the code versions - and its :func:`config_hash`;
+- :class:`StateRecord` (``state.json``): ``running``, ``completed`` or ``failed`` (with the
+  error and traceback), the process id and host of a running run;
+- :class:`MetricsRecord` (``metrics.json``): per channel and Average ``mse``, ``mae``, ``pcc``,
+  ``ssim``, the number of test images, timings, and what the method reported about itself.
+
+Every record carries ``schema_version`` (:data:`SCHEMA_VERSION`); a file without one was written
+before versioning (version 1, the same fields). ``from_json`` checks a record's types and
+raises :class:`vsbench.errors.ResultsError` naming the file and the field; keys a record does
+not know are kept in ``extra`` and written back, so an older vsbench never drops what a newer
+one recorded. In the spirit of lm-evaluation-harness's ``result_schema.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, TypeVar
+
+from vsbench.errors import ResultsError
+from vsbench.protocol import METRICS
+
+SCHEMA_VERSION = 2
+STATES = ("running", "completed", "failed")
+
+# What determines a run's numbers (not when or where it ran): the inputs of config_hash.
+HASHED_FIELDS = ("method", "dataset", "preset", "seed", "run", "method_params",
+                 "dataset_fingerprint", "split_hash", "plugin")
+
+R = TypeVar("R", bound="_Record")
+
+
+def config_hash(values: Mapping[str, Any]) -> str:
+    """The hash of a run's configuration: 16 hex digits of the SHA-256 of the
+    :data:`HASHED_FIELDS` of ``values`` (a config record as a dict)."""
+    text = json.dumps({k: values.get(k) for k in HASHED_FIELDS}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def configuration_hash(values: Mapping[str, Any]) -> str:
+    """:func:`config_hash` without the seed: runs of one configuration that differ only in
+    their seed share it (one leaderboard row)."""
+    return config_hash({**values, "seed": None})
+
+
+def _type_name(kind: Any) -> str:
+    if isinstance(kind, tuple):
+        return " or ".join(_type_name(k) for k in kind)
+    return {str: "text", int: "an integer", float: "a number", bool: "true/false",
+            dict: "an object", list: "a list", type(None): "null"}.get(kind, str(kind))
+
+
+class _Record:
+    """Shared JSON handling: declared fields, ``extra`` for unknown keys, type checks."""
+
+    # field -> accepted JSON types; fields not listed are not checked.
+    _types: ClassVar[dict[str, Any]] = {}
+    _required: ClassVar[tuple[str, ...]] = ()
+    file_name: ClassVar[str] = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as plain JSON (``extra`` keys merged back in)."""
+        out = dict(getattr(self, "extra"))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.name != "extra":
+                out[f.name] = getattr(self, f.name)
+        return out
+
+    @classmethod
+    def from_json(cls: type[R], data: Any, source: object = "record") -> R:
+        """Validate ``data`` (parsed JSON) and build the record; ``source`` names the file in
+        errors."""
+        if not isinstance(data, dict):
+            raise ResultsError(f"{source}: not a JSON object.")
+        missing = [k for k in cls._required if k not in data]
+        if missing:
+            raise ResultsError(f"{source}: missing key(s) {', '.join(missing)}.")
+        for key, kind in cls._types.items():
+            value = data.get(key)
+            if key in data and not _is(value, kind):
+                raise ResultsError(f"{source}: '{key}' must be {_type_name(kind)}, not "
+                                   f"{json.dumps(value, default=str)[:40]}.")
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}  # type: ignore[arg-type]
+        known = {k: v for k, v in data.items() if k in names}
+        known.setdefault("schema_version", 1)
+        record = cls(**known, extra={k: v for k, v in data.items() if k not in names})
+        record._check(source)
+        return record
+
+    @classmethod
+    def parse(cls: type[R], text: str, source: object = "record") -> R:
+        """:meth:`from_json` of a JSON text; invalid JSON is a :class:`ResultsError`."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ResultsError(f"{source}: invalid JSON ({exc}).") from None
+        return cls.from_json(data, source)
+
+    def _check(self, source: object) -> None:
+        """Checks beyond the field types (overridden)."""
+
+    def replace(self: R, **changes: Any) -> R:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+def _is(value: Any, kind: Any) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool):
+        return bool in kinds
+    if float in kinds and isinstance(value, int):
+        return True
+    return isinstance(value, tuple(k for k in kinds if k is not bool))
+
+
+_OPT_DICT = (dict, type(None))
+_OPT_STR = (str, type(None))
+_OPT_INT = (int, type(None))
+
+
+@dataclass(frozen=True)
+class ConfigRecord(_Record):
+    """``config.json``: everything that produced a run."""
+
+    method: str
+    dataset: str
+    preset: str
+    seed: int
+    run: dict[str, Any]
+    method_params: dict[str, Any]
+    dataset_fingerprint: str
+    split_hash: str
+    config_hash: str = ""
+    device: str = "cpu"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    deterministic: bool = False
+    split_manifest: str | None = None
+    channels: list[str] = field(default_factory=list)
+    planes: list[str] = field(default_factory=list)
+    plugin: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+    started: str | None = None
+    world_size: int = 1
+    method_record: dict[str, Any] | None = None
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    file_name: ClassVar[str] = "config.json"
+    _required: ClassVar[tuple[str, ...]] = ("method", "dataset", "preset", "seed", "run",
+                                            "method_params", "dataset_fingerprint", "split_hash")
+    _types: ClassVar[dict[str, Any]] = {
+        "method": str, "dataset": str, "preset": str, "seed": int, "run": dict,
+        "method_params": dict, "dataset_fingerprint": str, "split_hash": str,
+        "config_hash": str, "device": str, "overrides": dict, "deterministic": bool,
+        "split_manifest": _OPT_STR, "channels": list, "planes": list, "plugin": dict,
+        "versions": dict, "started": _OPT_STR, "world_size": int, "method_record": _OPT_DICT,
+        "schema_version": int}
+
+    def hashed(self) -> "ConfigRecord":
+        """This record with its ``config_hash`` computed from its fields."""
+        return self.replace(config_hash=config_hash(self.to_json()))
+
+    def configuration(self) -> str:
+        """:func:`configuration_hash` of this record (its config minus the seed)."""
+        return configuration_hash(self.to_json())
+
+
+@dataclass(frozen=True)
+class StateRecord(_Record):
+    """``state.json``: where a run stands."""
+
+    status: str
+    time: str = ""
+    pid: int | None = None
+    host: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    file_name: ClassVar[str] = "state.json"
+    _required: ClassVar[tuple[str, ...]] = ("status",)
+    _types: ClassVar[dict[str, Any]] = {"status": str, "time": str, "pid": _OPT_INT,
+                                        "host": _OPT_STR, "error": _OPT_STR,
+                                        "traceback": _OPT_STR, "schema_version": int}
+
+    @classmethod
+    def now(cls, status: str, **fields: Any) -> "StateRecord":
+        """A state stamped with the current time; unknown keyword arguments go to ``extra``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        known = {k: v for k, v in fields.items() if k in names}
+        extra = {k: v for k, v in fields.items() if k not in names}
+        record = cls(status=status, time=time.strftime("%Y-%m-%dT%H:%M:%S"), **known,
+                     extra=extra)
+        record._check("state")
+        return record
+
+    def _check(self, source: object) -> None:
+        if self.status not in STATES:
+            raise ResultsError(f"{source}: status '{self.status}' is not one of "
+                               f"{', '.join(STATES)}.")
+
+
+@dataclass(frozen=True)
+class MetricsRecord(_Record):
+    """``metrics.json``: a completed run's scores under the metric protocol."""
+
+    method: str
+    dataset: str
+    dataset_fingerprint: str
+    split_hash: str
+    preset: str
+    seed: int
+    n_test_images: int
+    channels: dict[str, dict[str, float]]
+    average: dict[str, float]
+    train_seconds: float
+    predict_seconds_per_image: float
+    image_size: int | None = None
+    eval_image_size: int | None = None
+    pcc_undefined_images: int = 0
+    run_id: str | None = None
+    config_hash: str | None = None
+    method_record: dict[str, Any] | None = None
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    file_name: ClassVar[str] = "metrics.json"
+    _required: ClassVar[tuple[str, ...]] = (
+        "method", "dataset", "dataset_fingerprint", "split_hash", "preset", "seed",
+        "n_test_images", "channels", "average", "train_seconds", "predict_seconds_per_image")
+    _types: ClassVar[dict[str, Any]] = {
+        "method": str, "dataset": str, "dataset_fingerprint": str, "split_hash": str,
+        "preset": str, "seed": int, "n_test_images": int, "channels": dict, "average": dict,
+        "train_seconds": float, "predict_seconds_per_image": float, "image_size": _OPT_INT,
+        "eval_image_size": _OPT_INT, "pcc_undefined_images": int, "run_id": _OPT_STR,
+        "config_hash": _OPT_STR, "method_record": _OPT_DICT, "schema_version": int}
+
+    def _check(self, source: object) -> None:
+        if not self.channels:
+            raise ResultsError(f"{source}: 'channels' must map channel names to metrics.")
+        for name, values in [*self.channels.items(), ("average", self.average)]:
+            if not isinstance(values, dict) or any(
+                    not _is(values.get(m), float) for m in METRICS):
+                raise ResultsError(f"{source}: '{name}' must have numeric "
+                                   f"{', '.join(METRICS)}.")
+
+    @property
+    def scored_size(self) -> int | None:
+        """The size the test fields were scored at (runs from before tiled evaluation were
+        scored at their training size)."""
+        return self.eval_image_size or self.image_size
+
+    def value(self, channel: str, metric: str) -> float:
+        """One number of the table (``channel`` may be ``Average``); NaN where undefined."""
+        values = self.average if channel == "Average" else self.channels.get(channel, {})
+        value = values.get(metric)
+        return float(value) if value is not None else math.nan
