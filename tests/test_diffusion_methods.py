@@ -214,4 +214,4 @@ def test_class_guided_on_a_dataset_without_labels_fails_clearly(tmp_path):
     palette = run_benchmark(replace(request, method="palette",
                                     overrides={**request.overrides, "sample_steps": 2}),
                             registry=registry)
-    assert palette.metrics["n_test_images"] == 2
+    assert palette.metrics.n_test_images == 2

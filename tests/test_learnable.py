@@ -39,7 +39,7 @@ def test_unet_clearly_beats_trivial_predictors(trivial, tmp_path):
     result = run_benchmark(RunRequest(method="unet", overrides={"epochs": 12},
                                       results_dir=tmp_path / "res", data_root=tmp_path / "data"),
                            Console(quiet=True))
-    unet = result.metrics
+    unet = result.metrics.to_json()
     print("unet", unet["average"], "mean", mean["average"], "linear", linear["average"])
     assert unet["average"]["mse"] < 0.75 * mean["average"]["mse"]
     assert unet["average"]["pcc"] > linear["average"]["pcc"] + 0.15

@@ -121,7 +121,7 @@ def test_engine_predicts_larger_test_fields_tiled(tmp_path):
     result = run_benchmark(RunRequest(method="unet", overrides=overrides,
                                       results_dir=tmp_path / "res", data_root=tmp_path / "data"),
                            Console(quiet=True))
-    assert result.metrics["eval_image_size"] == 64 and result.metrics["image_size"] == 32
+    assert result.metrics.eval_image_size == 64 and result.metrics.image_size == 32
     with np.load(result.folder / "predictions.npz") as arrays:
         assert arrays["prediction"].shape[-2:] == (64, 64)
         assert np.isfinite(arrays["prediction"]).all()

@@ -110,18 +110,18 @@ def run(
         _fail(f"method '{method}' failed: {type(exc).__name__}: {exc} (traceback in the run "
               "folder's state.json, or rerun with VSBENCH_DEBUG=1).", 1)
     record = result.metrics
-    table = Table(title=f"{method} on {dataset} - {record['n_test_images']} test images "
+    table = Table(title=f"{method} on {dataset} - {record.n_test_images} test images "
                         f"(seed {seed})")
     table.add_column("channel")
     for name in ("MSE", "MAE", "PCC", "SSIM"):
         table.add_column(name, justify="right")
-    for channel, values in record["channels"].items():
+    for channel, values in record.channels.items():
         table.add_row(channel, *(_fmt(values[m]) for m in ("mse", "mae", "pcc", "ssim")))
-    table.add_row("[bold]Average[/]", *(f"[bold]{_fmt(record['average'][m])}[/]"
+    table.add_row("[bold]Average[/]", *(f"[bold]{_fmt(record.average[m])}[/]"
                                         for m in ("mse", "mae", "pcc", "ssim")))
     console.print(table)
-    console.print(f"train {record['train_seconds']:.1f} s, predict "
-                  f"{record['predict_seconds_per_image']:.4f} s/image; results in {result.folder}")
+    console.print(f"train {record.train_seconds:.1f} s, predict "
+                  f"{record.predict_seconds_per_image:.4f} s/image; results in {result.folder}")
 
 
 @app.command()

@@ -74,7 +74,7 @@ class RunResult:
     """A finished run: its folder and its metrics record."""
 
     folder: Path
-    metrics: dict
+    metrics: MetricsRecord
     resumed: bool = False
 
 
@@ -536,7 +536,8 @@ def _save_predictions(path: Path, preview: dict, channels) -> None:
 
 
 def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
-                   scores: MetricAccumulator, preview: dict, predict_seconds: float) -> dict:
+                   scores: MetricAccumulator, preview: dict, predict_seconds: float
+                   ) -> MetricsRecord:
     """Write the log, per-image metrics, picture and metrics.json; mark the run completed."""
     request, source = plan.request, plan.source
     summary = scores.compute()
@@ -564,6 +565,7 @@ def _write_results(plan: RunPlan, folder: RunFolder, trained: TrainState,
     }
     if plan.config.get("method_record"):
         record["method_record"] = plan.config["method_record"]
-    folder.write_metrics(MetricsRecord.from_json(record))
+    metrics = MetricsRecord.from_json(record)
+    folder.write_metrics(metrics)
     folder.set_state("completed")
-    return record
+    return metrics

@@ -32,11 +32,11 @@ class Tracker:
         if self._writer is not None:
             self._writer.add_scalar(tag, value, step)
 
-    def metrics(self, record: dict, step: int) -> None:
-        """Record a run's final per-channel and Average metrics."""
+    def metrics(self, record, step: int) -> None:
+        """Record a run's final per-channel and Average metrics (a ``MetricsRecord``)."""
         if self._writer is None:
             return
-        for channel, values in [*record["channels"].items(), ("Average", record["average"])]:
+        for channel, values in [*record.channels.items(), ("Average", record.average)]:
             for metric, value in values.items():
                 self._writer.add_scalar(f"test/{metric}/{channel}", value, step)
 
