@@ -17,6 +17,7 @@ from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.diffusion.guided import dihedral, form_guide
 from vsbench.diffusion.params import diffusion_presets
 from vsbench.nsc import weights as nsc_weights
+from vsbench.nsc.config import NSCConfig
 from vsbench_methods.diffstain import DiffStainParams
 from vsbench_methods.palette_threshold import PaletteThresholdParams
 from vsbench_methods.palette_threshold.method import PaletteThresholdMethod, threshold_mask
@@ -46,10 +47,10 @@ def test_bad_guidance_settings_are_one_line_errors():
         PaletteThresholdParams(**TINY_PARAMS, start_fraction=0.0).validate()
     with pytest.raises(ConfigError, match="threshold_block=4"):
         PaletteThresholdParams(**TINY_PARAMS, threshold_block=4).validate()
-    with pytest.raises(ConfigError, match="nsc_top=5"):
-        DiffStainParams(**TINY_PARAMS, nsc_top=5).validate()
+    with pytest.raises(ConfigError, match="nsc.top=5"):
+        DiffStainParams(**TINY_PARAMS, nsc=NSCConfig(top=5)).validate()
     with pytest.raises(ConfigError, match="unknown backbone"):
-        DiffStainParams(**TINY_PARAMS, nsc_backbone="resnet").validate()
+        DiffStainParams(**TINY_PARAMS, nsc=NSCConfig(backbone="resnet")).validate()
 
 
 def test_smoke_presets_equal_palettes():
@@ -146,7 +147,7 @@ def test_mask_condition_ablation_caches_and_aligns_masks(tmp_path):
 
 @pytest.mark.parametrize("method,extra", [
     ("palette-threshold", []),
-    ("diffstain", ["--set", "nsc_input_size=64", "--set", "nsc_n_init=2"]),
+    ("diffstain", ["--set", "nsc.input_size=64", "--set", "nsc.n_init=2"]),
 ])
 def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monkeypatch):
     monkeypatch.setattr(nsc_weights, "hf_cache_file", lambda spec: None)  # offline, no cache
@@ -169,6 +170,9 @@ def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monke
     assert record["guidance"]["refine_rounds"] >= 1
     assert json.loads((folder / "metrics.json").read_text())["method_record"] == record
     if method == "diffstain":
+        # the nested hyperparameters are recorded nested
+        assert config["method_params"]["nsc"]["input_size"] == 64
+        assert config["method_params"]["nsc"]["n_init"] == 2
         nsc = record["mask_source"]["nsc"]
         assert nsc["requested"] == "vit_small_patch8_224.dino"
         # offline: the packaged fallback, recorded as such
