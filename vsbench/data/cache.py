@@ -26,8 +26,7 @@ from typing import Iterator
 import numpy as np
 
 from vsbench.progress import progress_bar
-from vsbench.data.source import (DataError, DatasetInfo, DatasetSource, Sample, SampleRecord,
-                                 check_sample)
+from vsbench.data.source import DataError, DatasetInfo, DatasetSource, Sample, SampleRecord
 
 CACHE_VERSION = 1
 SCALE = 65535  # uint16 steps on [0, 1]: 1.5e-5 resolution, half the bytes of float32
@@ -163,25 +162,6 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def prepare_arrays(source: DatasetSource, sample: Sample, image_size: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """What a run trains on: checked, brightfield normalised (unless the source did it),
-    resized to ``image_size``, fluorescence clamped to [0, 1] (float32)."""
-    import torch
-
-    from vsbench.data.preprocess import percentile_normalise
-    from vsbench.data.torch_dataset import resize
-
-    check_sample(sample, source.info)
-    bf = sample.brightfield
-    if not getattr(source, "brightfield_normalised", False):
-        bf = percentile_normalise(bf)
-    bf_t = resize(torch.from_numpy(np.ascontiguousarray(bf, dtype=np.float32)), image_size)
-    fl_t = resize(torch.from_numpy(np.ascontiguousarray(sample.fluorescence, dtype=np.float32)),
-                  image_size).clamp_(0, 1)
-    return bf_t.clamp_(0, 1).numpy(), fl_t.numpy()
-
-
 def _quantise(array: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(array, 0, 1) * SCALE).astype(np.uint16)
 
@@ -225,6 +205,8 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
     Returns the complete cache (opening an existing one at once). ``console`` (rich) shows a
     progress bar; ``workers`` threads decode files in parallel (decoders release the GIL).
     """
+    from vsbench.data.prepare import prepare_sample  # torch: only when a cache is built
+
     key = cache_key(source, image_size)
     final = Path(cache_root) / key
     with _locked(Path(cache_root) / ".lock"):
@@ -243,8 +225,8 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
         start = time.perf_counter()
 
         def work(i: int) -> tuple[int, np.ndarray, np.ndarray]:
-            bf, fl = prepare_arrays(source, source.load(records[i]), image_size)
-            return i, _quantise(bf), _quantise(fl)
+            bf, fl = prepare_sample(source, source.load(records[i]), image_size)
+            return i, _quantise(bf.numpy()), _quantise(fl.numpy())
 
         def save_progress() -> None:
             for array in arrays.values():
