@@ -15,7 +15,8 @@ from vsbench.nsc import weights as nsc_weights
 from vsbench.nsc.backbones import FALLBACK
 from vsbench.nsc.clustering import cluster_fields, label_mapping
 from vsbench.nsc.config import NSCConfig
-from vsbench.nsc.masks import NSC, bright_clusters, tile_starts
+from vsbench.nsc.masks import NSC, bright_clusters
+from vsbench.tiling import tile_starts
 from vsbench.nsc.spectral import (augmented_affinity, normalized_laplacian,
                                   spectral_embedding)
 

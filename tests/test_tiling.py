@@ -16,6 +16,26 @@ def test_tile_starts_cover_and_overlap():
     assert all(b - a <= 64 - 16 for a, b in zip(starts, starts[1:]))
 
 
+def _fields_of_view(size: int, fov: int) -> list[int]:
+    """NSC's own field offsets before they were merged into ``tile_starts`` (the reference)."""
+    if size <= fov:
+        return [0]
+    starts = list(range(0, size - fov + 1, fov))
+    if starts[-1] + fov < size:
+        starts.append(size - fov)
+    return starts
+
+
+def test_one_tile_starts_serves_nsc_fields_of_view():
+    for fov in (8, 28, 64, 224):
+        for size in range(1, 4 * fov + 3):
+            assert tile_starts(size, fov) == tile_starts(size, fov, 0) == \
+                _fields_of_view(size, fov), (size, fov)
+    from vsbench.nsc import masks
+
+    assert masks.tile_starts is tile_starts
+
+
 def test_window_is_positive_and_flat_in_the_middle():
     w = blend_window(32, 8)
     assert (w > 0).all() and torch.equal(w[8:24], torch.ones(16))

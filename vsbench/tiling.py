@@ -14,9 +14,12 @@ from typing import Any, Callable
 import torch
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+def tile_starts(length: int, tile: int, overlap: int = 0) -> list[int]:
     """Start offsets of tiles of ``tile`` pixels covering ``length`` pixels with at least
-    ``overlap`` pixels shared between neighbours (the last tile is flush with the end)."""
+    ``overlap`` pixels shared between neighbours (the last tile is flush with the end, so it
+    overlaps its neighbour more where ``tile - overlap`` does not divide the rest). One tile at
+    0 when ``length <= tile``. Tiled prediction and NSC's fields of view (``overlap=0``) both
+    use it."""
     if length <= tile:
         return [0]
     stride = tile - overlap
