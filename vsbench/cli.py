@@ -359,6 +359,8 @@ def datasets(
 
     For each, also what is prepared under DATA_ROOT: cache sizes, split hash, bytes on disk.
     """
+    from vsbench.data.summary import summarise
+
     console = _console()
     registry = _registry()
     table = Table(title="vsbench datasets")
@@ -369,7 +371,7 @@ def datasets(
     for name, entry in sorted(registry.datasets.items()):
         origin = entry.origin
         try:
-            summary = entry.spec.factory(data_root).describe(data_root)
+            summary = summarise(entry.spec.factory(data_root), data_root)
             cells = [str(summary[k]) for k in ("samples", "plates", "channels", "planes",
                                                "labels", "prepared", "split")]
             cells.append(f"{summary['size'] / 1e6:.1f} MB")

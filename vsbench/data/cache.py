@@ -13,6 +13,7 @@ where it stopped. A lock file (``cache/.lock``) keeps two processes from buildin
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -25,8 +26,9 @@ from typing import Iterator
 
 import numpy as np
 
-from vsbench.progress import progress_bar
+from vsbench import atomic
 from vsbench.data.source import DataError, DatasetInfo, DatasetSource, Sample, SampleRecord
+from vsbench.progress import progress_bar
 
 CACHE_VERSION = 1
 SCALE = 65535  # uint16 steps on [0, 1]: 1.5e-5 resolution, half the bytes of float32
@@ -175,6 +177,13 @@ def _meta(source: DatasetSource, records: list[SampleRecord], image_size: int) -
             "records": [_record_json(r) for r in records]}
 
 
+def _save_done(path: Path, done: np.ndarray) -> None:
+    """The mask of finished samples, written atomically (a kill never leaves half of it)."""
+    buffer = io.BytesIO()
+    np.save(buffer, done)
+    atomic.write_bytes(path, buffer.getvalue())
+
+
 def _open_partial(folder: Path, meta: dict, shapes: dict[str, tuple[int, ...]]
                   ) -> tuple[dict[str, np.memmap], np.ndarray]:
     """The arrays of a partial build, reused when it was started with the same meta."""
@@ -191,8 +200,8 @@ def _open_partial(folder: Path, meta: dict, shapes: dict[str, tuple[int, ...]]
         for name, shape in shapes.items():
             np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=np.uint16,
                                       shape=shape).flush()
-        np.save(done_path, np.zeros(len(meta["records"]), dtype=bool))
-        (folder / META_FILE).write_text(json.dumps(meta))
+        _save_done(done_path, np.zeros(len(meta["records"]), dtype=bool))
+        atomic.write_text(folder / META_FILE, json.dumps(meta))
     arrays = {name: np.lib.format.open_memmap(folder / f"{name}.npy", mode="r+")
               for name in shapes}
     return arrays, np.load(done_path)
@@ -231,7 +240,7 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
         def save_progress() -> None:
             for array in arrays.values():
                 array.flush()  # data first, then the mask that says it is there
-            np.save(partial / "done.npy", done)
+            _save_done(partial / "done.npy", done)
 
         workers = workers or min(4, os.cpu_count() or 1)
         progress = progress_bar(console, f"prepare {info.name} {image_size}px", len(records),
@@ -254,26 +263,7 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
         meta_done = dict(meta, seconds=round(time.perf_counter() - start, 3),
                          created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         (partial / "done.npy").unlink()
-        (partial / META_FILE).write_text(json.dumps(meta_done))
+        atomic.write_text(partial / META_FILE, json.dumps(meta_done))
         os.replace(partial, final)
         return CachedSource(final)
 
-
-class CachedFileSource(DatasetSource):
-    """Base of sources that decode image files below ``self.root``: a run reads their
-    preprocessed cache under ``<data_root>/<name>/cache`` (built on first use)."""
-
-    root: Path
-    data_root: Path
-
-    def for_run(self, image_size: int, data_root: Path) -> DatasetSource:
-        """The preprocessed cache at ``image_size`` (built on first use)."""
-        from rich.console import Console
-
-        return build(self, image_size, Path(data_root) / self.info.name / "cache",
-                     console=Console(stderr=True))
-
-    def describe(self, data_root: Path | None = None) -> dict[str, object]:
-        out = super().describe(data_root if data_root is not None else self.data_root)
-        out["root"] = str(self.root)
-        return out
