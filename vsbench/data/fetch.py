@@ -187,7 +187,8 @@ def plan_plate(fs, base: str, local_root: Path, plate: str, wells: tuple[str, ..
     table_path = (load_data.find_load_data(local_csv_dir, load_data.LOAD_DATA)
                   or load_data.find_load_data(local_csv_dir, load_data.LOAD_DATA_ILLUM))
     where = f"{csv_dir}/{table_path.name}"
-    table = load_data.select_rows(load_data.read_csv(table_path, where), where, wells, sites_per_well)
+    table = load_data.select_rows(load_data.read_csv(table_path, where), where, wells,
+                                  sites_per_well)
     if table.empty:
         raise DataError(f"{where} has no rows for wells {', '.join(wells) or 'all'}.")
     folder = _plate_folder(fs, base, batch, plate)
