@@ -175,3 +175,26 @@ def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monke
     listing = CliRunner().invoke(app, ["compare", "--results", str(tmp_path / "res")],
                                  env={"COLUMNS": "200"})
     assert listing.exit_code == 0 and method in listing.output
+
+
+def test_masks_of_more_than_eight_preview_images_on_tiled_fields(tmp_path):
+    """masks.png holds every preview image's masks (they come with the predictions, nothing is
+    kept in the method): ten of them, of 64 px test fields predicted in 32 px tiles."""
+    from rich.console import Console
+
+    from vsbench.engine import RunRequest, run_benchmark
+
+    overrides = {"image_size": 32, "eval_image_size": 64, "tile_overlap": 8, "epochs": 1,
+                 "max_train_images": 8, "n_preview": 10, "tensorboard": False,
+                 **{k: ",".join(map(str, v)) if isinstance(v, tuple) else v
+                    for k, v in TINY_PARAMS.items() if k != "num_train_timesteps"}}
+    result = run_benchmark(RunRequest(method="palette-threshold", overrides=overrides,
+                                      results_dir=tmp_path / "res", data_root=tmp_path / "data",
+                                      device="cpu"), Console(quiet=True))
+    assert (result.folder / "masks.png").is_file()
+    with np.load(result.folder / "masks.npz") as masks:
+        assert masks["masks_by_round"].shape == (10, 1, 5, 64, 64)
+        assert masks["masks"].dtype == bool and masks["masks"].any()
+        ids = list(masks["sample_ids"])
+    with np.load(result.folder / "predictions.npz") as arrays:
+        assert ids == list(arrays["sample_ids"])
