@@ -38,11 +38,11 @@ def small_net(planes: int = 3, tasks: int = 5, seed: int = 0) -> DoDNet:
 
 @pytest.mark.parametrize("planes,tasks", [(3, 5), (1, 1), (2, 3), (3, 7)])
 def test_shapes_follow_the_dataset(planes, tasks):
-    from vsbench_methods.dodnet import build
+    from vsbench.engine import create_method
 
     info = DatasetInfo(name="d", channels=tuple(f"c{i}" for i in range(tasks)),
                        planes=tuple(f"p{i}" for i in range(planes)))
-    method = build(DoDNetParams(**SMALL), info)
+    method = create_method("dodnet", info, "smoke", SMALL)
     x = torch.rand(2, planes, 32, 32)
     with torch.no_grad():
         pred = method.predict({"brightfield": x})
