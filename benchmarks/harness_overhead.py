@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict:
     from rich.console import Console
 
     from vsbench.data.torch_dataset import PairedImageDataset
-    from vsbench.engine import RunRequest, plan_run, to_device, train
+    from vsbench.engine import RunRequest, create_method, plan_run, to_device, train
 
     device = torch.device("cpu")
     overrides = {"image_size": args.image_size, "epochs": args.epochs,
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     def fresh():
         torch.manual_seed(0)
-        method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
+        method = create_method(args.method, plan.source.info, "smoke", overrides)
         method.to(device)
         method.prepare(data, device)
         return method

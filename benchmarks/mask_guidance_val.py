@@ -27,6 +27,8 @@ from vsbench.data.splits import load_or_create_split
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.diffusion.guided import form_guide
 from vsbench.diffusion.params import DiffusionParams
+from vsbench.engine import create_method
+from vsbench.engine.checkpointing import load_method_state
 from vsbench.metrics import MetricAccumulator
 from vsbench.plugins import default_registry
 
@@ -61,13 +63,12 @@ def main() -> None:
     trained = json.loads(config_file.read_text())["method_params"] if config_file.is_file() else {}
     methods = {}
     for kind in args.sources.split(","):
-        spec = registry.method(names[kind]).spec
         keys = {f.name for f in dataclasses.fields(DiffusionParams)}
         overrides = {k: v for k, v in trained.items() if k in keys}
-        resolved = resolve(spec.params, spec.presets, "smoke", overrides)
-        size = resolved.run.image_size
-        method = spec.factory(resolved.method, source.info)
-        method.load_state_dict(torch.load(args.checkpoint, weights_only=False)["method"])
+        spec = registry.method(names[kind]).spec
+        size = resolve(spec.params, spec.presets, "smoke", overrides).run.image_size
+        method = create_method(names[kind], source.info, "smoke", overrides, registry)
+        load_method_state(args.checkpoint, method)
         train = PairedImageDataset(source, split.ids("train"), size)
         method.prepare(train, torch.device("cpu"))
         methods[kind] = method

@@ -66,11 +66,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def train_here(args: argparse.Namespace):
     """Train the method with the smoke preset and the script's small settings (the engine's
     training loop, without its evaluation of the whole test part)."""
-    import torch
     from rich.console import Console
 
     from vsbench.data.torch_dataset import PairedImageDataset
-    from vsbench.engine import RunRequest, plan_run, seed_everything, train
+    from vsbench.engine import (RunRequest, build_data, create_method, plan_run, seed_everything,
+                                train)
+    from vsbench.layout import dataset_folder
 
     overrides = {"image_size": args.image_size, "epochs": args.epochs,
                  "max_train_images": args.max_train_images, "tensorboard": False}
@@ -82,12 +83,12 @@ def train_here(args: argparse.Namespace):
                                overrides=overrides, data_root=args.data_root, device=args.device))
     seed_everything(args.seed)
     run = plan.resolved.run
-    method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
-    data = PairedImageDataset(plan.source, plan.train_ids, run.image_size, augment=run.augment)
+    data, _ = build_data(plan)
+    method = create_method(args.method, plan.source.info, "smoke", overrides)
     method.to(plan.device)
-    method.prepare(data, plan.device)
+    method.prepare(data, plan.device, dataset_folder(args.data_root, args.dataset).method_cache)
     train(method, data, run, plan.device, args.seed, Console(stderr=True))
-    return method, plan, PairedImageDataset(plan.source, _ids(plan, args.split), run.image_size)
+    return method, plan, PairedImageDataset(data.source, _ids(plan, args.split), run.image_size)
 
 
 def _ids(plan, split: str) -> list[str]:
@@ -95,27 +96,15 @@ def _ids(plan, split: str) -> list[str]:
 
 
 def load_method(run_folder: Path, data_root: Path, split: str = "test", device: str = "cpu"):
-    """The trained method of a run folder, its run settings and its test data."""
-    import json
-
-    from vsbench.checkpoint import load_checkpoint
+    """The trained method of a run folder, its run plan and the fields to sample."""
     from vsbench.data.torch_dataset import PairedImageDataset
-    from vsbench.engine import RunRequest, plan_run
+    from vsbench.engine import load_trained
 
-    config = json.loads((run_folder / "config.json").read_text())
-    request = RunRequest(method=config["method"], dataset=config["dataset"],
-                         preset=config["preset"], seed=config["seed"],
-                         overrides=config["overrides"], data_root=data_root, device=device)
-    plan = plan_run(request)
-    method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
+    trained = load_trained(run_folder, device, data_root=data_root)
+    plan = trained.plan
     size = plan.resolved.run.image_size
-    method.to(plan.device)
-    # As the engine does: the mask-guided methods set up their mask source here.
-    method.prepare(PairedImageDataset(plan.source, plan.train_ids, size), plan.device)
-    method.load_state_dict(load_checkpoint(run_folder / "checkpoint.pt")["method"])
-    method.to(plan.device)
-    method.train(False)
-    return method, plan, PairedImageDataset(plan.source, _ids(plan, split), size)
+    return trained.method, plan, PairedImageDataset(plan.source.for_run(size, plan.data_root),
+                                                    _ids(plan, split), size)
 
 
 def measure(method, batch: dict, kind: str, steps: int, seed: int, channels) -> dict:
@@ -123,6 +112,7 @@ def measure(method, batch: dict, kind: str, steps: int, seed: int, channels) -> 
     import torch
 
     from vsbench.diffusion.schedule import make_scheduler
+    from vsbench.method import predicted_image
     from vsbench.metrics import MetricAccumulator
 
     p = method.params
@@ -135,7 +125,7 @@ def measure(method, batch: dict, kind: str, steps: int, seed: int, channels) -> 
     torch.manual_seed(seed)
     start = time.perf_counter()
     with torch.inference_mode():
-        pred = method.predict(batch)
+        pred = predicted_image(method.predict(batch))
     seconds = time.perf_counter() - start
     metrics = MetricAccumulator(channels)
     metrics.update(pred, batch["fluorescence"], [str(i) for i in range(pred.shape[0])])

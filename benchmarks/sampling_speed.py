@@ -57,12 +57,12 @@ def build(name: str, preset: str, size: int, batch_size: int, data_root: Path, d
     import torch
 
     from vsbench.data.torch_dataset import PairedImageDataset
-    from vsbench.engine import RunRequest, plan_run, to_device
+    from vsbench.engine import RunRequest, create_method, plan_run, to_device
 
     plan = plan_run(RunRequest(method=name, preset=preset, data_root=data_root,
                                overrides={"image_size": size}), device=device)
     torch.manual_seed(0)
-    method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
+    method = create_method(name, plan.source.info, preset, {"image_size": size})
     method.to(device)
     train = PairedImageDataset(plan.source, plan.train_ids[:batch_size], size)
     method.prepare(train, device)

@@ -58,7 +58,7 @@ def build(name: str, args, device):
     import torch
 
     from vsbench.data.torch_dataset import PairedImageDataset
-    from vsbench.engine import RunRequest, plan_run, to_device
+    from vsbench.engine import RunRequest, create_method, plan_run, to_device
 
     import dataclasses
 
@@ -70,11 +70,11 @@ def build(name: str, args, device):
     known = {f.name for f in dataclasses.fields(params)} | \
         {f.name for f in dataclasses.fields(RunConfig)}
     overrides = {k: v for k, v in (item.split("=", 1) for item in args.overrides) if k in known}
-    plan = plan_run(RunRequest(method=name, preset=args.preset,
-                               overrides={**overrides, "image_size": args.image_size},
+    overrides = {**overrides, "image_size": args.image_size}
+    plan = plan_run(RunRequest(method=name, preset=args.preset, overrides=overrides,
                                data_root=args.data_root), device=device)
     torch.manual_seed(0)
-    method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
+    method = create_method(name, plan.source.info, args.preset, overrides)
     method.to(device)
     data = PairedImageDataset(plan.source, plan.train_ids[:args.batch_size], args.image_size)
     method.prepare(data, device)

@@ -1,14 +1,12 @@
-"""Precise BatchNorm statistics after training (vsbench.batchnorm and the engine's use of it)."""
-
-import json
+"""Precise BatchNorm statistics after training (vsbench.engine.batchnorm and the engine's
+callback)."""
 
 import torch
 from typer.testing import CliRunner
 
 from tests.conftest import TINY
-from vsbench.batchnorm import batchnorm_layers, recompute_batchnorm_statistics
-from vsbench.checkpoint import load_checkpoint
 from vsbench.cli import app
+from vsbench.engine.batchnorm import batchnorm_layers, recompute_batchnorm_statistics
 
 
 def _model():
@@ -51,15 +49,12 @@ def test_a_run_saves_the_recomputed_statistics(tmp_path):
                              env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     [folder] = (tmp_path / "r" / "runs" / "synthetic" / "unet").iterdir()
-    config = json.loads((folder / "config.json").read_text())
 
     from vsbench.data.torch_dataset import PairedImageDataset
-    from vsbench.engine import RunRequest, plan_run
+    from vsbench.engine import load_trained
 
-    plan = plan_run(RunRequest(method="unet", overrides=config["overrides"],
-                               data_root=tmp_path / "data", device="cpu"))
-    method = plan.method_entry.spec.factory(plan.resolved.method, plan.source.info)
-    method.load_state_dict(load_checkpoint(folder / "checkpoint.pt")["method"])
+    trained = load_trained(folder, "cpu", data_root=tmp_path / "data")
+    method, plan = trained.method, trained.plan
     saved = [(layer.running_mean.clone(), layer.running_var.clone())
              for layer in batchnorm_layers(method.model)]
     assert saved

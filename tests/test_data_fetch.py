@@ -15,7 +15,7 @@ from tests.data_fixtures import (BATCH, PLATE, expected_plane, make_jump_plate, 
                                  plate_folder, write_platemap)
 from vsbench.cli import app
 from vsbench.data import fetch as fetch_module
-from vsbench.data.jump import build_source
+from vsbench.data.jump import JumpSource
 from vsbench.data.source import DataError
 
 pytest.importorskip("s3fs")
@@ -88,7 +88,7 @@ def test_fetch_downloads_only_the_selection(gallery, tmp_path):
     assert settings["wells"] == ["A01", "A03"]
     assert "files for plate(s) BR00116991: " in out.output and "0 already there" in out.output
 
-    source = build_source(data)
+    source = JumpSource.from_data_root(data)
     assert [r.sample_id for r in source.records()] == [f"{PLATE}_A01_s1", f"{PLATE}_A03_s1"]
     sample = source.load(source.records()[1])
     np.testing.assert_allclose(sample.fluorescence[0], expected_plane("DNA", 1, SIZE), atol=1e-6)

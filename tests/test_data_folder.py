@@ -172,5 +172,5 @@ def test_planning_a_run_decodes_no_image(tmp_path, monkeypatch):
     monkeypatch.setattr(folder_source.FolderSource, "load", no_decoding)
     plan = plan_run(RunRequest(method="unet", dataset="folder", data_root=data,
                                overrides={"image_size": "32"}))
-    assert plan.config["dataset_fingerprint"] and len(plan.test_ids) == 4
+    assert plan.config.dataset_fingerprint and len(plan.test_ids) == 4
     assert not (data / "folder" / "cache").exists()

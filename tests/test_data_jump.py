@@ -9,7 +9,8 @@ import pytest
 from tests.data_fixtures import (BATCH, PLATE, expected_plane, make_jump_plate,
                                  phenix_name, plate_folder, rewrite_load_data, write_tiff)
 from vsbench.config import ConfigError
-from vsbench.data.jump import JumpSettings, JumpSource, relative_image_path
+from vsbench.data.jump import JumpSettings, JumpSource
+from vsbench.data.jump_load_data import relative_image_path
 from vsbench.data.source import DataError, check_sample
 
 SIZE = 24

@@ -14,9 +14,11 @@ from vsbench.cli import app
 from vsbench.config import ConfigError, resolve
 from vsbench.data.synthetic import SyntheticSource
 from vsbench.data.torch_dataset import PairedImageDataset
-from vsbench.diffusion.guided import dihedral, form_guide
+from vsbench.data.augment import dihedral
+from vsbench.diffusion.guided import form_guide
 from vsbench.diffusion.params import diffusion_presets
 from vsbench.nsc import weights as nsc_weights
+from vsbench.nsc.config import NSCConfig
 from vsbench_methods.diffstain import DiffStainParams
 from vsbench_methods.palette_threshold import PaletteThresholdParams
 from vsbench_methods.palette_threshold.method import PaletteThresholdMethod, threshold_mask
@@ -46,10 +48,10 @@ def test_bad_guidance_settings_are_one_line_errors():
         PaletteThresholdParams(**TINY_PARAMS, start_fraction=0.0).validate()
     with pytest.raises(ConfigError, match="threshold_block=4"):
         PaletteThresholdParams(**TINY_PARAMS, threshold_block=4).validate()
-    with pytest.raises(ConfigError, match="nsc_top=5"):
-        DiffStainParams(**TINY_PARAMS, nsc_top=5).validate()
+    with pytest.raises(ConfigError, match="nsc.top=5"):
+        DiffStainParams(**TINY_PARAMS, nsc=NSCConfig(top=5)).validate()
     with pytest.raises(ConfigError, match="unknown backbone"):
-        DiffStainParams(**TINY_PARAMS, nsc_backbone="resnet").validate()
+        DiffStainParams(**TINY_PARAMS, nsc=NSCConfig(backbone="resnet")).validate()
 
 
 def test_smoke_presets_equal_palettes():
@@ -95,11 +97,11 @@ def test_prediction_starts_from_the_noised_guide(monkeypatch):
     batch = {"brightfield": torch.rand(2, 3, 16, 16), "index": torch.tensor([0, 1])}
     with torch.inference_mode():
         out = method.predict(batch)
-    assert out.shape == (2, 5, 16, 16)
+    assert out.image.shape == (2, 5, 16, 16)
     assert [c[1] for c in calls] == [None, 0.3, 0.3]
-    kept = method._kept[0]
-    assert len(kept) == 2 and kept[0].dtype == torch.bool
-    assert torch.all(calls[1][0][0][~kept[0]] == 0)  # product: zero outside the mask
+    masks = out.extras["masks"]  # every round's masks, returned with the prediction
+    assert masks.shape == (2, 2, 5, 16, 16) and masks.dtype == torch.bool
+    assert torch.all(calls[1][0][0][~masks[0, 0]] == 0)  # product: zero outside the mask
     # an untrained denoiser started close to the end of the schedule stays near z
     b = {"brightfield": torch.rand(2, 3, 16, 16)}
     z = torch.rand(2, 5, 16, 16)
@@ -115,38 +117,34 @@ def test_mask_condition_ablation_caches_and_aligns_masks(tmp_path):
     params = PaletteThresholdParams(**TINY_PARAMS, mask_condition=True, mask_dropout=0.0)
     method = PaletteThresholdMethod(params, source.info)
     assert method.model.config.in_channels == 5 + 3 + 5
-    method.cache_root = tmp_path
     train = PairedImageDataset(source, ids, 32, augment=True)
-    method.prepare(train, torch.device("cpu"))
+    method.prepare(train, torch.device("cpu"), tmp_path)
     [cached] = (tmp_path / "masks").glob("*.pt")
     # the cache is reused: a second method does not compute the masks again
     again = PaletteThresholdMethod(params, source.info)
-    again.cache_root = tmp_path
     again.structure_masks = lambda images: pytest.fail("recomputed cached masks")
-    again.prepare(train, torch.device("cpu"))
+    again.prepare(train, torch.device("cpu"), tmp_path)
     torch.testing.assert_close(again._train_masks, method._train_masks)
-    # masks follow the batch's flip/rotation
+    # masks follow the batch's flip/rotation (its augmentation codes)
     batch = torch.utils.data.default_collate([train[(i, 7 + i)] for i in range(4)])
+    assert batch["augmentation"].tolist() != [0, 0, 0, 0]
     aligned = method._augmented_training_masks(batch)
     fresh = method.structure_masks(batch["fluorescence"])
     assert (aligned == fresh).float().mean() > 0.99
-    for k in range(4):
-        for flip in (False, True):
-            image = torch.arange(16.0).reshape(4, 4)
-            assert dihedral(image, k, flip).shape == (4, 4)
+    for i, code in enumerate(batch["augmentation"].tolist()):
+        assert torch.equal(aligned[i], dihedral(method._train_masks[i], code))
     loss = method.training_loss(batch)
     assert torch.isfinite(loss)
     # other mask settings, other cache file
     other = PaletteThresholdMethod(PaletteThresholdParams(**TINY_PARAMS, mask_condition=True,
                                                           threshold="li"), source.info)
-    other.cache_root = tmp_path
-    other.prepare(train, torch.device("cpu"))
+    other.prepare(train, torch.device("cpu"), tmp_path)
     assert len(list((tmp_path / "masks").glob("*.pt"))) == 2 and cached.exists()
 
 
 @pytest.mark.parametrize("method,extra", [
     ("palette-threshold", []),
-    ("diffstain", ["--set", "nsc_input_size=64", "--set", "nsc_n_init=2"]),
+    ("diffstain", ["--set", "nsc.input_size=64", "--set", "nsc.n_init=2"]),
 ])
 def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monkeypatch):
     monkeypatch.setattr(nsc_weights, "hf_cache_file", lambda spec: None)  # offline, no cache
@@ -169,6 +167,9 @@ def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monke
     assert record["guidance"]["refine_rounds"] >= 1
     assert json.loads((folder / "metrics.json").read_text())["method_record"] == record
     if method == "diffstain":
+        # the nested hyperparameters are recorded nested
+        assert config["method_params"]["nsc"]["input_size"] == 64
+        assert config["method_params"]["nsc"]["n_init"] == 2
         nsc = record["mask_source"]["nsc"]
         assert nsc["requested"] == "vit_small_patch8_224.dino"
         # offline: the packaged fallback, recorded as such
@@ -178,3 +179,26 @@ def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monke
     listing = CliRunner().invoke(app, ["compare", "--results", str(tmp_path / "res")],
                                  env={"COLUMNS": "200"})
     assert listing.exit_code == 0 and method in listing.output
+
+
+def test_masks_of_more_than_eight_preview_images_on_tiled_fields(tmp_path):
+    """masks.png holds every preview image's masks (they come with the predictions, nothing is
+    kept in the method): ten of them, of 64 px test fields predicted in 32 px tiles."""
+    from rich.console import Console
+
+    from vsbench.engine import RunRequest, run_benchmark
+
+    overrides = {"image_size": 32, "eval_image_size": 64, "tile_overlap": 8, "epochs": 1,
+                 "max_train_images": 8, "n_preview": 10, "tensorboard": False,
+                 **{k: ",".join(map(str, v)) if isinstance(v, tuple) else v
+                    for k, v in TINY_PARAMS.items() if k != "num_train_timesteps"}}
+    result = run_benchmark(RunRequest(method="palette-threshold", overrides=overrides,
+                                      results_dir=tmp_path / "res", data_root=tmp_path / "data",
+                                      device="cpu"), Console(quiet=True))
+    assert (result.folder / "masks.png").is_file()
+    with np.load(result.folder / "masks.npz") as masks:
+        assert masks["masks_by_round"].shape == (10, 1, 5, 64, 64)
+        assert masks["masks"].dtype == bool and masks["masks"].any()
+        ids = list(masks["sample_ids"])
+    with np.load(result.folder / "predictions.npz") as arrays:
+        assert ids == list(arrays["sample_ids"])

@@ -15,7 +15,8 @@ from vsbench.nsc import weights as nsc_weights
 from vsbench.nsc.backbones import FALLBACK
 from vsbench.nsc.clustering import cluster_fields, label_mapping
 from vsbench.nsc.config import NSCConfig
-from vsbench.nsc.masks import NSC, bright_clusters, tile_starts
+from vsbench.nsc.masks import NSC, bright_clusters
+from vsbench.tiling import tile_starts
 from vsbench.nsc.spectral import (augmented_affinity, normalized_laplacian,
                                   spectral_embedding)
 
@@ -171,7 +172,7 @@ def test_weights_fall_back_offline_and_say_so(offline, monkeypatch):
         _, spec, record = nsc_weights.load_backbone("vit_small_patch16_224.dino",
                                                     input_size=64)
     assert spec.name == "vit_small_patch16_224.dino" and record.weights_source == "untrained"
-    with pytest.raises(ConfigError, match="nsc_weights=PATH"):
+    with pytest.raises(ConfigError, match="nsc.weights=PATH"):
         nsc_weights.load_backbone("vit_small_patch8_224.dino", fallback=False)
 
 
@@ -227,4 +228,4 @@ def test_weights_command_lists_backbones_and_how_to_get_them():
     assert out.exit_code == 0, out.output
     assert "vit_small_patch8_224.dino" in out.output
     assert "vit_small_patch14_dinov2.lvd142m" in out.output
-    assert "tf_efficientnet_lite0" in out.output and "nsc_weights=PATH" in out.output
+    assert "tf_efficientnet_lite0" in out.output and "nsc.weights=PATH" in out.output

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tests.conftest import run_cli
-from vsbench.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from vsbench.engine.checkpointing import CheckpointError, load_checkpoint, save_checkpoint
 from vsbench.atomic import write_bytes as atomic_write_bytes
 
 # Long enough to be killed mid-training, small enough for CI.

@@ -36,7 +36,7 @@ def test_channels_last_weights_and_inputs():
 
 
 def test_compile_without_a_compiler_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr("vsbench.engine.shutil.which", lambda name: None)
+    monkeypatch.setattr("vsbench.engine.runtime.shutil.which", lambda name: None)
     with pytest.raises(EngineError, match="C\\+\\+ compiler"):
         apply_speedups(_Tiny(), RunConfig(compile=True), torch.device("cpu"))
 

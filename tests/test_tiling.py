@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from vsbench.method import Prediction
 from vsbench.tiling import blend_window, predict_batch_tiled, predict_tiled, tile_starts
 
 
@@ -14,6 +15,26 @@ def test_tile_starts_cover_and_overlap():
     starts = tile_starts(150, 64, 16)
     assert starts[0] == 0 and starts[-1] == 150 - 64
     assert all(b - a <= 64 - 16 for a, b in zip(starts, starts[1:]))
+
+
+def _fields_of_view(size: int, fov: int) -> list[int]:
+    """NSC's own field offsets before they were merged into ``tile_starts`` (the reference)."""
+    if size <= fov:
+        return [0]
+    starts = list(range(0, size - fov + 1, fov))
+    if starts[-1] + fov < size:
+        starts.append(size - fov)
+    return starts
+
+
+def test_one_tile_starts_serves_nsc_fields_of_view():
+    for fov in (8, 28, 64, 224):
+        for size in range(1, 4 * fov + 3):
+            assert tile_starts(size, fov) == tile_starts(size, fov, 0) == \
+                _fields_of_view(size, fov), (size, fov)
+    from vsbench.nsc import masks
+
+    assert masks.tile_starts is tile_starts
 
 
 def test_window_is_positive_and_flat_in_the_middle():
@@ -101,6 +122,36 @@ def test_batch_entries_follow_their_tiles():
     assert torch.allclose(out[0], torch.full_like(out[0], 3.0))
     assert torch.allclose(out[1], torch.full_like(out[1], 7.0))
     assert [len(labels) for labels, _ in seen] == [3, 3, 2]
+
+
+def test_extras_are_stitched_like_the_image_or_dropped():
+    """A Prediction's extras of tile size come back at the field's size (float ones blended,
+    bool ones blended then thresholded); per-tile extras of other shapes are dropped."""
+    def predict(batch):
+        bf = batch["brightfield"]
+        n = bf.shape[0]
+        return Prediction(bf[:, :2] * 2, {
+            "level": bf[:, :1].unsqueeze(1) * 3,  # [N, 1, 1, tile, tile] float
+            "mask": (bf[:, :1] > 0.5).unsqueeze(1).expand(n, 2, 1, *bf.shape[-2:]),  # bool
+            "score": bf.mean((1, 2, 3)),  # per tile: dropped
+            "label": torch.zeros(n, *bf.shape[-2:], dtype=torch.int64)})  # integer: dropped
+
+    # a field whose left half is bright and right half dark; tiles overlap across the edge
+    field = torch.zeros(2, 3, 48, 80)
+    field[..., :40] = 0.9
+    batch = {"brightfield": field, "index": torch.tensor([0, 1])}
+    out = predict_batch_tiled(predict, batch, tile=32, overlap=16, tile_batch=4)
+    assert isinstance(out, Prediction)
+    torch.testing.assert_close(out.image, field[:, :2] * 2)
+    assert set(out.extras) == {"level", "mask"}
+    torch.testing.assert_close(out.extras["level"], field[:, :1].unsqueeze(1) * 3)
+    mask = out.extras["mask"]
+    assert mask.dtype == torch.bool and mask.shape == (2, 2, 1, 48, 80)
+    assert torch.equal(mask, (field[:, :1] > 0.5).unsqueeze(1).expand(2, 2, 1, 48, 80))
+    # a field that fits one tile is predicted whole: the Prediction comes back as it is
+    small = {"brightfield": torch.rand(1, 3, 32, 32), "index": torch.tensor([0])}
+    assert set(predict_batch_tiled(predict, small, 32, 16, 4).extras) == {"level", "mask",
+                                                                          "score", "label"}
 
 
 def test_bad_overlap():

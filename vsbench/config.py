@@ -12,15 +12,16 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, fields
-from typing import Any
-
-PRESETS = ("smoke", "paper")
-
+from typing import Any, Callable, Mapping, TypeVar
 
 from vsbench.errors import ConfigError
 
-__all__ = ["ConfigError", "PRESETS", "ResolvedConfig", "RunConfig", "coerce", "parse_overrides",
-           "resolve", "valid_keys"]
+__all__ = ["ConfigError", "PRESETS", "ResolvedConfig", "RunConfig", "build_dataclass", "coerce",
+           "flat_fields", "flatten", "parse_overrides", "resolve", "unknown_key", "valid_keys"]
+
+PRESETS = ("smoke", "paper")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -83,6 +84,110 @@ RUN_PRESETS: dict[str, dict[str, Any]] = {
 def _field_types(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def _is_group(annotation: Any) -> bool:
+    """True for a field whose type is itself a dataclass: its fields are set as dotted keys."""
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
+
+
+def flat_fields(cls: type, prefix: str = "") -> dict[str, Any]:
+    """Every settable key of dataclass ``cls`` and its type; the fields of a nested dataclass
+    field ``nsc`` are the dotted keys ``nsc.<name>`` (at any depth)."""
+    out: dict[str, Any] = {}
+    for name, annotation in _field_types(cls).items():
+        if _is_group(annotation):
+            out.update(flat_fields(annotation, f"{prefix}{name}."))
+        else:
+            out[prefix + name] = annotation
+    return out
+
+
+def flatten(cls: type, values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``values`` with dotted keys: a mapping given for a nested dataclass field
+    (``{"nsc": {"fov": 64}}``) becomes its dotted keys (``{"nsc.fov": 64}``); other keys are
+    kept as they are (unknown ones are reported by :func:`build_dataclass`)."""
+    types_ = _field_types(cls)
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        head, _, rest = key.partition(".")
+        annotation = types_.get(head)
+        if _is_group(annotation) and not rest and dataclasses.is_dataclass(value):
+            value = dataclasses.asdict(value)  # a whole nested object: its fields
+        if _is_group(annotation) and (rest or isinstance(value, Mapping)):
+            inner = {rest: value} if rest else value
+            out.update(flatten(annotation, inner, f"{prefix}{head}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def unknown_key(key: str, valid: list[str], message: str) -> ConfigError:
+    """The error for an unknown key: ``message`` and the closest valid key, if any."""
+    close = difflib.get_close_matches(key, valid, n=1)
+    return ConfigError(message + (f" Did you mean '{close[0]}'?" if close else ""))
+
+
+def _group_error(key: str, value: Any, keys: list[str]) -> ConfigError:
+    inner = [k for k in keys if k.startswith(key + ".")]
+    return ConfigError(f"--set {key}={value}: '{key}' is a group of settings; set one of its "
+                       f"keys instead, e.g. --set {inner[0]}=... (its keys: "
+                       f"{', '.join(inner)}).")
+
+
+def build_dataclass(cls: type[T], values: Mapping[str, Any],
+                    unknown: Callable[[str], ConfigError] | None = None,
+                    validate: bool = True) -> T:
+    """Build dataclass ``cls`` from ``values`` (command-line strings or JSON values), the one
+    settings parser of vsbench (run settings, method hyperparameters, source settings).
+
+    Keys may be dotted (``nsc.fov``) or nested mappings for fields whose type is a dataclass;
+    each value is coerced to its field's type. Fields not given keep their defaults (a nested
+    field starts from its own default). ``unknown(key)`` makes the error for a key ``cls`` does
+    not have (by default one naming ``cls`` and its keys). With ``validate``, the object's
+    ``validate()`` (if any) is called: it is responsible for its nested parts too.
+    """
+    types_ = flat_fields(cls)
+    flat = flatten(cls, values)
+    for key, value in flat.items():
+        if key not in types_:
+            keys = sorted(types_)
+            if any(k.startswith(key + ".") for k in keys):
+                raise _group_error(key, value, keys)
+            if unknown is None:
+                raise unknown_key(key, keys, f"Unknown key '{key}' for {cls.__name__}. Valid "
+                                             f"keys: {', '.join(keys)}.")
+            raise unknown(key)
+    obj = _instantiate(cls, {k: coerce(k, v, types_[k]) for k, v in flat.items()})
+    check = getattr(obj, "validate", None)
+    if validate and callable(check):
+        check()
+    return obj
+
+
+def _instantiate(cls: type[T], values: dict[str, Any], base: Any = None) -> T:
+    """``cls`` (or a copy of ``base``) with the coerced dotted ``values`` filled in."""
+    kwargs: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        head, dot, rest = key.partition(".")
+        if dot:
+            groups.setdefault(head, {})[rest] = value
+        else:
+            kwargs[key] = value
+    types_ = _field_types(cls)
+    for name, inner in groups.items():
+        current = getattr(base, name) if base is not None else _default(cls, name)
+        kwargs[name] = _instantiate(types_[name], inner, current)
+    return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def _default(cls: type, name: str) -> Any:
+    """The default value of field ``name`` of ``cls`` (None when it has none)."""
+    spec = next(f for f in fields(cls) if f.name == name)
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return None if spec.default is dataclasses.MISSING else spec.default
 
 
 def coerce(key: str, value: Any, annotation: Any) -> Any:
@@ -157,38 +262,42 @@ class ResolvedConfig:
 
 
 def valid_keys(params_cls: type) -> list[str]:
-    """Every key ``--set`` accepts for a method: the run's and the method's."""
-    return sorted(set(_field_types(RunConfig)) | set(_field_types(params_cls)))
+    """Every key ``--set`` accepts for a method: the run's and the method's (the fields of a
+    nested dataclass as dotted keys, e.g. ``nsc.fov``)."""
+    return sorted(set(flat_fields(RunConfig)) | set(flat_fields(params_cls)))
+
+
+def _unknown_hyperparameter(params_cls: type) -> Callable[[str], ConfigError]:
+    def error(key: str) -> ConfigError:
+        keys = valid_keys(params_cls)
+        return unknown_key(key, keys, f"Unknown hyperparameter '{key}'. Valid keys: "
+                                      f"{', '.join(keys)}.")
+    return error
 
 
 def resolve(params_cls: type, method_presets: dict[str, dict[str, Any]], preset: str,
-            overrides: dict[str, Any]) -> ResolvedConfig:
-    """Fill the run settings and method hyperparameters for ``preset`` and ``overrides``."""
+            overrides: Mapping[str, Any]) -> ResolvedConfig:
+    """Fill the run settings and method hyperparameters for ``preset`` and ``overrides``.
+
+    Presets and overrides may name a nested field's keys dotted (``{"nsc.fov": 64}``) or as a
+    mapping (``{"nsc": {"fov": 64}}``); later sources override single keys of earlier ones.
+    """
     if preset not in PRESETS and preset not in method_presets:
         raise ConfigError(f"Unknown preset '{preset}'. Valid presets: {', '.join(PRESETS)}.")
-    run_types = _field_types(RunConfig)
-    method_types = _field_types(params_cls)
-    clash = set(run_types) & set(method_types)
+    run_names = set(_field_types(RunConfig))
+    clash = run_names & set(_field_types(params_cls))
     if clash:
         raise ConfigError(f"{params_cls.__name__} redefines run settings {sorted(clash)}; "
                           "rename them in the plugin.")
     values: dict[str, Any] = {}
     for source in (RUN_PRESETS.get(preset, {}), method_presets.get(preset, {}), overrides):
-        values.update(source)
-    run_kwargs, method_kwargs = {}, {}
-    for key, value in values.items():
-        if key in run_types:
-            run_kwargs[key] = coerce(key, value, run_types[key])
-        elif key in method_types:
-            method_kwargs[key] = coerce(key, value, method_types[key])
-        else:
-            close = difflib.get_close_matches(key, valid_keys(params_cls), n=1)
-            raise ConfigError(f"Unknown hyperparameter '{key}'. Valid keys: "
-                              f"{', '.join(valid_keys(params_cls))}."
-                              + (f" Did you mean '{close[0]}'?" if close else ""))
-    run = RunConfig(**run_kwargs)
-    run.validate()
-    method = params_cls(**method_kwargs)
+        values.update(flatten(params_cls, source))
+    error = _unknown_hyperparameter(params_cls)
+    run_values = {k: v for k, v in values.items() if k in run_names}
+    method_values = {k: v for k, v in values.items() if k not in run_names}
+    # Method keys first: an unknown key is reported as such, whichever dataclass it missed.
+    method = build_dataclass(params_cls, method_values, error, validate=False)
+    run = build_dataclass(RunConfig, run_values, error)
     check = getattr(method, "validate", None)
     if callable(check):
         check()

@@ -46,7 +46,7 @@ def completed_run(request: RunRequest) -> Path | None:
     """The folder of a completed run with the same resolved configuration, if any."""
     plan = plan_run(request)
     done = ResultsStore(request.results_dir).completed_with(request.dataset, request.method,
-                                                            plan.config["config_hash"])
+                                                            plan.config.config_hash)
     return done.folder.path if done is not None else None
 
 

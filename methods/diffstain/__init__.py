@@ -3,17 +3,16 @@
 DiffStain (Han, Jiang and Pei, MICCAI 2025; Table 1 "DiffStain"): the conditional diffusion
 model of ``palette``, and at inference mask-guided denoising (section 2.3,
 :mod:`vsbench.diffusion.guided`) with structure masks from neural spectral clustering (section
-2.2, :mod:`vsbench.nsc`) of the current fluorescence estimate. The ``nsc_*`` hyperparameters
-are those of :class:`vsbench.nsc.config.NSCConfig` (``nsc_download`` is its
-``allow_download``). Which backbone and weights a run used is in its ``config.json``
+2.2, :mod:`vsbench.nsc`) of the current fluorescence estimate. Its ``nsc`` hyperparameters
+are a :class:`vsbench.nsc.config.NSCConfig`, set as dotted keys (``--set nsc.backbone=NAME``,
+``nsc.allow_download``, ...). Which backbone and weights a run used is in its ``config.json``
 (``method_record.mask_source``); ``vsbench weights`` lists the backbones and how to get their
 weights.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
 
 from vsbench import MethodSpec, hookimpl
 from vsbench.diffusion.guided_params import MaskGuidedParams
@@ -28,33 +27,11 @@ class DiffStainParams(MaskGuidedParams):
     the smoke preset a 64 px image is one field of view, upsampled to the backbone's 224 px
     input (a 28 x 28 patch grid, 2.3 image pixels per patch)."""
 
-    # Flat fields, so that each is a --set key; their defaults are NSCConfig's (one source).
-    nsc_backbone: str = NSCConfig.backbone
-    nsc_weights: str | None = NSCConfig.weights
-    nsc_download: bool = NSCConfig.allow_download
-    nsc_fallback: bool = NSCConfig.fallback
-    nsc_features: Literal["tokens", "keys"] = NSCConfig.features
-    nsc_fov: int = NSCConfig.fov
-    nsc_input_size: int = NSCConfig.input_size
-    nsc_r: int = NSCConfig.r
-    nsc_k: int = NSCConfig.k
-    nsc_top: int = NSCConfig.top
-    nsc_solver: Literal["eigsh", "lobpcg", "dense"] = NSCConfig.solver
-    nsc_n_init: int = NSCConfig.n_init
-    nsc_seed: int = NSCConfig.seed
-
-    def nsc_config(self) -> NSCConfig:
-        """The :class:`NSCConfig` these hyperparameters describe."""
-        return NSCConfig(backbone=self.nsc_backbone, weights=self.nsc_weights,
-                         allow_download=self.nsc_download, fallback=self.nsc_fallback,
-                         features=self.nsc_features, fov=self.nsc_fov,
-                         input_size=self.nsc_input_size, r=self.nsc_r, k=self.nsc_k,
-                         top=self.nsc_top, solver=self.nsc_solver, n_init=self.nsc_n_init,
-                         seed=self.nsc_seed)
+    nsc: NSCConfig = field(default_factory=NSCConfig)  # --set nsc.<key>=...
 
     def validate(self) -> None:
         super().validate()
-        self.nsc_config().validate()
+        self.nsc.validate()
 
 
 def build(params: DiffStainParams, info):

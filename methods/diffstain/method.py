@@ -32,7 +32,7 @@ class DiffStainMethod(MaskGuidedMethod):
 
     def __init__(self, params, info) -> None:
         super().__init__(params, info)
-        self.nsc = NSC(params.nsc_config())
+        self.nsc = NSC(params.nsc)
         self.anchor_ids: list[str] = []
 
     def to(self, device: torch.device) -> "DiffStainMethod":
@@ -44,7 +44,7 @@ class DiffStainMethod(MaskGuidedMethod):
         """Anchors from the training targets (un-augmented); loads the backbone."""
         plain = PairedImageDataset(train_data.source, [r.sample_id for r in train_data.records],
                                    train_data.image_size)
-        anchors, self.anchor_ids = choose_anchors(plain, self.params.nsc_fov)
+        anchors, self.anchor_ids = choose_anchors(plain, self.params.nsc.fov)
         self.nsc.to(device)
         self.nsc.set_anchors(anchors)
 

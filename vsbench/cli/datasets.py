@@ -17,6 +17,8 @@ def datasets(
 
     For each, also what is prepared under DATA_ROOT: cache sizes, split hash, bytes on disk.
     """
+    from vsbench.data.summary import summarise
+
     out = console()
     plugins = registry()
     table = Table(title="vsbench datasets")
@@ -27,7 +29,7 @@ def datasets(
     for name, entry in sorted(plugins.datasets.items()):
         origin = entry.origin
         try:
-            summary = entry.spec.factory(data_root).describe(data_root)
+            summary = summarise(entry.spec.factory(data_root), data_root)
             cells = [str(summary[k]) for k in ("samples", "plates", "channels", "planes",
                                                "labels", "prepared", "split")]
             cells.append(f"{summary['size'] / 1e6:.1f} MB")

@@ -62,7 +62,7 @@ def weights(
 ) -> None:
     """List NSC backbones: which have weights here (offline) and how to get the others.
 
-    diffstain uses the requested backbone's weights from --set nsc_weights=PATH,
+    diffstain uses the requested backbone's weights from --set nsc.weights=PATH,
     $VSBENCH_NSC_WEIGHTS or the local Hugging Face cache; without them it falls back to the packaged
     EfficientNet-Lite0 and records that in the run's config.json.
     """
@@ -73,7 +73,7 @@ def weights(
         _, spec, record = load_backbone(download, allow_download=True, fallback=False)
         console.print(f"{spec.name}: {record.weights_source} {record.path or ''}")
         return
-    table = Table(title="NSC backbones (diffstain --set nsc_backbone=NAME)")
+    table = Table(title="NSC backbones (diffstain --set nsc.backbone=NAME)")
     for column in ("backbone", "description", "offline", "weights here", "weights from"):
         table.add_column(column, overflow="fold")
     for row in availability():
@@ -84,7 +84,7 @@ def weights(
         "To use a backbone marked 'no': on a machine that reaches the Hugging Face hub, run "
         "`vsbench weights --download NAME` and copy its cache folder "
         "(~/.cache/huggingface/hub/models--timm--NAME) to the same place here; or get "
-        "model.safetensors from the hub repository and pass --set nsc_weights=PATH (or set "
+        "model.safetensors from the hub repository and pass --set nsc.weights=PATH (or set "
         f"${ENV_WEIGHTS}). Without them, diffstain falls back to the packaged EfficientNet-Lite0 "
         "and records so in the run's config.json (method_record.mask_source).",
         highlight=False, soft_wrap=True)

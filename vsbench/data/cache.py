@@ -13,6 +13,7 @@ where it stopped. A lock file (``cache/.lock``) keeps two processes from buildin
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -25,9 +26,9 @@ from typing import Iterator
 
 import numpy as np
 
+from vsbench import atomic
+from vsbench.data.source import DataError, DatasetInfo, DatasetSource, Sample, SampleRecord
 from vsbench.progress import progress_bar
-from vsbench.data.source import (DataError, DatasetInfo, DatasetSource, Sample, SampleRecord,
-                                 check_sample)
 
 CACHE_VERSION = 1
 SCALE = 65535  # uint16 steps on [0, 1]: 1.5e-5 resolution, half the bytes of float32
@@ -163,25 +164,6 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def prepare_arrays(source: DatasetSource, sample: Sample, image_size: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """What a run trains on: checked, brightfield normalised (unless the source did it),
-    resized to ``image_size``, fluorescence clamped to [0, 1] (float32)."""
-    import torch
-
-    from vsbench.data.preprocess import percentile_normalise
-    from vsbench.data.torch_dataset import resize
-
-    check_sample(sample, source.info)
-    bf = sample.brightfield
-    if not getattr(source, "brightfield_normalised", False):
-        bf = percentile_normalise(bf)
-    bf_t = resize(torch.from_numpy(np.ascontiguousarray(bf, dtype=np.float32)), image_size)
-    fl_t = resize(torch.from_numpy(np.ascontiguousarray(sample.fluorescence, dtype=np.float32)),
-                  image_size).clamp_(0, 1)
-    return bf_t.clamp_(0, 1).numpy(), fl_t.numpy()
-
-
 def _quantise(array: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(array, 0, 1) * SCALE).astype(np.uint16)
 
@@ -193,6 +175,13 @@ def _meta(source: DatasetSource, records: list[SampleRecord], image_size: int) -
             "channels": list(info.channels), "planes": list(info.planes),
             "label_kinds": {k: list(v) for k, v in info.label_kinds.items()},
             "records": [_record_json(r) for r in records]}
+
+
+def _save_done(path: Path, done: np.ndarray) -> None:
+    """The mask of finished samples, written atomically (a kill never leaves half of it)."""
+    buffer = io.BytesIO()
+    np.save(buffer, done)
+    atomic.write_bytes(path, buffer.getvalue())
 
 
 def _open_partial(folder: Path, meta: dict, shapes: dict[str, tuple[int, ...]]
@@ -211,8 +200,8 @@ def _open_partial(folder: Path, meta: dict, shapes: dict[str, tuple[int, ...]]
         for name, shape in shapes.items():
             np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=np.uint16,
                                       shape=shape).flush()
-        np.save(done_path, np.zeros(len(meta["records"]), dtype=bool))
-        (folder / META_FILE).write_text(json.dumps(meta))
+        _save_done(done_path, np.zeros(len(meta["records"]), dtype=bool))
+        atomic.write_text(folder / META_FILE, json.dumps(meta))
     arrays = {name: np.lib.format.open_memmap(folder / f"{name}.npy", mode="r+")
               for name in shapes}
     return arrays, np.load(done_path)
@@ -225,6 +214,8 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
     Returns the complete cache (opening an existing one at once). ``console`` (rich) shows a
     progress bar; ``workers`` threads decode files in parallel (decoders release the GIL).
     """
+    from vsbench.data.prepare import prepare_sample  # torch: only when a cache is built
+
     key = cache_key(source, image_size)
     final = Path(cache_root) / key
     with _locked(Path(cache_root) / ".lock"):
@@ -243,13 +234,13 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
         start = time.perf_counter()
 
         def work(i: int) -> tuple[int, np.ndarray, np.ndarray]:
-            bf, fl = prepare_arrays(source, source.load(records[i]), image_size)
-            return i, _quantise(bf), _quantise(fl)
+            bf, fl = prepare_sample(source, source.load(records[i]), image_size)
+            return i, _quantise(bf.numpy()), _quantise(fl.numpy())
 
         def save_progress() -> None:
             for array in arrays.values():
                 array.flush()  # data first, then the mask that says it is there
-            np.save(partial / "done.npy", done)
+            _save_done(partial / "done.npy", done)
 
         workers = workers or min(4, os.cpu_count() or 1)
         progress = progress_bar(console, f"prepare {info.name} {image_size}px", len(records),
@@ -272,26 +263,7 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
         meta_done = dict(meta, seconds=round(time.perf_counter() - start, 3),
                          created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         (partial / "done.npy").unlink()
-        (partial / META_FILE).write_text(json.dumps(meta_done))
+        atomic.write_text(partial / META_FILE, json.dumps(meta_done))
         os.replace(partial, final)
         return CachedSource(final)
 
-
-class CachedFileSource(DatasetSource):
-    """Base of sources that decode image files below ``self.root``: a run reads their
-    preprocessed cache under ``<data_root>/<name>/cache`` (built on first use)."""
-
-    root: Path
-    data_root: Path
-
-    def for_run(self, image_size: int, data_root: Path) -> DatasetSource:
-        """The preprocessed cache at ``image_size`` (built on first use)."""
-        from rich.console import Console
-
-        return build(self, image_size, Path(data_root) / self.info.name / "cache",
-                     console=Console(stderr=True))
-
-    def describe(self, data_root: Path | None = None) -> dict[str, object]:
-        out = super().describe(data_root if data_root is not None else self.data_root)
-        out["root"] = str(self.root)
-        return out

@@ -13,12 +13,15 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from vsbench import atomic
+
 CHUNK = 1 << 20
 
 
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file's bytes (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes with ``hashlib`` algorithm ``algorithm`` (read in 1 MiB
+    chunks): SHA-256 for fingerprints, MD5 to check downloads against S3 ETags."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(CHUNK), b""):
             digest.update(chunk)
@@ -48,12 +51,10 @@ def file_digests(paths: Iterable[Path], memo_file: Path | None = None) -> dict[s
         if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
             out[key] = known[2]
             continue
-        out[key] = sha256_file(Path(path))
+        out[key] = file_digest(Path(path))
         memo[key] = [stat.st_size, stat.st_mtime_ns, out[key]]
         changed = True
     if changed and memo_file is not None:
         memo_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo_file.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(memo))
-        os.replace(tmp, memo_file)
+        atomic.write_text(memo_file, json.dumps(memo))
     return out

@@ -11,7 +11,6 @@ a single-part upload).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -21,6 +20,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from vsbench.data import jump
+from vsbench.data import jump_load_data as load_data
+from vsbench.data.digests import file_digest
 from vsbench.progress import progress_bar
 from vsbench.data.source import DataError
 
@@ -91,14 +92,6 @@ def _md5_of_etag(info: dict) -> str | None:
     return etag.lower() if len(etag) == 32 and "-" not in etag else None
 
 
-def _md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def download(fs, remote: str, local: Path, retries: int = 3, chunk: int = CHUNK,
              backoff: float = 1.0) -> int:
     """Fetch ``remote`` to ``local`` unless it is already there; return the bytes transferred.
@@ -147,7 +140,7 @@ def download(fs, remote: str, local: Path, retries: int = 3, chunk: int = CHUNK,
         raise DataError(f"Download of {remote} is {got} bytes, expected {size}; run the same "
                         "command again to resume.")
     expected_md5 = _md5_of_etag(info)
-    if expected_md5 and _md5_file(part) != expected_md5:
+    if expected_md5 and file_digest(part, "md5") != expected_md5:
         part.unlink()
         raise DataError(f"Download of {remote} does not match its checksum (MD5 "
                         f"{expected_md5}); it was deleted, run the command again.")
@@ -184,26 +177,27 @@ def plan_plate(fs, base: str, local_root: Path, plate: str, wells: tuple[str, ..
     batch = _batch_of(fs, base, plate)
     csv_dir = _join(base, "workspace", "load_data_csv", batch, plate)
     present = {PurePosixPath(p).name for p in fs.ls(csv_dir, detail=False)}
-    csvs = [n for n in jump.LOAD_DATA + jump.LOAD_DATA_ILLUM if n in present]
-    if not any(n in present for n in jump.LOAD_DATA + jump.LOAD_DATA_ILLUM):
+    csvs = [n for n in load_data.LOAD_DATA + load_data.LOAD_DATA_ILLUM if n in present]
+    if not any(n in present for n in load_data.LOAD_DATA + load_data.LOAD_DATA_ILLUM):
         raise DataError(f"{csv_dir} has no load_data.csv; the plate cannot be read.")
     for name in csvs:
         fetch(Transfer(_join(csv_dir, name), _join("workspace", "load_data_csv", batch, plate,
                                                    name)))
     local_csv_dir = local_root / "workspace" / "load_data_csv" / batch / plate
-    table_path = (jump.find_load_data(local_csv_dir, jump.LOAD_DATA)
-                  or jump.find_load_data(local_csv_dir, jump.LOAD_DATA_ILLUM))
+    table_path = (load_data.find_load_data(local_csv_dir, load_data.LOAD_DATA)
+                  or load_data.find_load_data(local_csv_dir, load_data.LOAD_DATA_ILLUM))
     where = f"{csv_dir}/{table_path.name}"
-    table = jump.select_rows(jump.read_csv(table_path, where), where, wells, sites_per_well)
+    table = load_data.select_rows(load_data.read_csv(table_path, where), where, wells,
+                                  sites_per_well)
     if table.empty:
         raise DataError(f"{where} has no rows for wells {', '.join(wells) or 'all'}.")
     folder = _plate_folder(fs, base, batch, plate)
-    paths = jump.image_paths(table, channels, batch, plate, folder, where)
+    paths = load_data.image_paths(table, channels, batch, plate, folder, where)
     transfers = [Transfer(_join(base, rel), rel)
                  for chans in paths.values() for rel in chans.values()]
-    illum_path = jump.find_load_data(local_csv_dir, jump.LOAD_DATA_ILLUM)
-    illum_table = jump.read_csv(illum_path, str(illum_path)) if illum_path else None
-    for name in jump.illum_file_names(illum_table, plate, channels).values():
+    illum_path = load_data.find_load_data(local_csv_dir, load_data.LOAD_DATA_ILLUM)
+    illum_table = load_data.read_csv(illum_path, str(illum_path)) if illum_path else None
+    for name in load_data.illum_file_names(illum_table, plate, channels).values():
         remote = _join(base, "images", batch, "illum", plate, name)
         if fs.exists(remote):
             transfers.append(Transfer(remote, _join("images", batch, "illum", plate, name)))

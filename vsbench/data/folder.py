@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from vsbench.config import ConfigError
-from vsbench.data import settings as source_settings
 from vsbench.data.digests import file_digests
+from vsbench.data.file_source import FileSource, validate_clip
 from vsbench.data.images import SUFFIXES, check_dtype, check_shape, read_plane, split_plane
-from vsbench.data.cache import CachedFileSource
-from vsbench.data.preprocess import percentile_normalise
 from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
+from vsbench.layout import dataset_folder
 from vsbench.spec import DatasetSpec, hookimpl
 
 NAME = "folder"
@@ -62,9 +60,7 @@ class FolderSettings:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for inconsistent settings."""
-        if not 0 <= self.clip_low < self.clip_high <= 100:
-            raise ConfigError(f"--set clip_low={self.clip_low} clip_high={self.clip_high}: need "
-                              "0 <= clip_low < clip_high <= 100.")
+        validate_clip(self.clip_low, self.clip_high)
 
 
 def scan_layout(root: Path) -> list[dict[str, str]]:
@@ -96,21 +92,16 @@ def _read_manifest(path: Path) -> list[dict[str, str]]:
     return table.to_dict("records")
 
 
-class FolderSource(CachedFileSource):
+class FolderSource(FileSource):
     """Paired images from a manifest or folder layout; the channel set is the files'."""
 
-    brightfield_normalised = True  # normalised here, with the same clip as the fluorescence
+    NAME, SETTINGS, VERSION = NAME, FolderSettings, SOURCE_VERSION
+    LOCATION_SETTINGS = ("root", "manifest")
 
     def __init__(self, settings: FolderSettings | None = None,
                  data_root: Path = Path("datasets")) -> None:
-        self.settings = settings or FolderSettings()
-        self.settings.validate()
-        self.data_root = Path(data_root)
-        self.root = source_settings.resolve_root(self.settings.root, self.data_root, NAME)
-        self._lock = threading.Lock()
-        self._built = False
+        super().__init__(settings, data_root)
         self._reference: dict[str, tuple[tuple[int, int], np.dtype]] = {}
-        self._fingerprint: str | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -133,69 +124,56 @@ class FolderSource(CachedFileSource):
                             "'Your own data'.")
         return rows, self.root, f"the folder layout under {self.root}"
 
-    def _build(self) -> None:
-        with self._lock:
-            if self._built:
-                return
-            rows, base, where = self._rows()
-            columns = list(dict.fromkeys(c for row in rows for c in row))
-            planes = tuple(c[len(BF):] for c in columns if c.startswith(BF) and c != BF)
-            channels = tuple(c[len(FL):] for c in columns if c.startswith(FL) and c != FL)
-            kinds = tuple(c[len(LABEL):] for c in columns if c.startswith(LABEL) and c != LABEL)
-            if not planes or not channels:
-                raise DataError(f"{where} needs at least one brightfield column (bf_<plane>) "
-                                f"and one fluorescence column (fl_<channel>); it has: "
-                                f"{', '.join(columns) or 'no columns'}.")
-            if not ({"plate", "well", "site"} <= set(columns) or "sample_id" in columns):
-                raise DataError(f"{where} needs columns plate, well and site (or sample_id) to "
-                                "place each sample.")
-            records, files, seen = [], {}, {}
-            for n, row in enumerate(rows, 2):  # row 1 is the header
-                plate = row.get("plate", "").strip() or "P1"
-                well = row.get("well", "").strip()
-                site = row.get("site", "").strip() or "1"
-                sid = row.get("sample_id", "").strip() or (f"{plate}_{well}_s{site}" if well
-                                                           else "")
-                if not sid:
-                    raise DataError(f"{where}, line {n}: no sample_id and no well.")
-                if sid in seen:
-                    raise DataError(f"{where}: sample {sid} appears on lines {seen[sid]} and "
-                                    f"{n}; give each field of view one row.")
-                seen[sid] = n
-                paths = {}
-                for prefix, names in ((BF, planes), (FL, channels)):
-                    for name in names:
-                        spec = str(row.get(prefix + name, "")).strip()
-                        if not spec:
-                            raise DataError(f"{where}, line {n} (sample {sid}): no file for "
-                                            f"{prefix}{name}; every sample needs every channel "
-                                            "(drop the row or the column).")
-                        file, plane = split_plane(spec)
-                        path = Path(file).expanduser()
-                        paths[prefix + name] = (path if path.is_absolute() else base / path,
-                                                plane)
-                files[sid] = paths
-                labels = {k: str(row.get(LABEL + k, "")).strip() or NO_LABEL for k in kinds}
-                records.append(SampleRecord(sid, plate, well or sid, site, labels))
-            self._records = sorted(records, key=lambda r: r.sample_id)
-            self._files = files
-            self._where = where
-            self._manifest_text = (self.manifest_path.read_text()
-                                   if self.manifest_path.is_file() else
-                                   json.dumps(rows, sort_keys=True))
-            self._info = DatasetInfo(
-                name=NAME, channels=channels, planes=planes,
-                label_kinds={k: tuple(sorted({r.labels[k] for r in records})) for k in kinds})
-            self._built = True
-
-    @property
-    def info(self) -> DatasetInfo:
-        self._build()
-        return self._info
-
-    def records(self) -> list[SampleRecord]:
-        self._build()
-        return list(self._records)
+    def _index(self) -> None:
+        rows, base, where = self._rows()
+        columns = list(dict.fromkeys(c for row in rows for c in row))
+        planes = tuple(c[len(BF):] for c in columns if c.startswith(BF) and c != BF)
+        channels = tuple(c[len(FL):] for c in columns if c.startswith(FL) and c != FL)
+        kinds = tuple(c[len(LABEL):] for c in columns if c.startswith(LABEL) and c != LABEL)
+        if not planes or not channels:
+            raise DataError(f"{where} needs at least one brightfield column (bf_<plane>) "
+                            f"and one fluorescence column (fl_<channel>); it has: "
+                            f"{', '.join(columns) or 'no columns'}.")
+        if not ({"plate", "well", "site"} <= set(columns) or "sample_id" in columns):
+            raise DataError(f"{where} needs columns plate, well and site (or sample_id) to "
+                            "place each sample.")
+        records, files, seen = [], {}, {}
+        for n, row in enumerate(rows, 2):  # row 1 is the header
+            plate = row.get("plate", "").strip() or "P1"
+            well = row.get("well", "").strip()
+            site = row.get("site", "").strip() or "1"
+            sid = row.get("sample_id", "").strip() or (f"{plate}_{well}_s{site}" if well
+                                                       else "")
+            if not sid:
+                raise DataError(f"{where}, line {n}: no sample_id and no well.")
+            if sid in seen:
+                raise DataError(f"{where}: sample {sid} appears on lines {seen[sid]} and "
+                                f"{n}; give each field of view one row.")
+            seen[sid] = n
+            paths = {}
+            for prefix, names in ((BF, planes), (FL, channels)):
+                for name in names:
+                    spec = str(row.get(prefix + name, "")).strip()
+                    if not spec:
+                        raise DataError(f"{where}, line {n} (sample {sid}): no file for "
+                                        f"{prefix}{name}; every sample needs every channel "
+                                        "(drop the row or the column).")
+                    file, plane = split_plane(spec)
+                    path = Path(file).expanduser()
+                    paths[prefix + name] = (path if path.is_absolute() else base / path,
+                                            plane)
+            files[sid] = paths
+            labels = {k: str(row.get(LABEL + k, "")).strip() or NO_LABEL for k in kinds}
+            records.append(SampleRecord(sid, plate, well or sid, site, labels))
+        self._records = sorted(records, key=lambda r: r.sample_id)
+        self._files = files
+        self._where = where
+        self._manifest_text = (self.manifest_path.read_text()
+                               if self.manifest_path.is_file() else
+                               json.dumps(rows, sort_keys=True))
+        self._info = DatasetInfo(
+            name=NAME, channels=channels, planes=planes,
+            label_kinds={k: tuple(sorted({r.labels[k] for r in records})) for k in kinds})
 
     def preprocessing(self) -> dict:
         """The settings that change the pixels this source yields."""
@@ -224,34 +202,25 @@ class FolderSource(CachedFileSource):
 
     def load(self, record: SampleRecord) -> Sample:
         self._build()
-        info, s = self._info, self.settings
+        info = self._info
         size, _ = self._expected(BF + info.planes[0])
         bf = np.stack([self._plane(record, BF + p, size) for p in info.planes])
         fl = np.stack([self._plane(record, FL + c, size) for c in info.channels])
-        return Sample(record, percentile_normalise(bf, s.clip_low, s.clip_high),
-                      percentile_normalise(fl, s.clip_low, s.clip_high))
+        return self._sample(record, bf, fl)
 
-    def fingerprint(self) -> str:
-        """Hash of the manifest, the settings and every file's contents (digests are
-        remembered in ``<data_root>/folder/digests.json``, so unchanged files are not re-read)."""
-        self._build()
-        if self._fingerprint is None:
-            paths = sorted({p for f in self._files.values() for p, _ in f.values()})
-            digests = file_digests(paths, self.data_root / NAME / "digests.json")
-            missing = [p for p in paths if str(p) not in digests]
-            if missing:
-                raise DataError(f"Image file {missing[0]} is missing ({len(missing)} file(s) "
-                                f"listed in {self._where} are); copy them or remove their rows.")
-            # Paths relative to the root, so that a copy of the folder elsewhere agrees.
-            contents = sorted(f"{_relative(p, self.root)}:{digests[str(p)]}" for p in paths)
-            settings = {k: v for k, v in asdict(self.settings).items()
-                        if k not in ("root", "manifest")}
-            key = json.dumps({"source": NAME, "version": SOURCE_VERSION, "settings": settings,
-                              "manifest": hashlib.sha256(self._manifest_text.encode()).hexdigest(),
-                              "files": hashlib.sha256("".join(contents).encode()).hexdigest()},
-                             sort_keys=True)
-            self._fingerprint = f"{NAME}-" + hashlib.sha256(key.encode()).hexdigest()[:12]
-        return self._fingerprint
+    def _fingerprint_parts(self) -> dict[str, Any]:
+        """The manifest and every file's contents (digests are remembered in
+        ``<data_root>/folder/digests.json``, so unchanged files are not read again)."""
+        paths = sorted({p for f in self._files.values() for p, _ in f.values()})
+        digests = file_digests(paths, dataset_folder(self.data_root, NAME).digests_file)
+        missing = [p for p in paths if str(p) not in digests]
+        if missing:
+            raise DataError(f"Image file {missing[0]} is missing ({len(missing)} file(s) "
+                            f"listed in {self._where} are); copy them or remove their rows.")
+        # Paths relative to the root, so that a copy of the folder elsewhere agrees.
+        contents = sorted(f"{_relative(p, self.root)}:{digests[str(p)]}" for p in paths)
+        return {"manifest": hashlib.sha256(self._manifest_text.encode()).hexdigest(),
+                "files": hashlib.sha256("".join(contents).encode()).hexdigest()}
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -261,11 +230,6 @@ def _relative(path: Path, root: Path) -> str:
         return Path(path).as_posix()
 
 
-def build_source(data_root: Path) -> FolderSource:
-    """The factory: the source as configured in ``<data_root>/folder/source.json``."""
-    return FolderSource(source_settings.load(FolderSettings, data_root, NAME), data_root)
-
-
 @hookimpl
 def vsbench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec(
@@ -273,5 +237,5 @@ def vsbench_datasets() -> list[DatasetSpec]:
         description="Your own paired images (TIFF/OME-TIFF/PNG) from a CSV manifest or a folder "
                     "layout; any brightfield planes and fluorescence channels.",
         reference="vsbench README, 'Your own data'",
-        factory=build_source,
+        factory=FolderSource.from_data_root,
     )]

@@ -9,55 +9,37 @@ holds everything a run needs.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
-import os
-import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vsbench.config import ConfigError, coerce
-
-SETTINGS_FILE = "source.json"
+from vsbench import atomic
+from vsbench.config import ConfigError, build_dataclass, unknown_key
+from vsbench.layout import dataset_folder
 
 T = TypeVar("T")
-
-
-def settings_path(data_root: Path, dataset: str) -> Path:
-    """Where the settings of ``dataset`` live under ``data_root``."""
-    return Path(data_root) / dataset / SETTINGS_FILE
-
-
-def _check(settings: Any) -> Any:
-    check = getattr(settings, "validate", None)
-    if callable(check):
-        check()
-    return settings
 
 
 def parse(cls: type[T], values: dict[str, Any], where: str = "--set") -> T:
     """Build settings ``cls`` from ``values`` (strings from the command line or JSON values).
 
-    An unknown key or a value of the wrong type is a :class:`ConfigError` naming the valid keys.
+    An unknown key or a value of the wrong type is a :class:`ConfigError` naming the valid keys
+    (the parser is :func:`vsbench.config.build_dataclass`, as for hyperparameters).
     """
-    hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in values.items():
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            raise ConfigError(f"Unknown setting '{key}' in {where}. Valid settings: "
-                              f"{', '.join(names)}." + (f" Did you mean '{close[0]}'?"
-                                                        if close else ""))
-        kwargs[key] = coerce(key, value, hints[key])
-    return _check(cls(**kwargs))
+
+    def unknown(key: str) -> ConfigError:
+        return unknown_key(key, names, f"Unknown setting '{key}' in {where}. Valid settings: "
+                                       f"{', '.join(names)}.")
+
+    return build_dataclass(cls, values, unknown)
 
 
 def load(cls: type[T], data_root: Path, dataset: str) -> T:
     """The settings stored for ``dataset``, or the defaults when none are stored."""
-    path = settings_path(data_root, dataset)
+    path = dataset_folder(data_root, dataset).settings_file
     if not path.is_file():
-        return _check(cls())
+        return parse(cls, {})
     try:
         values = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -81,16 +63,14 @@ def update(cls: type[T], data_root: Path, dataset: str, overrides: dict[str, Any
 
 def save(settings: Any, data_root: Path, dataset: str) -> Path:
     """Write ``settings`` (atomically: a concurrent reader never sees half a file)."""
-    path = settings_path(data_root, dataset)
+    path = dataset_folder(data_root, dataset).settings_file
     path.parent.mkdir(parents=True, exist_ok=True)
     values = {k: list(v) if isinstance(v, tuple) else v
               for k, v in dataclasses.asdict(settings).items()}
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(values, indent=2, sort_keys=True) + "\n")
     return path
 
 
 def resolve_root(root: str, data_root: Path, dataset: str) -> Path:
     """A source's data folder: ``root`` if set, else ``<data_root>/<dataset>``."""
-    return Path(root).expanduser() if root else Path(data_root) / dataset
+    return Path(root).expanduser() if root else dataset_folder(data_root, dataset).path

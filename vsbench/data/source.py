@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 from vsbench.errors import DataError
 
 
@@ -97,41 +96,17 @@ class DatasetSource(abc.ABC):
         """
         return self
 
-    def describe(self, data_root: Path | None = None) -> dict[str, object]:
-        """A summary for ``vsbench datasets`` (cheap: does not read images).
-
-        With ``data_root``, also what is prepared there: ``split`` (the split manifest's hash),
-        ``prepared`` (the image sizes of complete caches) and ``size`` (bytes on disk under
-        ``<data_root>/<name>/``).
-        """
+    def describe(self) -> dict[str, object]:
+        """A summary for ``vsbench datasets`` (cheap: does not read images); what is prepared
+        for the dataset under a data root is added by :func:`vsbench.data.summary.summarise`."""
         records = self.records()
-        out: dict[str, object] = {
+        return {
             "samples": len(records),
             "plates": len({r.plate for r in records}),
             "channels": ", ".join(self.info.channels),
             "planes": ", ".join(self.info.planes),
             "labels": ", ".join(self.info.label_kinds) or "-",
         }
-        if data_root is not None:
-            out.update(prepared_summary(Path(data_root) / self.info.name))
-        return out
-
-
-def prepared_summary(folder: Path) -> dict[str, object]:
-    """What ``folder`` (``<data_root>/<dataset>``) holds: split hash, cache sizes, bytes."""
-    from vsbench.data.cache import list_caches
-    from vsbench.data.splits import read_split
-
-    split_file = folder / "split.csv"
-    try:
-        split = read_split(split_file).hash if split_file.is_file() else "-"
-    except DataError:
-        split = "unreadable"
-    caches = list_caches(folder / "cache")
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
-    return {"split": split,
-            "prepared": ", ".join(f"{c['image_size']} px" for c in caches) or "no",
-            "size": size}
 
 
 def check_sample(sample: Sample, info: DatasetInfo) -> Sample:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from vsbench import atomic
 from vsbench.data.source import DataError, SampleRecord
 
 PARTS = ("train", "val", "test")
@@ -83,9 +83,7 @@ def write_split(records: list[SampleRecord], path: Path, test: Sequence[str] = (
     (``vsbench data split --regenerate``: results made on the old one keep the old hash)."""
     text = _manifest_text(records, assign_parts(records, test, val))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)  # atomic: a concurrent run never reads half a manifest
+    atomic.write_text(path, text)  # a concurrent run never reads half a manifest
     return read_split(path)
 
 

@@ -1,7 +1,7 @@
 """The torch ``Dataset`` every method trains and is evaluated on.
 
-It reads samples from a source, checks them against the channel set, normalises the brightfield
-per image, resizes to the run's image size, caches the result in memory, and applies paired
+It reads samples from a source, prepares them as :func:`vsbench.data.prepare.prepare_sample`
+does for the cache (checked, normalised, resized), keeps the result in memory, and applies paired
 augmentation (the same flip and rotation to input and target: drawing them per channel is a
 known bug of public virtual-staining code; :mod:`vsbench.data.augment`), reporting which
 transform it applied in each item's ``augmentation``.
@@ -10,26 +10,15 @@ transform it applied in each item's ``augmentation``.
 from __future__ import annotations
 
 import copy
-
 from typing import Sequence
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vsbench.data.augment import IDENTITY, paired_augment
-from vsbench.data.preprocess import percentile_normalise
-from vsbench.data.source import DatasetSource, check_sample
+from vsbench.data.prepare import prepare_sample, resize
+from vsbench.data.source import DatasetSource
 
-
-def resize(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Resample [C, H, W] to [C, size, size] (area averaging down, bilinear up)."""
-    if image.shape[-2:] == (size, size):
-        return image
-    down = image.shape[-1] > size and image.shape[-2] > size
-    mode = "area" if down else "bilinear"
-    kwargs = {} if down else {"align_corners": False}
-    return F.interpolate(image[None], size=(size, size), mode=mode, **kwargs)[0]
+__all__ = ["PairedImageDataset", "resize"]
 
 
 class PairedImageDataset(torch.utils.data.Dataset):
@@ -58,14 +47,8 @@ class PairedImageDataset(torch.utils.data.Dataset):
 
     def _prepared(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         if index not in self._cache:
-            sample = check_sample(self.source.load(self.records[index]), self.source.info)
-            bf = sample.brightfield
-            if not self.source.brightfield_normalised:  # else the source did it (its own clip)
-                bf = percentile_normalise(bf)
-            bf = torch.from_numpy(np.ascontiguousarray(bf, dtype=np.float32))
-            fl = torch.from_numpy(np.ascontiguousarray(sample.fluorescence, dtype=np.float32))
-            self._cache[index] = (resize(bf, self.image_size).contiguous(),
-                                  resize(fl, self.image_size).clamp_(0, 1).contiguous())
+            sample = self.source.load(self.records[index])
+            self._cache[index] = prepare_sample(self.source, sample, self.image_size)
         return self._cache[index]
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict:

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -71,23 +70,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from vsbench import atomic
+from vsbench.data.augment import dihedral
 from vsbench.data.source import DatasetInfo
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.diffusion.guided_params import MaskGuidedParams
 from vsbench.diffusion.method import ConditionalDiffusionMethod
 from vsbench.diffusion.sampling import start_timestep
-from vsbench import atomic
 from vsbench.figures import mask_grid
 from vsbench.layout import MASKS_NPZ, MASKS_PNG
+from vsbench.method import Prediction
 
-# Test images (by position in the evaluated split) whose masks are kept for masks.png.
-KEEP_MASKS = 8
-
-
-def dihedral(image: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
-    """Rotate by k quarter turns, then flip left-right (the data's paired augmentation)."""
-    image = torch.rot90(image, k, dims=(-2, -1))
-    return torch.flip(image, dims=(-1,)) if flip else image
+# The extra of :meth:`MaskGuidedMethod.predict`: every guidance round's masks, [B, rounds, C,
+# H, W] bool (the engine hands those of the preview images to write_artifacts).
+MASKS_EXTRA = "masks"
 
 
 def form_guide(masks: torch.Tensor, estimate: torch.Tensor, guide: str) -> torch.Tensor:
@@ -119,9 +115,7 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
 
     def __init__(self, params: MaskGuidedParams, info: DatasetInfo) -> None:
         super().__init__(params, info)
-        self._kept: dict[int, list[torch.Tensor]] = {}
-        self._train_targets: torch.Tensor | None = None  # un-augmented, for mask_condition
-        self._train_masks: torch.Tensor | None = None
+        self._train_masks: torch.Tensor | None = None  # un-augmented, for mask_condition
         self.mask_cache_file: Path | None = None
 
     # -- the mask source ---------------------------------------------------------------------
@@ -166,52 +160,51 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
         return super().training_loss(batch)
 
     def _augmented_training_masks(self, batch: dict[str, Any]) -> torch.Tensor:
-        """The cached masks of the batch's training images, with the batch's flip/rotation:
-        the one of the eight dihedral transforms that maps the stored target onto the batch's
-        target (the dataset augments input and target together)."""
-        out = []
-        for idx, target in zip(batch["index"].tolist(), batch["fluorescence"]):
-            stored = self._train_targets[idx].to(target.device, target.dtype)
-            mask = self._train_masks[idx].to(target.device)
-            best = min(((k, f) for k in range(4) for f in (False, True)),
-                       key=lambda kf: float((dihedral(stored, *kf) - target).abs().mean()))
-            out.append(dihedral(mask, *best))
-        return torch.stack(out)
+        """The cached masks of the batch's training images, with the flip/rotation the dataset
+        applied to each (the batch's ``augmentation`` codes: input and target are augmented
+        together, so their masks are transformed the same way)."""
+        device = batch["fluorescence"].device
+        return torch.stack([dihedral(self._train_masks[idx].to(device), code)
+                            for idx, code in zip(batch["index"].tolist(),
+                                                 batch["augmentation"].tolist())])
 
     # -- engine interface --------------------------------------------------------------------
 
-    def prepare(self, train_data: PairedImageDataset, device: torch.device) -> None:
-        """Set up the mask source; with ``mask_condition``, the training masks (cached)."""
+    def prepare(self, train_data: PairedImageDataset, device: torch.device,
+                cache_dir: Path | None = None) -> None:
+        """Set up the mask source; with ``mask_condition``, the training masks (cached under
+        ``cache_dir/masks``, keyed by the mask source, the data and the size)."""
         self.setup_mask_source(train_data, device)
         if not self.params.mask_condition:
             return
         plain = train_data.unaugmented()
         targets = torch.stack([plain[i]["fluorescence"] for i in range(len(plain))])
-        self._train_targets = targets.half()
-        self._train_masks = self._cached_training_masks(plain, targets)
+        self._train_masks = self._cached_training_masks(plain, targets, cache_dir)
 
-    def _cached_training_masks(self, data: PairedImageDataset,
-                               targets: torch.Tensor) -> torch.Tensor:
+    def _cached_training_masks(self, data: PairedImageDataset, targets: torch.Tensor,
+                               cache_dir: Path | None) -> torch.Tensor:
         ids = [r.sample_id for r in data.records]
         key = hashlib.sha256(json.dumps({
             "source": self.mask_source_record(), "dataset": data.source.fingerprint(),
             "size": data.image_size, "ids": ids}, sort_keys=True, default=str).encode()
         ).hexdigest()[:16]
-        root = getattr(self, "cache_root", None)
-        path = None if root is None else Path(root) / "masks" / f"{type(self).__name__}-{key}.pt"
+        path = None if cache_dir is None else (
+            Path(cache_dir) / "masks" / f"{type(self).__name__}-{key}.pt")
         self.mask_cache_file = path
         if path is not None and path.is_file():
             return torch.load(path, weights_only=True)["masks"]
         masks = torch.cat([self.structure_masks(chunk) for chunk in targets.split(8)]).cpu()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            torch.save({"masks": masks, "ids": ids, "source": self.mask_source_record()}, tmp)
-            tmp.replace(path)  # atomic: a concurrent run never reads half a file
+            with atomic.replacing(path) as tmp:  # a concurrent run never reads half a file
+                torch.save({"masks": masks, "ids": ids, "source": self.mask_source_record()},
+                           tmp)
         return masks
 
-    def predict(self, batch: dict[str, Any]) -> torch.Tensor:
-        """The unguided estimate, then ``refine_rounds`` rounds of mask guidance."""
+    def predict(self, batch: dict[str, Any]) -> Prediction:
+        """The unguided estimate, then ``refine_rounds`` rounds of mask guidance; the extra
+        ``masks`` holds every round's masks, ``[B, rounds, C, H, W]`` bool (none without
+        rounds)."""
         p = self.params
         current = {**batch, "masks": None}
         estimate = self.generate(current)
@@ -223,13 +216,8 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
                 current["masks"] = masks
             estimate = self.generate(current, start=form_guide(masks, estimate, p.guide),
                                      start_fraction=p.start_fraction)
-        self._keep(batch["index"], rounds)
-        return estimate
-
-    def _keep(self, index: torch.Tensor, rounds: list[torch.Tensor]) -> None:
-        for pos, idx in enumerate(index.tolist()):
-            if idx < KEEP_MASKS and rounds:
-                self._kept[idx] = [r[pos].cpu() for r in rounds]
+        extras = {MASKS_EXTRA: torch.stack(rounds, dim=1)} if rounds else {}
+        return Prediction(estimate, extras)
 
     def run_record(self) -> dict[str, Any]:
         """The mask source (backbone and weights actually used) and the guidance settings."""
@@ -247,18 +235,18 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
 
     def write_artifacts(self, folder: Path, preview: dict[str, Any]) -> None:
         """``masks.png`` and ``masks.npz``: the masks each guidance round used for the preview
-        images (the first test images, as in predictions.png)."""
+        images (the first test images, as in predictions.png), from the preview's extras."""
         ids = list(preview.get("ids", []))
-        kept = [self._kept[i] for i in range(len(ids)) if i in self._kept]
-        if not kept or len(kept) != len(ids):
+        kept = preview.get("extras", {}).get(MASKS_EXTRA)
+        if not kept or not ids:
             return
-        masks = np.stack([torch.stack(r).numpy() for r in kept])  # [N, rounds, C, H, W]
-        buf = io.BytesIO()
+        masks = torch.cat(kept).numpy()  # [N, rounds, C, H, W]
+        if len(masks) != len(ids):
+            return
         # ``masks``: the last round's (those behind the final prediction), [N, C, H, W];
         # ``masks_by_round``: every round's, [N, rounds, C, H, W].
-        np.savez_compressed(buf, masks=masks[:, -1], masks_by_round=masks,
-                            sample_ids=np.array(ids, dtype=str),
-                            channels=np.array(self.info.channels, dtype=str))
-        atomic.write_bytes(Path(folder) / MASKS_NPZ, buf.getvalue())
+        atomic.write_npz(Path(folder) / MASKS_NPZ, masks=masks[:, -1], masks_by_round=masks,
+                         sample_ids=np.array(ids, dtype=str),
+                         channels=np.array(self.info.channels, dtype=str))
         mask_grid(Path(folder) / MASKS_PNG, masks, preview["prediction"], self.info.channels,
                   ids, title=f"{type(self).__name__}: masks of each guidance round")

@@ -61,6 +61,6 @@ def backbone(name: str) -> Backbone:
     from vsbench.config import ConfigError
 
     if name not in BACKBONES:
-        raise ConfigError(f"--set nsc_backbone={name}: unknown backbone; use one of "
+        raise ConfigError(f"--set nsc.backbone={name}: unknown backbone; use one of "
                           f"{', '.join(BACKBONES)} (see `vsbench weights`).")
     return BACKBONES[name]

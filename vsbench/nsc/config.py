@@ -44,7 +44,7 @@ class NSCConfig:
     n_init: int = 3
     seed: int = 0
 
-    def validate(self, prefix: str = "nsc_") -> None:
+    def validate(self, prefix: str = "nsc.") -> None:
         """Raise :class:`ConfigError` for unusable values (``prefix``: the --set key prefix)."""
         backbone(self.backbone)
         if self.fov < 8:

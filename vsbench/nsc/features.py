@@ -46,10 +46,10 @@ class PatchFeatures:
     def __init__(self, model: torch.nn.Module, spec: Backbone, kind: FeatureKind = "tokens",
                  input_size: int = 224, batch_size: int = 32) -> None:
         if input_size % spec.stride:
-            raise ConfigError(f"--set nsc_input_size={input_size}: must be a multiple of the "
+            raise ConfigError(f"--set nsc.input_size={input_size}: must be a multiple of the "
                               f"backbone's patch size/stride ({spec.stride} for {spec.name}).")
         if kind not in ("tokens", "keys"):
-            raise ConfigError(f"--set nsc_features={kind}: use tokens or keys.")
+            raise ConfigError(f"--set nsc.features={kind}: use tokens or keys.")
         self.model, self.spec, self.input_size = model, spec, input_size
         self.kind = kind if spec.family == "vit" else "cnn-stages"
         self.batch_size = batch_size

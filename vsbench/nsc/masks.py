@@ -42,16 +42,7 @@ from vsbench.nsc.clustering import cluster_fields
 from vsbench.nsc.config import NSCConfig
 from vsbench.nsc.features import PatchFeatures
 from vsbench.nsc.weights import WeightsRecord, load_backbone
-
-
-def tile_starts(size: int, fov: int) -> list[int]:
-    """Start offsets of fields of side ``min(fov, size)`` covering ``size`` pixels."""
-    if size <= fov:
-        return [0]
-    starts = list(range(0, size - fov + 1, fov))
-    if starts[-1] + fov < size:
-        starts.append(size - fov)
-    return starts
+from vsbench.tiling import tile_starts
 
 
 def bright_clusters(labels: np.ndarray, intensity: np.ndarray, top: int) -> np.ndarray:
@@ -146,7 +137,8 @@ class NSC:
     # -- masks ---------------------------------------------------------------------------
 
     def tiles(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
-        """The fields of an image: ``(top, left, height, width)``."""
+        """The fields of an image: ``(top, left, height, width)``, side by side (no overlap but
+        that of the last field of a row or column, flush with the border)."""
         th, tw = min(self.config.fov, height), min(self.config.fov, width)
         return [(y, x, th, tw) for y in tile_starts(height, self.config.fov)
                 for x in tile_starts(width, self.config.fov)]

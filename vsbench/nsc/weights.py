@@ -2,7 +2,7 @@
 
 Resolution order for a requested backbone (:func:`load_backbone`):
 
-1. a local file: ``weights`` (``--set nsc_weights=PATH``) or the environment variable
+1. a local file: ``weights`` (``--set nsc.weights=PATH``) or the environment variable
    ``VSBENCH_NSC_WEIGHTS``; loaded through timm (``pretrained_cfg_overlay={"file": PATH}``), so
    timm's own checkpoint conversion applies (original DINO and DINOv2 checkpoints load too). A
    file that does not fit the backbone is an error, never a silent fallback;
@@ -156,7 +156,7 @@ def load_backbone(name: str, weights: str | os.PathLike | None = None,
         path = Path(path).expanduser()
         if not path.is_file():
             raise ConfigError(f"NSC weights file {path} does not exist; pass an existing file "
-                              f"with --set nsc_weights=PATH (or ${ENV_WEIGHTS}).")
+                              f"with --set nsc.weights=PATH (or ${ENV_WEIGHTS}).")
         try:
             model = _quiet_create(name, pretrained=True,
                                   pretrained_cfg_overlay={"file": str(path)}, **kwargs)
@@ -181,9 +181,9 @@ def load_backbone(name: str, weights: str | os.PathLike | None = None,
         except Exception as exc:  # offline, hub unreachable, ...
             why += f"; the download failed ({type(exc).__name__})"
     if not fallback:
-        raise ConfigError(f"NSC backbone {name}: {why}. Pass --set nsc_weights=PATH, run "
+        raise ConfigError(f"NSC backbone {name}: {why}. Pass --set nsc.weights=PATH, run "
                           f"`vsbench weights` for how to get them, or allow the fallback "
-                          "(--set nsc_fallback=true).")
+                          "(--set nsc.fallback=true).")
     packaged = fallback_file()
     if packaged is not None:
         file, version = packaged

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from vsbench.method import Method
+from vsbench.method import Batch, Method
 
 
 class TinyCNN(Method):
@@ -15,8 +15,8 @@ class TinyCNN(Method):
             torch.nn.Conv2d(hidden, hidden, 3, padding=1), torch.nn.ReLU(),
             torch.nn.Conv2d(hidden, channels, 1), torch.nn.Sigmoid())
 
-    def training_loss(self, batch):
+    def training_loss(self, batch: Batch) -> torch.Tensor:
         return F.l1_loss(self.model(batch["brightfield"]), batch["fluorescence"])
 
-    def predict(self, batch):
+    def predict(self, batch: Batch) -> torch.Tensor:
         return self.model(batch["brightfield"])

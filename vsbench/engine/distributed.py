@@ -10,8 +10,9 @@ the test images, and rank 0 gathers the metrics and alone writes the run folder.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Sequence, TypeVar
+from typing import Any, Iterator, Sequence, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -88,6 +89,25 @@ def wrap_model(model: torch.nn.Module, ctx: DistContext, device: torch.device
     ids = [device.index] if device.type == "cuda" else None
     return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids,
                                                      find_unused_parameters=True)
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DistributedDataParallel wrapper (``model`` itself when unwrapped)."""
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        return model.module
+    return model
+
+
+@contextmanager
+def unwrapped(method: Any) -> Iterator[Any]:
+    """Let ``method`` see its own model (not the DDP wrapper) inside the block, e.g. for
+    ``state_dict`` keys that do not depend on the number of processes."""
+    wrapper = method.model
+    method.model = unwrap_model(wrapper)
+    try:
+        yield method
+    finally:
+        method.model = wrapper
 
 
 def shutdown(ctx: DistContext) -> None:

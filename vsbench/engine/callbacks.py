@@ -1,0 +1,152 @@
+"""What the training loop does besides training, as callbacks at fixed points of the loop.
+
+The loop (:class:`vsbench.engine.train.Trainer`) calls every callback, in the order given, at
+four points, as detectron2's ``engine/hooks.py`` does: ``before_train`` (after a resumed state
+is restored), ``after_step`` (after each optimiser step), ``after_epoch`` (after an epoch's log
+entry) and ``after_train`` (after the last epoch, before the model is unwrapped). The built-in
+ones, in the engine's order:
+
+- :class:`Tracking`: the loss of every step to TensorBoard;
+- :class:`Progress`: the progress bar;
+- :class:`PreciseBatchNorm`: BatchNorm statistics recomputed with the final weights;
+- :class:`Checkpointer`: checkpoints every N steps, every M minutes and at the end (after
+  precise BatchNorm, so that the final checkpoint holds what is evaluated).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from rich.console import Console
+
+from vsbench import config as cfg
+from vsbench.engine.checkpointing import capture, save_checkpoint
+from vsbench.engine.batchnorm import batchnorm_layers, recompute_batchnorm_statistics
+from vsbench.engine.distributed import DistContext, unwrapped
+from vsbench.engine.runtime import autocast_context, to_device
+from vsbench.engine.tracking import Tracker
+from vsbench.progress import Bar, progress_bar
+
+
+class TrainerView(Protocol):
+    """What a callback may read (and the exit stack it may use) of the trainer."""
+
+    method: Any
+    optimizer: torch.optim.Optimizer
+    data: Any
+    run: cfg.RunConfig
+    device: torch.device
+    ctx: DistContext
+    state: Any  # vsbench.engine.train.TrainState
+    steps_per_epoch: int
+    last_loss: float
+
+    def elapsed(self) -> float: ...
+
+    def enter(self, context: Any) -> Any: ...
+
+
+class Callback:
+    """A no-op at every point; subclasses override the points they need."""
+
+    def before_train(self, trainer: TrainerView) -> None:
+        """Before the first step (the resumed state, if any, is already restored)."""
+
+    def after_step(self, trainer: TrainerView) -> None:
+        """After each optimiser step (``trainer.last_loss`` is its global batch's loss)."""
+
+    def after_epoch(self, trainer: TrainerView) -> None:
+        """After each epoch (its entry is the last of ``trainer.state.log``)."""
+
+    def after_train(self, trainer: TrainerView) -> None:
+        """After the last epoch."""
+
+
+class Tracking(Callback):
+    """The training loss of every step as ``train/loss`` (TensorBoard, when installed)."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    def after_step(self, trainer: TrainerView) -> None:
+        self.tracker.scalar("train/loss", trainer.last_loss, trainer.state.step)
+
+
+class Progress(Callback):
+    """A bar over every step of the run, with the epoch and the last loss."""
+
+    def __init__(self, console: Console | None) -> None:
+        self.console = console
+        self.bar: Bar = Bar()
+
+    def before_train(self, trainer: TrainerView) -> None:
+        total = trainer.run.epochs * trainer.steps_per_epoch
+        # The bar closes with the loop (the trainer's exit stack), also on an error.
+        self.bar = trainer.enter(progress_bar(self.console, "train", total, trainer.state.step))
+
+    def after_step(self, trainer: TrainerView) -> None:
+        self.bar.advance(1, status=f"epoch {trainer.state.epoch + 1}/{trainer.run.epochs} "
+                         f"loss {trainer.last_loss:.4f}")
+
+
+class PreciseBatchNorm(Callback):
+    """Precise BatchNorm statistics for the final weights (:mod:`vsbench.engine.batchnorm`):
+    over the whole training split without augmentation, on every process alike, so that every
+    rank ends with the same statistics. Methods without BatchNorm are left alone."""
+
+    def after_train(self, trainer: TrainerView) -> None:
+        run, device = trainer.run, trainer.device
+        with unwrapped(trainer.method) as method:
+            if not batchnorm_layers(method.model):
+                return
+            plain = trainer.data.unaugmented()  # already decoded and resized for training
+            loader = torch.utils.data.DataLoader(plain, shuffle=False,
+                                                 batch_size=min(run.batch_size, len(plain)))
+
+            def forward(batch: dict[str, Any]) -> None:
+                with autocast_context(device, run.precision):
+                    method.predict(to_device(batch, device, run.channels_last))
+
+            recompute_batchnorm_statistics(method.model, loader, forward)
+
+
+class Checkpointer(Callback):
+    """A checkpoint every ``run.checkpoint_every`` optimiser steps, every
+    ``run.checkpoint_minutes`` minutes, and when training ends (small runs would otherwise
+    spend their time writing checkpoints). Only rank 0 writes; without a ``path`` nothing is
+    written (the training seconds are still brought up to date)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.last = time.perf_counter()
+
+    def before_train(self, trainer: TrainerView) -> None:
+        self.last = time.perf_counter()
+
+    def after_step(self, trainer: TrainerView) -> None:
+        run = trainer.run
+        due = run.checkpoint_minutes and (
+            time.perf_counter() - self.last > 60 * run.checkpoint_minutes)
+        if due or (run.checkpoint_every and trainer.state.step % run.checkpoint_every == 0):
+            self.save(trainer)
+
+    def after_train(self, trainer: TrainerView) -> None:
+        self.save(trainer)  # the final state: a crash during evaluation resumes without retraining
+
+    def save(self, trainer: TrainerView) -> None:
+        """Write the checkpoint now."""
+        trainer.elapsed()
+        self.last = time.perf_counter()
+        if self.path is not None and trainer.ctx.is_main:
+            save_checkpoint(self.path, capture(trainer.method, trainer.optimizer,
+                                               vars(trainer.state)))
+
+
+def default_callbacks(console: Console | None, checkpoint_path: Path | None = None,
+                      tracker: Tracker | None = None) -> list[Callback]:
+    """The engine's callbacks, in their order (see the module's docstring)."""
+    callbacks: list[Callback] = [Tracking(tracker)] if tracker is not None else []
+    return callbacks + [Progress(console), PreciseBatchNorm(), Checkpointer(checkpoint_path)]

@@ -1,0 +1,84 @@
+"""Evaluation: predict every test image, score it with the one metric protocol, keep a preview.
+
+Fields larger than the training size are predicted in blended tiles of it
+(:mod:`vsbench.tiling`). The preview is what ``predictions.png`` shows and what a method's
+``write_artifacts`` receives: the first ``run.n_preview`` test images with their predictions,
+targets and the :class:`vsbench.method.Prediction` extras the method returned for them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, NamedTuple
+
+import torch
+from rich.console import Console
+
+from vsbench import config as cfg
+from vsbench.data.torch_dataset import PairedImageDataset
+from vsbench.engine.runtime import autocast_context, loader_options, to_device
+from vsbench.method import Method, Prediction, as_prediction
+from vsbench.metrics import MetricAccumulator
+from vsbench.progress import progress_bar
+from vsbench.tiling import predict_batch_tiled
+
+
+class Evaluation(NamedTuple):
+    """What :func:`evaluate` returns."""
+
+    metrics: MetricAccumulator
+    preview: dict[str, Any]
+    seconds: float  # spent predicting (not loading or scoring)
+
+
+class PreviewCollector:
+    """The first ``size`` images of an evaluation, as lists of CPU batches."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.preview: dict[str, Any] = {"brightfield": [], "prediction": [], "target": [],
+                                        "ids": [], "extras": {}}
+
+    def add(self, batch: dict[str, Any], output: Prediction, ids: list[str]) -> None:
+        """Keep what still fits of one predicted batch (``output.image`` in float32)."""
+        room = self.size - len(self.preview["ids"])
+        if room <= 0:
+            return
+        self.preview["brightfield"].append(batch["brightfield"][:room].cpu())
+        self.preview["prediction"].append(output.image[:room].clamp(0, 1).cpu())
+        self.preview["target"].append(batch["fluorescence"][:room].cpu())
+        for name, value in output.extras.items():
+            self.preview["extras"].setdefault(name, []).append(value[:room].cpu())
+        self.preview["ids"].extend(ids[:room])
+
+
+@torch.inference_mode()
+def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
+             method_name: str, console: Console | None) -> Evaluation:
+    """Predict every image of ``data`` and score it; return the metrics, a preview of the
+    first ``run.n_preview`` images (with the method's extras for them), and the seconds spent
+    predicting."""
+    options = loader_options(run, device) | {"persistent_workers": False}  # one pass only
+    loader = torch.utils.data.DataLoader(data, batch_size=run.eval_batch_size, shuffle=False,
+                                         **options)
+    metrics = MetricAccumulator(data.source.info.channels)
+    preview = PreviewCollector(run.n_preview)
+    seconds = 0.0
+    with progress_bar(console, "predict", len(data)) as bar:
+        for batch in loader:
+            batch = to_device(batch, device, run.channels_last)
+            ids = [data.records[int(i)].sample_id for i in batch["index"]]
+            start = time.perf_counter()
+            with autocast_context(device, run.precision):
+                # Fields larger than the training size are predicted in blended tiles of it.
+                output = as_prediction(predict_batch_tiled(
+                    method.predict, batch, run.image_size, run.tile_overlap,
+                    run.eval_batch_size))
+            output = Prediction(output.image.float(), output.extras)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds += time.perf_counter() - start
+            metrics.update(output.image, batch["fluorescence"], ids, method=method_name)
+            preview.add(batch, output, ids)
+            bar.advance(len(ids))
+    return Evaluation(metrics, preview.preview, seconds)

@@ -1,0 +1,90 @@
+"""What a finished run writes: its training log, per-image metrics, preview, metrics record.
+
+Every file goes through the results store and the atomic writers: ``train_log.csv`` (loss per
+epoch), ``per_image_metrics.csv`` (one row per test image and channel), ``predictions.png`` and
+``predictions.npz`` (the preview; :mod:`vsbench.figures`), then ``metrics.json``
+(:class:`vsbench.records.MetricsRecord`), and last the state ``completed``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from vsbench import atomic
+from vsbench.engine.plan import RunPlan
+from vsbench.engine.train import TrainState
+from vsbench.figures import prediction_grid
+from vsbench.layout import PER_IMAGE_FILE, PREDICTIONS_FILE, PREVIEW_FILE, TRAIN_LOG_FILE
+from vsbench.metrics import MetricAccumulator
+from vsbench.records import ConfigRecord, MetricsRecord
+from vsbench.store import RunFolder
+
+
+def csv_text(rows: list[dict]) -> str:
+    """``rows`` as CSV with a header (the first row's keys)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def save_predictions(path: Path, preview: dict[str, Any], channels: Sequence[str]) -> None:
+    """The preview's arrays as ``predictions.npz`` (float16: for pictures, not for scores)."""
+    atomic.write_npz(path, **{k: torch.cat(preview[k]).numpy().astype(np.float16)
+                              for k in ("brightfield", "prediction", "target")},
+                     sample_ids=np.array(preview["ids"], dtype=str),
+                     channels=np.array(channels, dtype=str))
+
+
+def write_preview(folder: RunFolder, plan: RunPlan, preview: dict[str, Any]) -> None:
+    """``predictions.png`` and ``predictions.npz`` of the preview images (none: nothing)."""
+    if not preview["ids"]:
+        return
+    request, channels = plan.request, plan.source.info.channels
+    prediction_grid(folder.file(PREVIEW_FILE), torch.cat(preview["brightfield"]).numpy(),
+                    torch.cat(preview["prediction"]).numpy(),
+                    torch.cat(preview["target"]).numpy(), channels, preview["ids"],
+                    title=f"{request.method} on {request.dataset} (seed {request.seed})")
+    save_predictions(folder.file(PREDICTIONS_FILE), preview, channels)
+
+
+def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
+                   summary: dict[str, Any], predict_seconds: float) -> MetricsRecord:
+    """The ``metrics.json`` record of a run (``summary``: ``MetricAccumulator.compute()``)."""
+    request, run = plan.request, plan.resolved.run
+    record = {
+        "method": request.method, "dataset": request.dataset,
+        "dataset_fingerprint": config.dataset_fingerprint,
+        "split_hash": plan.split.hash, "preset": request.preset, "seed": request.seed,
+        "image_size": run.image_size, "eval_image_size": run.eval_image_size or run.image_size,
+        "n_test_images": summary["n_images"],
+        "channels": summary["channels"], "average": summary["average"],
+        "pcc_undefined_images": summary["pcc_undefined"],
+        "train_seconds": round(trained.seconds, 3),
+        "predict_seconds_per_image": round(predict_seconds / max(summary["n_images"], 1), 5),
+        "run_id": folder.run_id, "config_hash": config.config_hash,
+    }
+    if config.method_record:
+        record["method_record"] = config.method_record
+    return MetricsRecord.from_json(record)
+
+
+def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
+                  scores: MetricAccumulator, preview: dict[str, Any], predict_seconds: float
+                  ) -> MetricsRecord:
+    """Write the log, per-image metrics, preview and metrics.json; mark the run completed."""
+    summary = scores.compute()
+    atomic.write_text(folder.file(TRAIN_LOG_FILE), csv_text(trained.log))
+    atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
+    write_preview(folder, plan, preview)
+    metrics = metrics_record(plan, config, folder, trained, summary, predict_seconds)
+    folder.write_metrics(metrics)
+    folder.set_state("completed")
+    return metrics
