@@ -19,7 +19,6 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -55,7 +54,7 @@ def exit_with(message: str, code: int) -> typer.Exit:
 class Group(TyperGroup):
     """The ``vsbench`` command group: runs a command under the error policy."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except VsbenchError as exc:
