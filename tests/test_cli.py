@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import TINY, install_fake_distribution, run_cli
+from tests.conftest import REPO, TINY, install_fake_distribution, run_cli
 from vsbench.cli import app
 from vsbench.records import MetricsRecord
 
@@ -278,3 +278,78 @@ def test_tensorboard_events_when_installed(finished_run):
     _, folder, _ = finished_run
     events = list((folder / "tensorboard").glob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+
+
+TORCH_FREE = '''
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.test_leaderboard import make_run
+from vsbench.cli import app
+
+root = Path(sys.argv[1])
+for method, seed, pcc in (("unet", 0, 0.6), ("unet", 1, 0.62), ("palette", 0, 0.5)):
+    make_run(root / "results", method, seed, pcc)
+runner = CliRunner()
+for args in (["--help"], ["methods"], ["datasets", "--data-root", str(root / "data")],
+             ["compare", "--results", str(root / "results"), "--format", "html"],
+             ["compare", "--results", str(root / "results"), "--against",
+              str(root / "results")],
+             ["report", "--results", str(root / "results"), "--data-root", str(root / "data")]):
+    out = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert out.exit_code == 0, (args, out.output)
+    assert "torch" not in sys.modules, f"vsbench {args[0]} imported torch"
+print("torch-free")
+'''
+
+
+def test_listing_comparing_and_reporting_import_no_torch(tmp_path):
+    """--help, methods, datasets, compare (also --against) and report on a fabricated
+    results folder, in a fresh interpreter: none of them imports torch."""
+    out = subprocess.run([sys.executable, "-c", TORCH_FREE, str(tmp_path)], capture_output=True,
+                         text=True, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == "torch-free", out.stderr
+
+
+@pytest.mark.parametrize("module", ["vsbench.cli", "vsbench.cli.compare", "vsbench.cli.report",
+                                    "vsbench.cli.methods", "vsbench.cli.datasets",
+                                    "vsbench.leaderboard", "vsbench.report"])
+def test_module_imports_no_torch(module):
+    code = f"import sys, {module}; assert 'torch' not in sys.modules"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_one_error_policy(monkeypatch, tmp_path):
+    """User errors, Ctrl-C and a crashing method, whatever the command: one line on stderr and
+    the exit code of the policy (vsbench.cli.errors)."""
+    import vsbench.engine
+    import vsbench.leaderboard
+
+    def raising(exc):
+        def run_benchmark(*args, **kwargs):
+            raise exc
+        return run_benchmark
+
+    args = ["run", "--method", "unet", "--results", str(tmp_path)]
+    monkeypatch.setattr(vsbench.engine, "run_benchmark", raising(KeyboardInterrupt()))
+    out = invoke(*args)
+    assert out.exit_code == 130
+    assert out.stderr.strip() == ("error: interrupted; the run folder is marked failed, "
+                                  "finished runs are untouched.")
+    monkeypatch.setattr(vsbench.engine, "run_benchmark", raising(RuntimeError("boom [x]")))
+    out = invoke(*args)
+    assert out.exit_code == 1 and out.stderr.strip() == (
+        "error: method 'unet' failed: RuntimeError: boom [x] (traceback in the run folder's "
+        "state.json, or rerun with VSBENCH_DEBUG=1).")
+    debug = runner.invoke(app, args, env={**ENV, "VSBENCH_DEBUG": "1"})
+    assert isinstance(debug.exception, RuntimeError)  # the traceback, not the one line
+    monkeypatch.setattr(vsbench.leaderboard, "load_runs", raising(KeyboardInterrupt()))
+    out = invoke("compare", "--results", str(tmp_path))
+    assert out.exit_code == 130 and out.stderr.strip() == "error: interrupted."
+    out = invoke("data", "split", "--dataset", "synthetic", "--test", "P1")
+    assert out.exit_code == 2 and out.stderr.strip() == (
+        "error: --test and --val choose plates for a new split: add --regenerate.")
+    assert out.stdout == ""

@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from tests.test_leaderboard import make_run
 from vsbench.cli import app
-from vsbench.reproduction import ReproductionError, check_reproduction
+from vsbench.leaderboard.reproduction import ReproductionError, check_reproduction
 
 
 def _reference(tmp_path):

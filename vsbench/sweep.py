@@ -14,6 +14,8 @@ from typing import Callable
 from rich.console import Console
 
 from vsbench.engine import RunRequest, plan_run, run_benchmark
+from vsbench.errors import ConfigError
+from vsbench.layout import submitit_folder
 from vsbench.store import ResultsStore
 
 LAUNCHERS = ("local", "submitit-local", "slurm")
@@ -72,7 +74,7 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
               runner: Callable[[RunRequest], str] = _run_job) -> list[JobOutcome]:
     """Run every (method, seed) of the grid that has no completed run yet."""
     if launcher not in LAUNCHERS:
-        raise ValueError(f"Unknown launcher '{launcher}'; use one of {', '.join(LAUNCHERS)}.")
+        raise ConfigError(f"Unknown launcher '{launcher}'; use one of {', '.join(LAUNCHERS)}.")
     console = console or Console()
     outcomes: list[JobOutcome] = []
     todo: list[RunRequest] = []
@@ -96,7 +98,7 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
                                            error=f"{type(exc).__name__}: {exc}"))
                 console.print(f"[red]failed[/] {request.method} seed {request.seed}: {exc}")
         return outcomes
-    executor = _executor(launcher, Path(base.results_dir) / "submitit", slurm or SlurmOptions())
+    executor = _executor(launcher, submitit_folder(base.results_dir), slurm or SlurmOptions())
     jobs = [(request, executor.submit(runner, request)) for request in todo]
     console.print(f"submitted {len(jobs)} job(s) with {launcher}; waiting for them")
     for request, job in jobs:

@@ -6,8 +6,12 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from vsbench.cli.common import console
+from vsbench.cli.compare import show_leaderboards
+from vsbench.cli.errors import print_error
+from vsbench.errors import NothingToShow
 
 
 def _ints(text: str) -> list[int]:
@@ -42,21 +46,18 @@ def sweep(
     Re-running a sweep after an interruption only runs what is missing. Ends with the
     leaderboard of the results folder.
     """
-    from vsbench.cli import _fail, _user_errors, app
     from vsbench.config import parse_overrides
     from vsbench.engine import RunRequest
     from vsbench.sweep import SlurmOptions, run_sweep
 
-    console = Console()
-    try:
-        base = RunRequest(method="", dataset=dataset, preset=preset,
-                          overrides=parse_overrides(set_ or []), device=device,
-                          results_dir=results, data_root=data_root)
-        outcomes = run_sweep(base, [m.strip() for m in methods.split(",") if m.strip()],
-                             _ints(seeds), launcher,
-                             SlurmOptions(partition, gpus, cpus, time_min), console)
-    except (*_user_errors(), ValueError) as exc:
-        _fail(str(exc))
+    out = console()
+    base = RunRequest(method="", dataset=dataset, preset=preset,
+                      overrides=parse_overrides(set_ or []), device=device,
+                      results_dir=results, data_root=data_root)
+    # A job's own failure (even a crash) is one row of the table, not the end of the grid.
+    outcomes = run_sweep(base, [m.strip() for m in methods.split(",") if m.strip()],
+                         _ints(seeds), launcher, SlurmOptions(partition, gpus, cpus, time_min),
+                         out)
     table = Table(title="sweep")
     for column in ("method", "seed", "status", "run folder or error"):
         table.add_column(column)
@@ -64,10 +65,10 @@ def sweep(
         style = {"failed": "red", "skipped": "dim"}.get(o.status, "green")
         table.add_row(o.method, str(o.seed), f"[{style}]{o.status}[/]",
                       o.error if o.error else Path(o.folder).name)
-    console.print(table)
-    from typer.main import get_command
-
-    get_command(app).main(["compare", "--results", str(results), "--data-root", str(data_root)],
-                          standalone_mode=False)
+    out.print(table)
+    try:
+        show_leaderboards(results, data_root)
+    except NothingToShow as exc:  # every job failed: the table above says why
+        print_error(str(exc))
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(1)

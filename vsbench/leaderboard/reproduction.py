@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from vsbench.errors import ReproductionError
-from vsbench.leaderboard import GROUP_KEYS, load_runs
+from vsbench.leaderboard.load import GROUP_KEYS, load_runs
 from vsbench.protocol import AVERAGE
 
 DEFAULT_TOLERANCE = 0.03

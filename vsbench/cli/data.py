@@ -1,6 +1,7 @@
 """``vsbench data``: fetch, prepare and split datasets (typer sub-commands).
 
 Torch and the sources are imported inside the commands, so ``vsbench --help`` stays fast.
+Errors propagate to the one error policy of :mod:`vsbench.cli.errors`.
 """
 
 from __future__ import annotations
@@ -14,24 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vsbench.errors import ConfigError
+from vsbench.layout import dataset_folder
+
 data_app = typer.Typer(no_args_is_help=True, add_completion=False,
                        help="Fetch, prepare (decode once into a cache) and split datasets.")
 
 DATA_ROOT_HELP = ("Local data root: each dataset's files, settings (source.json), split "
                   "manifest and cache live in DATA_ROOT/<dataset>/.")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _errors() -> tuple[type[Exception], ...]:
-    from vsbench.config import ConfigError
-    from vsbench.data.source import DataError
-    from vsbench.plugins import PluginError
-
-    return ConfigError, DataError, PluginError
 
 
 def _split_list(values: Optional[List[str]]) -> tuple[str, ...]:
@@ -49,7 +40,6 @@ def _human(n: float) -> str:
 
 def _source(dataset: str, data_root: Path, overrides: dict[str, str] | None = None):
     """Build ``dataset``'s source, first storing ``overrides`` in its settings file."""
-    from vsbench.config import ConfigError
     from vsbench.data import settings as source_settings
     from vsbench.plugins import default_registry
 
@@ -93,27 +83,24 @@ def fetch(
     from vsbench.data import settings as source_settings
 
     console = Console()
-    try:
-        if dataset != jump.NAME:
-            _fail(f"only {jump.NAME} can be fetched; '{dataset}' reads local files (see "
-                  "`vsbench data prepare --help`).")
-        from vsbench.data.fetch import fetch_jump
+    if dataset != jump.NAME:
+        raise ConfigError(f"only {jump.NAME} can be fetched; '{dataset}' reads local files "
+                          "(see `vsbench data prepare --help`).")
+    from vsbench.data.fetch import fetch_jump
 
-        stored = source_settings.load(jump.JumpSettings, data_root, jump.NAME)
-        url = source or stored.source_url
-        chosen = _split_list(plates)
-        start = time.perf_counter()
-        report = fetch_jump(url, data_root / jump.NAME, chosen, sites_per_well,
-                            _split_list(wells), stored.planes + stored.channels,
-                            endpoint_url=endpoint_url, workers=workers,
-                            console=Console(stderr=True))
-        # Plates fetched earlier stay part of the dataset.
-        known = tuple(dict.fromkeys(stored.plates + chosen)) if not stored.root else chosen
-        source_settings.update(jump.JumpSettings, data_root, jump.NAME, {
-            "root": "", "plates": known, "sites_per_well": sites_per_well,
-            "wells": _split_list(wells), "source_url": url})
-    except _errors() as exc:
-        _fail(str(exc))
+    stored = source_settings.load(jump.JumpSettings, data_root, jump.NAME)
+    url = source or stored.source_url
+    chosen = _split_list(plates)
+    start = time.perf_counter()
+    report = fetch_jump(url, dataset_folder(data_root, jump.NAME).path, chosen, sites_per_well,
+                        _split_list(wells), stored.planes + stored.channels,
+                        endpoint_url=endpoint_url, workers=workers,
+                        console=Console(stderr=True))
+    # Plates fetched earlier stay part of the dataset.
+    known = tuple(dict.fromkeys(stored.plates + chosen)) if not stored.root else chosen
+    source_settings.update(jump.JumpSettings, data_root, jump.NAME, {
+        "root": "", "plates": known, "sites_per_well": sites_per_well,
+        "wells": _split_list(wells), "source_url": url})
     console.print(f"{report.files} files for plate(s) {', '.join(chosen)}: "
                   f"{report.downloaded} downloaded ({_human(report.bytes)}), {report.skipped} "
                   f"already there; {time.perf_counter() - start:.1f} s. Next: `vsbench data "
@@ -144,36 +131,33 @@ def prepare(
     from vsbench.data.splits import load_or_create_split
 
     console = Console()
-    try:
-        source = _source(dataset, data_root, parse_overrides(set_ or []))
-        records = source.records()
-        info = source.info
-        console.print(f"[bold]{dataset}[/]: {len(records)} samples, "
-                      f"{len({r.plate for r in records})} plate(s); planes "
-                      f"{', '.join(info.planes)} -> channels {', '.join(info.channels)}; labels "
-                      f"{', '.join(info.label_kinds) or '-'}", highlight=False)
-        describe = getattr(source, "preprocessing", None)
-        if callable(describe):
-            console.print("preprocessing: " + "; ".join(
-                f"{k} " + (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
-                for k, v in describe().items()), highlight=False)
-        split = load_or_create_split(records, data_root / dataset / "split.csv")
-        console.print(f"split {split.path} (hash {split.hash}): "
-                      + ", ".join(f"{p} {len(ids)}" for p, ids in split.parts.items()),
-                      highlight=False)
-        sizes = image_size or [RUN_PRESETS.get(preset, RUN_PRESETS["smoke"])["image_size"]]
-        for size in sizes:
-            start = time.perf_counter()
-            cached = source.for_run(size, data_root)
-            folder = getattr(cached, "folder", None)
-            if folder is None:
-                console.print(f"{dataset} is read directly (nothing to cache).")
-                continue
-            nbytes = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
-            console.print(f"cache {size} px: {folder} ({_human(nbytes)}, "
-                          f"{time.perf_counter() - start:.1f} s)", highlight=False)
-    except _errors() as exc:
-        _fail(str(exc))
+    source = _source(dataset, data_root, parse_overrides(set_ or []))
+    records = source.records()
+    info = source.info
+    console.print(f"[bold]{dataset}[/]: {len(records)} samples, "
+                  f"{len({r.plate for r in records})} plate(s); planes "
+                  f"{', '.join(info.planes)} -> channels {', '.join(info.channels)}; labels "
+                  f"{', '.join(info.label_kinds) or '-'}", highlight=False)
+    describe = getattr(source, "preprocessing", None)
+    if callable(describe):
+        console.print("preprocessing: " + "; ".join(
+            f"{k} " + (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
+            for k, v in describe().items()), highlight=False)
+    split = load_or_create_split(records, dataset_folder(data_root, dataset).split_manifest)
+    console.print(f"split {split.path} (hash {split.hash}): "
+                  + ", ".join(f"{p} {len(ids)}" for p, ids in split.parts.items()),
+                  highlight=False)
+    sizes = image_size or [RUN_PRESETS.get(preset, RUN_PRESETS["smoke"])["image_size"]]
+    for size in sizes:
+        start = time.perf_counter()
+        cached = source.for_run(size, data_root)
+        folder = getattr(cached, "folder", None)
+        if folder is None:
+            console.print(f"{dataset} is read directly (nothing to cache).")
+            continue
+        nbytes = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+        console.print(f"cache {size} px: {folder} ({_human(nbytes)}, "
+                      f"{time.perf_counter() - start:.1f} s)", highlight=False)
     console.print(f"Next: `vsbench run --method unet --dataset {dataset} --data-root "
                   f"{data_root}`.")
 
@@ -198,20 +182,17 @@ def split(
     from vsbench.data.splits import load_or_create_split, read_split, write_split
 
     console = Console()
-    path = data_root / dataset / "split.csv"
-    try:
-        if (test or val) and not regenerate:
-            _fail("--test and --val choose plates for a new split: add --regenerate.")
-        records = _source(dataset, data_root).records()
-        old = read_split(path).hash if path.is_file() else None
-        if regenerate:
-            result = write_split(records, path, _split_list(test), _split_list(val))
-            change = "unchanged" if old == result.hash else f"was {old or 'none'}"
-            console.print(f"wrote {path}: hash {result.hash} ({change})", highlight=False)
-        else:
-            result = load_or_create_split(records, path)
-    except _errors() as exc:
-        _fail(str(exc))
+    path = dataset_folder(data_root, dataset).split_manifest
+    if (test or val) and not regenerate:
+        raise ConfigError("--test and --val choose plates for a new split: add --regenerate.")
+    records = _source(dataset, data_root).records()
+    old = read_split(path).hash if path.is_file() else None
+    if regenerate:
+        result = write_split(records, path, _split_list(test), _split_list(val))
+        change = "unchanged" if old == result.hash else f"was {old or 'none'}"
+        console.print(f"wrote {path}: hash {result.hash} ({change})", highlight=False)
+    else:
+        result = load_or_create_split(records, path)
     by_id = {r.sample_id: r for r in records}
     table = Table(title=f"{dataset} split {result.hash}", caption=str(path))
     for column in ("part", "samples", "plates", "wells"):

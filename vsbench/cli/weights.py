@@ -2,7 +2,6 @@
 
 Imports neither torch nor timm to list (``huggingface_hub``'s cache lookup only reads files);
 ``--download`` imports timm and fetches through the hub, for a machine that can reach it.
-Mounted in :mod:`vsbench.cli` as ``app.command()(weights)``.
 """
 
 from __future__ import annotations
@@ -13,8 +12,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from vsbench.cli.common import console as make_console
 
 ENV_WEIGHTS = "VSBENCH_NSC_WEIGHTS"  # the same as vsbench.nsc.weights.ENV_WEIGHTS (torch-free)
 HF_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -66,17 +66,11 @@ def weights(
     $VSBENCH_NSC_WEIGHTS or the local Hugging Face cache; without them it falls back to the packaged
     EfficientNet-Lite0 and records that in the run's config.json.
     """
-    console = Console()
+    console = make_console()
     if download:
-        from vsbench.config import ConfigError
         from vsbench.nsc.weights import load_backbone
 
-        try:
-            _, spec, record = load_backbone(download, allow_download=True, fallback=False)
-        except ConfigError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False,
-                                       soft_wrap=True)
-            raise typer.Exit(2)
+        _, spec, record = load_backbone(download, allow_download=True, fallback=False)
         console.print(f"{spec.name}: {record.weights_source} {record.path or ''}")
         return
     table = Table(title="NSC backbones (diffstain --set nsc.backbone=NAME)")

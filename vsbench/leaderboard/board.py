@@ -1,16 +1,16 @@
-"""Leaderboards derived from run folders (pandas), and their exports.
+"""The leaderboard object: runs grouped by comparability key, averaged, ranked and tested.
 
 One table per (dataset, dataset fingerprint, split hash, preset, image size, channel set):
 results made on different data, splits or evaluation settings are never averaged together.
 Rows are methods (mean over their runs, i.e. seeds, with the standard deviation and the number
 of runs); columns are (channel, metric) for every channel and for the Average. Each board also
 carries 95% bootstrap confidence intervals over test images, a rank and a paired test against
-the best method (see :mod:`vsbench.stats`).
+the best method (see :mod:`vsbench.stats`). How a board is printed or exported is
+:mod:`vsbench.leaderboard.render`.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
@@ -19,14 +19,10 @@ import numpy as np
 import pandas as pd
 
 from vsbench import stats
-from vsbench import atomic
 from vsbench.errors import LeaderboardError
+from vsbench.leaderboard.load import GROUP_KEYS, names, split_list
 from vsbench.protocol import AVERAGE, HIGHER_IS_BETTER, METRICS
-from vsbench.store import ResultsStore
 
-GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size",
-              "eval_image_size", "channel_set")
-FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html"}
 DEFAULT_SORT = (AVERAGE, "pcc")
 SORT_SYNTAX = "CHANNEL/METRIC, e.g. Average/pcc or DNA/ssim"
 
@@ -109,57 +105,6 @@ class Leaderboard:
                        ci_low=cut(self.ci_low), ci_high=cut(self.ci_high))
 
 
-def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
-    """A long table of every completed run (one row per run, channel and metric) and the
-    warnings for run folders that were skipped."""
-    rows = []
-    usable, skipped = ResultsStore(results_dir).completed()
-    warnings = [f"skipped {run.problem}" for run in skipped]
-    for run in usable:
-        record, folder = run.metrics, run.folder.path
-        base = {k: getattr(record, k, None) for k in GROUP_KEYS}
-        base["channel_set"] = ",".join(record.channels)
-        base["eval_image_size"] = record.scored_size
-        base.update(method=record.method, seed=record.seed, run=folder.name,
-                    folder=str(folder))
-        for channel, values in [*record.channels.items(), (AVERAGE, record.average)]:
-            for metric in METRICS:
-                rows.append({**base, "channel": channel, "metric": metric,
-                             "value": float(values[metric])})
-    columns = [*GROUP_KEYS, "method", "seed", "run", "folder", "channel", "metric", "value"]
-    return pd.DataFrame(rows, columns=columns), warnings
-
-
-def _split_list(text: str | Sequence[str] | None) -> list[str] | None:
-    if text is None:
-        return None
-    items = text.split(",") if isinstance(text, str) else list(text)
-    return [i.strip() for i in items if i.strip()] or None
-
-
-def filter_runs(runs: pd.DataFrame, dataset: str | None = None,
-                methods: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """Keep the runs of one dataset and/or some methods (comma-separated names); a name that
-    matches no run is a :class:`LeaderboardError` listing the ones there are."""
-    if dataset is not None:
-        if dataset not in set(runs["dataset"]):
-            raise LeaderboardError(f"--dataset {dataset}: no completed runs on it; the runs "
-                                   f"are on {_names(runs['dataset'])}.")
-        runs = runs[runs["dataset"] == dataset]
-    wanted = _split_list(methods)
-    if wanted is not None:
-        unknown = [m for m in wanted if m not in set(runs["method"])]
-        if unknown:
-            raise LeaderboardError(f"--methods: no completed runs of {', '.join(unknown)}; "
-                                   f"the runs are of {_names(runs['method'])}.")
-        runs = runs[runs["method"].isin(wanted)]
-    return runs
-
-
-def _names(values) -> str:
-    return ", ".join(sorted(set(map(str, values))))
-
-
 def parse_sort_by(text: str | None) -> tuple[str, str]:
     """``CHANNEL/METRIC`` (e.g. ``Average/pcc``, ``DNA/ssim``; the metric in any case)."""
     if text is None:
@@ -174,7 +119,7 @@ def parse_sort_by(text: str | None) -> tuple[str, str]:
 
 def parse_metrics(text: str | None) -> list[str] | None:
     """``--metrics pcc,ssim`` (any case) as metric names."""
-    wanted = _split_list(text)
+    wanted = split_list(text)
     if wanted is None:
         return None
     wanted = [m.lower() for m in wanted]
@@ -189,7 +134,7 @@ def select_columns(boards: list[Leaderboard], channels: str | Sequence[str] | No
                    metrics: str | Sequence[str] | None = None) -> list[Leaderboard]:
     """Show only some channels (``Average`` counts as one) and metrics. A channel no board has
     is an error; a board having none of the channels is left out."""
-    wanted = _split_list(channels)
+    wanted = split_list(channels)
     metric_names = parse_metrics(metrics) if isinstance(metrics, str) or metrics is None \
         else list(metrics)
     if wanted is not None:
@@ -217,7 +162,7 @@ def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None
         return boards
     if sort_by[0] not in set(runs["channel"]):
         raise LeaderboardError(f"--sort-by {sort_by[0]}/{sort_by[1]}: no channel "
-                               f"'{sort_by[0]}'; the runs have {_names(runs['channel'])} "
+                               f"'{sort_by[0]}'; the runs have {names(runs['channel'])} "
                                f"({SORT_SYNTAX}).")
     keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
     for key, group in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
@@ -282,146 +227,3 @@ def mark_stale(boards: list[Leaderboard], data_root: Path) -> list[Leaderboard]:
             except ValueError:
                 continue
     return boards
-
-
-# ---- exports ---------------------------------------------------------------------------------
-
-STYLES = {  # (best, second, plus-minus, interval) per format
-    "markdown": ("**{}**", "<u>{}</u>", " ± ", None),
-    "latex": ("\\textbf{{{}}}", "\\underline{{{}}}", " $\\pm$ ", None),
-    "html": ("<b>{}</b>", "<u>{}</u>", " ± ", "<br><small>[{}, {}]</small>"),
-}
-
-
-def cell_text(board: Leaderboard, method: str, col: tuple[str, str], digits: int = 3,
-              pm: str = " ± ") -> str:
-    """``mean ± std`` of one cell (the ± part only when the method has several runs)."""
-    mean = board.table.loc[method, col]
-    if pd.isna(mean):
-        return "-"
-    text = f"{mean:.{digits}f}"
-    if board.std is not None:
-        std = board.std.loc[method, col]
-        if pd.notna(std):
-            text += f"{pm}{std:.{digits}f}"
-    return text
-
-
-def interval_text(board: Leaderboard, method: str, col: tuple[str, str],
-                  digits: int = 3) -> tuple[str, str] | None:
-    """The bounds of a cell's confidence interval as strings, or None without one."""
-    if board.ci_low is None:
-        return None
-    low, high = board.ci_low.loc[method, col], board.ci_high.loc[method, col]
-    if pd.isna(low) or pd.isna(high):
-        return None
-    return f"{low:.{digits}f}", f"{high:.{digits}f}"
-
-
-def formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
-    """The string table of :func:`render` (``fmt``: markdown, latex or html), index method."""
-    return _formatted(board, fmt, digits)
-
-
-def _formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
-    """String table as papers print it: rank, mean ± std per column (best bold, second
-    underlined), runs, and the paired test's p-value."""
-    bold, underline, pm, interval = STYLES[fmt]
-    best, second = board.best(), board.second()
-    out = pd.DataFrame(index=board.table.index)
-    out[("", "rank")] = [str(board.rank[m]) if board.rank is not None else "-"
-                         for m in board.table.index]
-    for col in board.metric_columns():
-        cells = []
-        for method in board.table.index:
-            text = cell_text(board, method, col, digits, pm)
-            if best.get(col) == method:
-                text = bold.format(text)
-            elif second.get(col) == method:
-                text = underline.format(text)
-            bounds = interval_text(board, method, col, digits)
-            if interval and bounds:
-                text += interval.format(*bounds)
-            cells.append(text)
-        out[col] = cells
-    out[("", "runs")] = board.table[("", "runs")].astype(int).astype(str)
-    out[("", "p")] = [stats.format_p(board.p_value[m]) if board.p_value is not None else "-"
-                      for m in board.table.index]
-    out.columns = pd.MultiIndex.from_tuples(out.columns)
-    out.index.name = "method"
-    return out
-
-
-def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    frame.columns = [f"{c} {m.upper()}" if c else m for c, m in frame.columns]
-    return frame
-
-
-def numeric_table(board: Leaderboard) -> pd.DataFrame:
-    """Every number of a board, one row per method: rank, then per column the mean, std and
-    CI bounds, then runs and p_value (what the CSV export holds)."""
-    out = pd.DataFrame(index=board.table.index)
-    out["rank"] = board.rank
-    for col in board.metric_columns():
-        name = f"{col[0]} {col[1].upper()}"
-        out[name] = board.table[col]
-        for suffix, frame in (("std", board.std), ("ci_low", board.ci_low),
-                              ("ci_high", board.ci_high)):
-            out[f"{name} {suffix}"] = frame[col] if frame is not None else np.nan
-    out["runs"] = board.table[("", "runs")].astype(int)
-    out["p_value"] = board.p_value if board.p_value is not None else np.nan
-    out["sort_by"] = "/".join(board.sort_by)
-    out.index.name = "method"
-    return out
-
-
-def _latex_escape(text: str) -> str:
-    for char in ("\\", "_", "%", "&", "#", "$", "{", "}"):
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def render(board: Leaderboard, fmt: str) -> str:
-    """The table as markdown, csv, latex or html: mean ± std, best value per column in bold,
-    the second underlined, a rank and a p-value column (csv: every number, with the CIs)."""
-    if fmt == "csv":
-        return numeric_table(board).to_csv(float_format="%.6g")
-    if fmt == "markdown":
-        return (f"**{board.title()}**\n\n" + _flat_columns(_formatted(board, fmt)).to_markdown()
-                + f"\n\n{board.caption()}\n")
-    if fmt == "latex":
-        table = _formatted(board, fmt)
-        table.index = [_latex_escape(str(m)) for m in table.index]
-        table[("", "p")] = table[("", "p")].str.replace("<", "$<$", regex=False)
-        table = table.reset_index()
-        table.columns = pd.MultiIndex.from_tuples(
-            [("", "method"), *((c, m.upper() if c else m) for c, m in table.columns[1:])])
-        caption = _latex_escape(f"{board.title()}. {board.caption()}").replace("±", "$\\pm$")
-        return table.to_latex(escape=False, index=False, multicolumn=True,
-                              multicolumn_format="c", caption=caption,
-                              column_format="l" + "r" * (table.shape[1] - 1))
-    if fmt == "html":
-        table = _formatted(board, fmt)
-        table.index = [html.escape(str(m)) for m in table.index]
-        table.index.name = "method"
-        return (f"<h3>{html.escape(board.title())}</h3>\n" + table.to_html(escape=False)
-                + f"\n<p class=\"caption\">{html.escape(board.caption())}</p>\n")
-    raise ValueError(f"Unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
-
-
-def export(boards: list[Leaderboard], fmt: str, path: Path) -> Path:
-    """Write every leaderboard in ``fmt`` to ``path`` (atomically)."""
-    if fmt == "csv":
-        parts = []
-        for board in boards:
-            frame = numeric_table(board)
-            for k, v in reversed(board.key.items()):
-                frame.insert(0, k, v)
-            parts.append(frame.reset_index())
-        text = pd.concat(parts).to_csv(index=False, float_format="%.6g")
-    else:
-        text = "\n".join(render(board, fmt) for board in boards)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(path, text)
-    return path

@@ -1,0 +1,246 @@
+"""Renderers of one leaderboard object: markdown, LaTeX, HTML, CSV and the terminal table.
+
+Every renderer reads the same :class:`~vsbench.leaderboard.board.Leaderboard` (its means,
+standard deviations, confidence intervals, ranks and p-values) and only decides how to show it:
+:func:`render` gives the text of an export format, :func:`export` writes every board to one
+file (atomically), :func:`print_board` prints the rich table ``vsbench compare`` shows.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from vsbench import atomic, stats
+from vsbench.errors import LeaderboardError
+from vsbench.leaderboard.board import Leaderboard
+
+FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html"}  # name -> extension
+
+STYLES = {  # (best, second, plus-minus, interval) per format
+    "markdown": ("**{}**", "<u>{}</u>", " ± ", None),
+    "latex": ("\\textbf{{{}}}", "\\underline{{{}}}", " $\\pm$ ", None),
+    "html": ("<b>{}</b>", "<u>{}</u>", " ± ", "<br><small>[{}, {}]</small>"),
+}
+
+
+def cell_text(board: Leaderboard, method: str, col: tuple[str, str], digits: int = 3,
+              pm: str = " ± ") -> str:
+    """``mean ± std`` of one cell (the ± part only when the method has several runs)."""
+    mean = board.table.loc[method, col]
+    if pd.isna(mean):
+        return "-"
+    text = f"{mean:.{digits}f}"
+    if board.std is not None:
+        std = board.std.loc[method, col]
+        if pd.notna(std):
+            text += f"{pm}{std:.{digits}f}"
+    return text
+
+
+def interval_text(board: Leaderboard, method: str, col: tuple[str, str],
+                  digits: int = 3) -> tuple[str, str] | None:
+    """The bounds of a cell's confidence interval as strings, or None without one."""
+    if board.ci_low is None:
+        return None
+    low, high = board.ci_low.loc[method, col], board.ci_high.loc[method, col]
+    if pd.isna(low) or pd.isna(high):
+        return None
+    return f"{low:.{digits}f}", f"{high:.{digits}f}"
+
+
+def formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
+    """The string table as papers print it (``fmt``: markdown, latex or html), index method:
+    rank, mean ± std per column (best bold, second underlined), runs, and the paired test's
+    p-value."""
+    bold, underline, pm, interval = STYLES[fmt]
+    best, second = board.best(), board.second()
+    out = pd.DataFrame(index=board.table.index)
+    out[("", "rank")] = [str(board.rank[m]) if board.rank is not None else "-"
+                         for m in board.table.index]
+    for col in board.metric_columns():
+        cells = []
+        for method in board.table.index:
+            text = cell_text(board, method, col, digits, pm)
+            if best.get(col) == method:
+                text = bold.format(text)
+            elif second.get(col) == method:
+                text = underline.format(text)
+            bounds = interval_text(board, method, col, digits)
+            if interval and bounds:
+                text += interval.format(*bounds)
+            cells.append(text)
+        out[col] = cells
+    out[("", "runs")] = board.table[("", "runs")].astype(int).astype(str)
+    out[("", "p")] = [stats.format_p(board.p_value[m]) if board.p_value is not None else "-"
+                      for m in board.table.index]
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    out.index.name = "method"
+    return out
+
+
+def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.columns = [f"{c} {m.upper()}" if c else m for c, m in frame.columns]
+    return frame
+
+
+def numeric_table(board: Leaderboard) -> pd.DataFrame:
+    """Every number of a board, one row per method: rank, then per column the mean, std and
+    CI bounds, then runs and p_value (what the CSV export holds)."""
+    out = pd.DataFrame(index=board.table.index)
+    out["rank"] = board.rank
+    for col in board.metric_columns():
+        name = f"{col[0]} {col[1].upper()}"
+        out[name] = board.table[col]
+        for suffix, frame in (("std", board.std), ("ci_low", board.ci_low),
+                              ("ci_high", board.ci_high)):
+            out[f"{name} {suffix}"] = frame[col] if frame is not None else np.nan
+    out["runs"] = board.table[("", "runs")].astype(int)
+    out["p_value"] = board.p_value if board.p_value is not None else np.nan
+    out["sort_by"] = "/".join(board.sort_by)
+    out.index.name = "method"
+    return out
+
+
+def _latex_escape(text: str) -> str:
+    for char in ("\\", "_", "%", "&", "#", "$", "{", "}"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def to_csv(board: Leaderboard) -> str:
+    """Every number of the board (:func:`numeric_table`), with the CIs."""
+    return numeric_table(board).to_csv(float_format="%.6g")
+
+
+def to_markdown(board: Leaderboard) -> str:
+    """The title, the table (mean ± std, best in bold, second underlined) and the caption."""
+    return (f"**{board.title()}**\n\n" + _flat_columns(formatted(board, "markdown")).to_markdown()
+            + f"\n\n{board.caption()}\n")
+
+
+def to_latex(board: Leaderboard) -> str:
+    """A ``tabular`` with multicolumn channel headers, the title and caption as its caption."""
+    table = formatted(board, "latex")
+    table.index = [_latex_escape(str(m)) for m in table.index]
+    table[("", "p")] = table[("", "p")].str.replace("<", "$<$", regex=False)
+    table = table.reset_index()
+    table.columns = pd.MultiIndex.from_tuples(
+        [("", "method"), *((c, m.upper() if c else m) for c, m in table.columns[1:])])
+    caption = _latex_escape(f"{board.title()}. {board.caption()}").replace("±", "$\\pm$")
+    return table.to_latex(escape=False, index=False, multicolumn=True,
+                          multicolumn_format="c", caption=caption,
+                          column_format="l" + "r" * (table.shape[1] - 1))
+
+
+def to_html(board: Leaderboard) -> str:
+    """An ``<h3>`` title, the table (CIs below each value) and the caption."""
+    table = formatted(board, "html")
+    table.index = [html.escape(str(m)) for m in table.index]
+    table.index.name = "method"
+    return (f"<h3>{html.escape(board.title())}</h3>\n" + table.to_html(escape=False)
+            + f"\n<p class=\"caption\">{html.escape(board.caption())}</p>\n")
+
+
+RENDERERS: dict[str, Callable[[Leaderboard], str]] = {
+    "markdown": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}
+
+
+def render(board: Leaderboard, fmt: str) -> str:
+    """The table as markdown, csv, latex or html: mean ± std, best value per column in bold,
+    the second underlined, a rank and a p-value column (csv: every number, with the CIs)."""
+    if fmt not in RENDERERS:
+        raise LeaderboardError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+    return RENDERERS[fmt](board)
+
+
+def export(boards: list[Leaderboard], fmt: str, path: Path) -> Path:
+    """Write every leaderboard in ``fmt`` to ``path`` (atomically)."""
+    if fmt == "csv":
+        parts = []
+        for board in boards:
+            frame = numeric_table(board)
+            for k, v in reversed(board.key.items()):
+                frame.insert(0, k, v)
+            parts.append(frame.reset_index())
+        text = pd.concat(parts).to_csv(index=False, float_format="%.6g")
+    else:
+        text = "\n".join(render(board, fmt) for board in boards)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(path, text)
+    return path
+
+
+# ---- the terminal -------------------------------------------------------------------------
+
+def print_board(console: Console, board: Leaderboard) -> None:
+    """Print a leaderboard. Each cell is mean ± std over runs with the bootstrap confidence
+    interval below it. Layout by terminal width: one wide table; else one table per metric
+    (channels and Average as columns); else, on narrow terminals, one table per metric with
+    methods as columns (rank and p as the last rows)."""
+    best, second = board.best(), board.second()
+    runs = board.table[("", "runs")]
+    channels = board.channels()
+    metrics = list(dict.fromkeys(m for _, m in board.metric_columns()))
+    methods = list(board.table.index)
+
+    def cell(method_name, col) -> str:
+        text = cell_text(board, method_name, col, pm="±")
+        if best.get(col) == method_name:
+            text = f"[bold green]{text}[/]"
+        elif second.get(col) == method_name:
+            text = f"[underline]{text}[/]"
+        bounds = interval_text(board, method_name, col)
+        return text + (f"\n[dim][{bounds[0]}, {bounds[1]}][/]" if bounds else "")
+
+    def rank(method_name) -> str:
+        return str(board.rank[method_name]) if board.rank is not None else "-"
+
+    def p_value(method_name) -> str:
+        return stats.format_p(board.p_value[method_name]) if board.p_value is not None else "-"
+
+    cell_width, fixed = 17, 40  # a cell "[0.123, 0.456]" plus borders; rank, method, runs, p
+    by_metric = [(f"{metric.upper()} - {board.title()}",
+                  [(c, metric) for c in channels if (c, metric) in board.table.columns])
+                 for metric in metrics]
+    if console.width < cell_width * len(channels) + fixed:
+        for title, columns in by_metric:
+            table = Table(title=title)
+            table.add_column("channel", style="bold")
+            for method_name in methods:
+                table.add_column(str(method_name), justify="right", overflow="fold")
+            for col in columns:
+                table.add_row(col[0], *(cell(m, col) for m in methods))
+            table.add_section()
+            table.add_row("rank", *map(rank, methods))
+            table.add_row("runs", *(str(int(runs[m])) for m in methods))
+            table.add_row("p", *map(p_value, methods))
+            console.print(table)
+    else:
+        wide = console.width >= cell_width * len(board.metric_columns()) + fixed
+        groups = [(board.title(), board.metric_columns())] if wide else by_metric
+        for title, columns in groups:
+            table = Table(title=title)
+            table.add_column("rank", justify="right")
+            table.add_column("method", style="bold")
+            for channel, metric in columns:
+                table.add_column(f"{channel}\n{metric.upper()}" if wide else channel,
+                                 justify="right", overflow="fold")
+            table.add_column("runs", justify="right")
+            table.add_column("p", justify="right")
+            for method_name in methods:
+                table.add_row(rank(method_name), str(method_name),
+                              *(cell(method_name, col) for col in columns),
+                              str(int(runs[method_name])), p_value(method_name))
+            console.print(table)
+    console.print(board.caption().replace("Best value per column in bold, second underlined.",
+                                          "Best value per column in [bold green]green[/], "
+                                          "second underlined; [dim][CI][/] below."),
+                  highlight=False)

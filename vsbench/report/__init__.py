@@ -1,0 +1,16 @@
+"""``vsbench report``: one self-contained HTML page about the runs of a results folder.
+
+- :mod:`~vsbench.report.build`: the sections of the page (leaderboards, gallery, masks,
+  speed) and :func:`build_report`, which renders ``templates/report.html.j2``;
+- :mod:`~vsbench.report.charts`: bar charts with confidence intervals, training loss curves;
+- :mod:`~vsbench.report.images`: pictures embedded as PNG data URIs.
+
+The figure grids (test fields of every method, mask arrays) are :mod:`vsbench.figures`'.
+Torch-free.
+"""
+
+from vsbench.errors import ReportError
+from vsbench.layout import REPORT_FILE
+from vsbench.report.build import build_report
+
+__all__ = ["REPORT_FILE", "ReportError", "build_report"]

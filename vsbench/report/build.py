@@ -1,0 +1,193 @@
+"""``vsbench report``: the sections of the page and the page itself.
+
+For every leaderboard (runs on the same data, split and settings): the table with its
+uncertainty, per-channel bar charts with 95% bootstrap confidence intervals
+(:mod:`~vsbench.report.charts`), a gallery of the same test fields predicted by every method
+beside the ground truth (from each run's ``predictions.npz``), the masks mask-guided methods
+used (``masks.png`` / ``masks.npz``), the training loss of every run and its speed. The figure
+grids are drawn by :mod:`vsbench.figures`; the page is the Jinja template
+``templates/report.html.j2``. Nothing here knows the channel set: it comes from the runs.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vsbench import atomic
+from vsbench.errors import ReportError, ResultsError
+from vsbench.figures import array_grid, field_grid
+from vsbench.layout import MASKS_NPZ, MASKS_PNG, PREDICTIONS_FILE, PREVIEW_FILE, REPORT_FILE
+from vsbench.leaderboard import (Leaderboard, build_leaderboards, formatted, load_runs,
+                                 mark_stale)
+from vsbench.protocol import AVERAGE, METRICS
+from vsbench.report.charts import bar_charts, loss_curves
+from vsbench.report.images import Image, png_uri, text_png, uri
+from vsbench.store import RunFolder
+
+TEMPLATE = "report.html.j2"  # in vsbench/report/templates/ (package data)
+MASK_FILES = (MASKS_PNG, MASKS_NPZ)  # written by mask-guided methods into their run folder
+MAX_MASK_IMAGES = 4  # leading entries of a masks.npz array that are drawn
+
+
+def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datasets"),
+                 n_fields: int = 3) -> Path:
+    """Write ``out_dir/report.html`` about every completed run under ``results_dir`` and return
+    its path. ``n_fields`` test fields are shown per leaderboard in the gallery."""
+    runs, warnings = load_runs(results_dir)
+    if runs.empty:
+        raise ReportError(f"nothing to report: no completed runs under {results_dir}/runs. "
+                          "Make some with `vsbench run --method unet` or `vsbench sweep`.")
+    boards = mark_stale(build_leaderboards(runs), data_root)
+    sections = [_section(board, i, n_fields) for i, board in enumerate(boards)]
+    page = _environment().get_template(TEMPLATE).render(
+        sections=sections, warnings=warnings, results_dir=str(results_dir),
+        n_runs=int(runs["folder"].nunique()), generated=time.strftime("%Y-%m-%d %H:%M"))
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"Cannot create the report folder {out_dir}: {exc.strerror}; pass "
+                          "a writable folder with --out.") from None
+    path = out_dir / REPORT_FILE
+    atomic.write_text(path, page)
+    return path
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader
+
+    return Environment(loader=PackageLoader("vsbench.report", "templates"), autoescape=True)
+
+
+def _section(board: Leaderboard, index: int, n_fields: int) -> dict:
+    """Everything the page shows about one leaderboard."""
+    methods = list(board.table.index)  # ranked order
+    runs = board.runs.assign(order=board.runs["method"].map(methods.index))
+    runs = runs.sort_values(["order", "seed", "run"], kind="stable").drop(columns="order")
+    gallery, previews = _gallery(board, runs, methods, n_fields)
+    return {
+        "anchor": f"board-{index}", "title": board.title(), "stale": board.stale,
+        "channels": [c for c in board.channels() if c != AVERAGE], "methods": methods,
+        "leaderboard": _leaderboard_tables(board), "caption": board.caption(),
+        "charts": bar_charts(board),
+        "gallery": gallery, "previews": previews,
+        "masks": [m for folder in runs["folder"] for m in _masks(Path(folder), runs)],
+        "loss": loss_curves(runs, methods),
+        "speed": [_speed_row(Path(f)) for f in runs["folder"]],
+    }
+
+
+def _leaderboard_tables(board: Leaderboard) -> list[dict]:
+    """The leaderboard as one HTML table per metric (channels as columns), which fits a page
+    where one table of every channel and metric would not."""
+    tables = []
+    for metric in [m for m in METRICS if any(c[1] == m for c in board.metric_columns())]:
+        frame = formatted(board.select(metrics=[metric]), "html")
+        frame.index = [html.escape(str(m)) for m in frame.index]
+        frame.columns = [c if c else m for c, m in frame.columns]
+        frame = frame.reset_index(names="method")
+        tables.append({"metric": metric.upper(),
+                       "html": frame.to_html(escape=False, index=False, border=0,
+                                             classes="leaderboard")})
+    return tables
+
+
+def _load_predictions(folder: Path) -> dict | None:
+    try:
+        with np.load(folder / PREDICTIONS_FILE) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    needed = {"brightfield", "prediction", "target", "sample_ids"}
+    return arrays if needed <= set(arrays) else None
+
+
+def _gallery(board: Leaderboard, runs: pd.DataFrame, methods: list[str], n_fields: int
+             ) -> tuple[list[Image], list[Image]]:
+    """Figures of the same test fields: ground truth and every method's prediction, one column
+    per channel. Methods whose runs have no ``predictions.npz`` get their ``predictions.png``
+    instead (the second list)."""
+    chosen, fallbacks = {}, []
+    for method in methods:
+        folders = [Path(f) for f in runs[runs["method"] == method]["folder"]]
+        for folder in folders:
+            arrays = _load_predictions(folder)
+            if arrays is not None:
+                seed = runs[runs["folder"] == str(folder)]["seed"].iloc[0]
+                chosen[f"{method} (seed {seed})"] = arrays
+                break
+        else:
+            for folder in folders[:1]:
+                if (folder / PREVIEW_FILE).is_file():
+                    fallbacks.append(Image(
+                        uri((folder / PREVIEW_FILE).read_bytes()), f"{method} predictions",
+                        f"{method} ({folder.name}): no readable predictions.npz in its run "
+                        "folder, so its own preview picture is shown."))
+    if not chosen:
+        return [], fallbacks
+    first = next(iter(chosen.values()))
+    common = [str(s) for s in first["sample_ids"]
+              if all(str(s) in set(map(str, a["sample_ids"])) for a in chosen.values())]
+    channels = [str(c) for c in first.get("channels", board.channels()[:-1])]
+    figures = [Image(png_uri(field_grid(sample_id, first, chosen, channels)),
+                     f"test field {sample_id}",
+                     f"Test field {sample_id}: ground truth (top) and each method's prediction.")
+               for sample_id in common[:n_fields]]
+    return figures, fallbacks
+
+
+def _masks(folder: Path, runs: pd.DataFrame) -> list[Image]:
+    """The masks a run folder holds, as pictures: ``masks.png`` as the method drew it, else
+    ``masks.npz`` drawn here (its ``masks`` array, or every image-like array)."""
+    row = runs[runs["folder"] == str(folder)].iloc[0]
+    label = f"{row['method']} seed {row['seed']} ({folder.name})"
+    png, npz = folder / MASK_FILES[0], folder / MASK_FILES[1]
+    if png.is_file():
+        return [Image(uri(png.read_bytes()), f"masks of {label}",
+                      f"Masks used by {label} ({png.name}).")]
+    if not npz.is_file():
+        return []
+    try:
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        return [Image(text_png(f"{npz.name} unreadable: {exc}"), f"unreadable masks of {label}",
+                      f"{label}: {npz.name} is unreadable.")]
+    channels = [str(c) for c in arrays.get("channels", _run_channels(folder))]
+    images = {k: a for k, a in arrays.items()
+              if a.ndim >= 2 and a.dtype.kind in "biuf" and a.size}
+    if "masks" in images:
+        images = {"masks": images["masks"]}
+    return [Image(png_uri(array_grid(array, channels, MAX_MASK_IMAGES)),
+                  f"masks {name} of {label}",
+                  f"Masks used by {label}: {npz.name}['{name}'], shape {tuple(array.shape)}.")
+            for name, array in images.items()]
+
+
+def _run_channels(folder: Path) -> list[str]:
+    try:
+        return list(RunFolder(folder).read_metrics().channels)
+    except ResultsError:
+        return []
+
+
+def _speed_row(folder: Path) -> dict:
+    run = RunFolder(folder)
+    metrics = run.read_metrics()
+    try:
+        config = run.read_config()
+        device, epochs = config.device, config.run.get("epochs", "-")
+    except ResultsError:
+        device, epochs = "-", "-"
+    per_image = metrics.predict_seconds_per_image
+    return {"method": metrics.method, "seed": metrics.seed, "run": folder.name,
+            "device": device, "epochs": epochs,
+            "train_seconds": f"{metrics.train_seconds:.1f}",
+            "predict_seconds": f"{per_image:.4f}" if per_image is not None else "-",
+            "n_test_images": metrics.n_test_images}
