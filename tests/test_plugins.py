@@ -90,3 +90,7 @@ def test_broken_plugin_in_cli_listing(tmp_path):
     assert result.returncode == 0
     assert "unet" in result.stdout
     assert "broken plugin 'broken' from vsbench-broken" in result.stderr
+
+
+# End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
+pytestmark = pytest.mark.e2e

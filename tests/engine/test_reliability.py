@@ -144,3 +144,7 @@ def test_resume_from_an_unreadable_checkpoint_is_a_user_error(tmp_path):
     assert "without --resume" in text and "Traceback" not in text
     state = json.loads((folder / "state.json").read_text())
     assert state["status"] == "failed" and "checkpoint" in state["error"]
+
+
+# End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
+pytestmark = pytest.mark.e2e

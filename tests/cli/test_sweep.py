@@ -44,3 +44,7 @@ def test_submitit_local_executor(tmp_path):
     metrics = json.loads((tmp_path / "res" / "runs" / "synthetic" / "unet" /
                           outcome.folder.split("/")[-1] / "metrics.json").read_text())
     assert metrics["seed"] == 4 and metrics["n_test_images"] == 24
+
+
+# End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
+pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from vsbench.cli import app
 from vsbench.leaderboard import load_runs
 
-REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference"
 METHODS = {"unet", "dodnet", "palette", "class-guided", "palette-threshold", "diffstain"}
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_leaderboard import CHANNELS, make_run
+from tests.leaderboard.test_board import CHANNELS, make_run
 from vsbench.report import REPORT_FILE, build_report
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)"')

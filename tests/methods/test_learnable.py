@@ -45,3 +45,7 @@ def test_unet_clearly_beats_trivial_predictors(trivial, tmp_path):
     assert unet["average"]["pcc"] > linear["average"]["pcc"] + 0.15
     for channel in ("DNA", "ER", "RNA"):
         assert unet["channels"][channel]["pcc"] > linear["channels"][channel]["pcc"] + 0.15
+
+
+# End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
+pytestmark = pytest.mark.e2e

@@ -3,7 +3,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_leaderboard import make_run
+from tests.leaderboard.test_board import make_run
 from vsbench.cli import app
 from vsbench.leaderboard.reproduction import ReproductionError, check_reproduction
 

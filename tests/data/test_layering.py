@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "vsbench" / "data"
+DATA = Path(__file__).resolve().parents[2] / "vsbench" / "data"
 
 
 def imports(path: Path) -> set[str]:

@@ -49,3 +49,7 @@ def test_torchrun_two_processes_match_single_process(tmp_path):
     log_b = (folders[0] / "train_log.csv").read_text().splitlines()[1:]
     assert float(log_b[0].split(",")[1]) == pytest.approx(float(log_a[0].split(",")[1]),
                                                           rel=0.05)
+
+
+# End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
+pytestmark = pytest.mark.e2e

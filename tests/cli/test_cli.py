@@ -286,7 +286,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tests.test_leaderboard import make_run
+from tests.leaderboard.test_board import make_run
 from vsbench.cli import app
 
 root = Path(sys.argv[1])
@@ -353,3 +353,7 @@ def test_one_error_policy(monkeypatch, tmp_path):
     assert out.exit_code == 2 and out.stderr.strip() == (
         "error: --test and --val choose plates for a new split: add --regenerate.")
     assert out.stdout == ""
+
+
+# End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
+pytestmark = pytest.mark.e2e
