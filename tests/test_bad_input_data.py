@@ -4,11 +4,18 @@ fix, before anything is trained, read further or written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import pytest
 
+from tests.data_fixtures import write_tiff
 from vsbench.config import resolve
+from vsbench.data.cache import build
+from vsbench.data.folder import FolderSettings, FolderSource
 from vsbench.diffusion.params import DiffusionParams
-from vsbench.errors import ConfigError
+from vsbench.errors import ConfigError, DataError
 
 
 @pytest.mark.parametrize("key", ["lr", "weight_decay", "grad_clip", "checkpoint_minutes",
@@ -20,3 +27,48 @@ def test_non_finite_float_settings_are_refused(key, value):
     message = str(err.value)
     assert message.startswith(f"--set {key}=") and "finite number" in message
     assert "\n" not in message
+
+
+def float_folder_dataset(root: Path, plates=("P1", "P2", "P3"), size: int = 16) -> Path:
+    """A folder dataset of float32 TIFFs (brightfield and fluorescence), one well per plate."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for plate in plates:
+        for well in ("A01", "A02"):
+            row = {"plate": plate, "well": well, "site": 1, "label_perturbation": "DMSO"}
+            for column in ("bf_BF", "fl_DNA"):
+                rel = f"{plate}/{well}_{column}.tif"
+                write_tiff(root / rel, rng.random((size, size), dtype=np.float32))
+                row[column] = rel
+            rows.append(row)
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    return root
+
+
+def folder_source(root: Path, tmp_path: Path) -> FolderSource:
+    return FolderSource(FolderSettings(root=str(root)), tmp_path / "data")
+
+
+@pytest.mark.parametrize("column", ["bf_BF", "fl_DNA"])
+@pytest.mark.parametrize("bad,kind", [(np.inf, "+Inf"), (-np.inf, "-Inf"), (np.nan, "NaN")])
+def test_non_finite_pixels_are_refused_naming_the_file(tmp_path, column, bad, kind):
+    root = float_folder_dataset(tmp_path / "float")
+    path = root / "P2" / f"A01_{column}.tif"
+    image = np.random.default_rng(1).random((16, 16), dtype=np.float32)
+    image[3, 4:7] = bad  # a few pixels: the 98th percentile alone would not notice
+    write_tiff(path, image)
+    source = folder_source(root, tmp_path)
+    record = next(r for r in source.records() if r.sample_id == "P2_A01_s1")
+    with pytest.raises(DataError) as err:
+        source.load(record)
+    message = str(err.value)
+    assert message.startswith(f"Image {path} has 3 non-finite pixel(s) ({kind})")
+    assert "\n" not in message
+    with pytest.raises(DataError, match="non-finite pixel"):
+        build(source, 32, tmp_path / "cache")  # what `vsbench data prepare` runs
+
+
+def test_finite_float_images_load(tmp_path):
+    source = folder_source(float_folder_dataset(tmp_path / "float"), tmp_path)
+    sample = source.load(source.records()[0])
+    assert np.isfinite(sample.fluorescence).all() and sample.fluorescence.max() == 1.0

@@ -96,16 +96,37 @@ def read_planes(path: Path) -> np.ndarray:
 
 
 def read_plane(path: Path, plane: int | None = None) -> np.ndarray:
-    """One 2-D plane of an image file: the only one, or plane ``plane`` of a stack."""
+    """One 2-D plane of an image file: the only one, or plane ``plane`` of a stack.
+
+    A float plane with a NaN or infinite pixel is refused here, naming the file: one +Inf pixel
+    would make the percentile normalisation NaN and the prepared image meaningless.
+    """
     planes = read_planes(path)
     if plane is None:
         if len(planes) != 1:
             raise DataError(f"Image {path} holds {len(planes)} planes; name one as "
                             f"'{Path(path).name}#0' .. '#{len(planes) - 1}'.")
-        return planes[0]
-    if not 0 <= plane < len(planes):
+        image = planes[0]
+    elif not 0 <= plane < len(planes):
         raise DataError(f"Image {path} has {len(planes)} plane(s); plane #{plane} does not exist.")
-    return planes[plane]
+    else:
+        image = planes[plane]
+    check_finite(image, path if plane is None else f"{path}#{plane}")
+    return image
+
+
+def check_finite(image: np.ndarray, path: Path | str) -> None:
+    """Raise if a float ``image`` has any NaN, +Inf or -Inf pixel (integer images cannot)."""
+    if image.dtype.kind not in "f":
+        return
+    bad = ~np.isfinite(image)
+    if bad.any():
+        kinds = [name for name, hit in (("NaN", np.isnan(image).any()),
+                                        ("+Inf", np.isposinf(image).any()),
+                                        ("-Inf", np.isneginf(image).any())) if hit]
+        raise DataError(f"Image {path} has {int(bad.sum())} non-finite pixel(s) "
+                        f"({', '.join(kinds)}); every pixel must be a finite number: fix the "
+                        "file or remove its sample from the manifest.")
 
 
 def bit_depth(dtype: np.dtype) -> str:
