@@ -72,3 +72,21 @@ def test_finite_float_images_load(tmp_path):
     source = folder_source(float_folder_dataset(tmp_path / "float"), tmp_path)
     sample = source.load(source.records()[0])
     assert np.isfinite(sample.fluorescence).all() and sample.fluorescence.max() == 1.0
+
+
+@pytest.mark.parametrize("labels", [["", "", "", "", "", ""], ["DMSO"] * 6])
+def test_class_guided_needs_two_classes_in_the_label_column(tmp_path, labels):
+    from vsbench_methods.class_guided import ClassGuidedParams
+    from vsbench_methods.class_guided.method import ClassGuidedMethod
+
+    root = float_folder_dataset(tmp_path / "float")
+    table = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
+    table["label_perturbation"] = labels
+    table.to_csv(root / "manifest.csv", index=False)
+    info = folder_source(root, tmp_path).info
+    params = ClassGuidedParams(width=8, channel_mults=(1, 2), layers_per_block=1, head_dim=8)
+    with pytest.raises(DataError) as err:
+        ClassGuidedMethod(params, info)  # built before any training
+    message = str(err.value)
+    assert message.startswith("Dataset 'folder' has 1 'perturbation' class(es)")
+    assert "fill the label_perturbation column" in message and "\n" not in message
