@@ -90,3 +90,15 @@ def test_class_guided_needs_two_classes_in_the_label_column(tmp_path, labels):
     message = str(err.value)
     assert message.startswith("Dataset 'folder' has 1 'perturbation' class(es)")
     assert "fill the label_perturbation column" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("text", ["plate,well,site,bf_BF,fl_DNA\n", "plate,well,site,bf_BF,fl_DNA"])
+def test_header_only_manifest_has_no_rows(tmp_path, text):
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "manifest.csv").write_text(text)
+    with pytest.raises(DataError) as err:
+        folder_source(root, tmp_path).records()
+    assert str(err.value) == (f"Manifest {root / 'manifest.csv'} has no rows (its columns: "
+                              "plate, well, site, bf_BF, fl_DNA); add one row per field of view "
+                              "below the header.")

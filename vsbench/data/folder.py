@@ -89,6 +89,11 @@ def _read_manifest(path: Path) -> list[dict[str, str]]:
         raise DataError(f"Manifest {path} cannot be read as CSV ({type(exc).__name__}: {exc})."
                         ) from None
     table.columns = [c.strip() for c in table.columns]
+    if table.empty:
+        # A header without rows has columns: say what is missing, not "no columns".
+        columns = ", ".join(table.columns) or "none"
+        raise DataError(f"Manifest {path} has no rows (its columns: {columns}); add one row "
+                        "per field of view below the header.")
     return table.to_dict("records")
 
 
