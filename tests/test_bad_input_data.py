@@ -102,3 +102,29 @@ def test_header_only_manifest_has_no_rows(tmp_path, text):
     assert str(err.value) == (f"Manifest {root / 'manifest.csv'} has no rows (its columns: "
                               "plate, well, site, bf_BF, fl_DNA); add one row per field of view "
                               "below the header.")
+
+
+@pytest.mark.parametrize("escape", ["../outside.tif", "P1/../../outside.tif",
+                                    "../../etc/x.tif"])
+def test_a_path_leaving_the_dataset_is_refused_before_any_read(tmp_path, monkeypatch, escape):
+    import vsbench.data.folder as folder
+
+    root = float_folder_dataset(tmp_path / "float")
+    write_tiff(tmp_path / "outside.tif", np.ones((16, 16), np.float32))  # exists: readable
+    table = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
+    table.loc[3, "fl_DNA"] = escape
+    table.to_csv(root / "manifest.csv", index=False)
+    touched = []
+    monkeypatch.setattr(folder, "read_plane", lambda *a: touched.append(a))
+    monkeypatch.setattr(folder, "file_digests", lambda paths, *a: touched.append(paths))
+    source = folder_source(root, tmp_path)
+    for step in (source.records, source.fingerprint):
+        with pytest.raises(DataError) as err:
+            step()
+        assert str(err.value).startswith(
+            f"{root / 'manifest.csv'}, line 5 (sample P2_A02_s1), fl_DNA: path '{escape}' "
+            f"leaves the dataset folder {root}")
+    assert not touched
+    table.loc[3, "fl_DNA"] = "P2/./sub/../A02_fl_DNA.tif"  # stays inside: fine
+    table.to_csv(root / "manifest.csv", index=False)
+    assert len(folder_source(root, tmp_path).records()) == 6

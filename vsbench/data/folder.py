@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,9 @@ class FolderSource(FileSource):
                                         "(drop the row or the column).")
                     file, plane = split_plane(spec)
                     path = Path(file).expanduser()
+                    if not path.is_absolute():
+                        _check_inside(file, base, f"{where}, line {n} (sample {sid}), "
+                                                  f"{prefix}{name}")
                     paths[prefix + name] = (path if path.is_absolute() else base / path,
                                             plane)
             files[sid] = paths
@@ -226,6 +230,17 @@ class FolderSource(FileSource):
         contents = sorted(f"{_relative(p, self.root)}:{digests[str(p)]}" for p in paths)
         return {"manifest": hashlib.sha256(self._manifest_text.encode()).hexdigest(),
                 "files": hashlib.sha256("".join(contents).encode()).hexdigest()}
+
+
+def _check_inside(file: str, base: Path, where: str) -> None:
+    """Refuse a relative path that climbs out of ``base`` (``../../etc/x.tif``), before any
+    file is read or hashed. Checked on the text (no symlink is followed: a linked image folder
+    inside the dataset is fine); a file elsewhere is named by an absolute path on purpose."""
+    normal = posixpath.normpath(file.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        raise DataError(f"{where}: path '{file}' leaves the dataset folder {base}; give paths "
+                        "relative to the manifest's folder without '..' (or an absolute path "
+                        "if the file really lives elsewhere).")
 
 
 def _relative(path: Path, root: Path) -> str:
