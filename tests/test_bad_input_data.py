@@ -128,3 +128,31 @@ def test_a_path_leaving_the_dataset_is_refused_before_any_read(tmp_path, monkeyp
     table.loc[3, "fl_DNA"] = "P2/./sub/../A02_fl_DNA.tif"  # stays inside: fine
     table.to_csv(root / "manifest.csv", index=False)
     assert len(folder_source(root, tmp_path).records()) == 6
+
+
+@pytest.mark.parametrize("column", ["bf_BF", "fl_DNA"])
+def test_an_odd_first_sample_is_blamed_not_the_correct_file(tmp_path, column):
+    root = float_folder_dataset(tmp_path / "float")
+    odd = root / "P1" / f"A01_{column}.tif"  # the first sample in id order: the reference
+    write_tiff(odd, np.random.default_rng(2).random((12, 16), dtype=np.float32))
+    source = folder_source(root, tmp_path)
+    first, second = source.records()[:2]
+    # The second sample is correct: with an odd reference (the first sample's bf_BF, which sets
+    # the field size) loading it fails, and names the odd file, not the correct one.
+    for record in (first, second) if column == "bf_BF" else (first,):
+        with pytest.raises(DataError) as err:
+            folder_source(root, tmp_path).load(record)
+        assert str(err.value) == (f"Image {odd} is 12 x 16 pixels but 11 of the dataset's 12 "
+                                  "images are 16 x 16; crop or resample the files to one "
+                                  "field size.")
+
+
+def test_an_odd_first_bit_depth_is_blamed_not_the_correct_file(tmp_path):
+    root = float_folder_dataset(tmp_path / "float")
+    odd = root / "P1" / "A01_fl_DNA.tif"
+    write_tiff(odd, np.zeros((16, 16), np.uint16))
+    source = folder_source(root, tmp_path)
+    with pytest.raises(DataError) as err:
+        source.load(source.records()[1])
+    assert str(err.value) == (f"Image {odd} is 16-bit (uint16) but 5 of the 6 fl_DNA images "
+                              "are 32-float (float32); convert the files to one bit depth.")

@@ -31,7 +31,8 @@ import numpy as np
 
 from vsbench.data.digests import file_digests
 from vsbench.data.file_source import FileSource, validate_clip
-from vsbench.data.images import SUFFIXES, check_dtype, check_shape, read_plane, split_plane
+from vsbench.data.images import (SUFFIXES, check_dtype, check_odd_file, check_shape, read_plane,
+                                 split_plane)
 from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
 from vsbench.layout import dataset_folder
 from vsbench.spec import DatasetSpec, hookimpl
@@ -202,6 +203,10 @@ class FolderSource(FileSource):
         path, plane = self._files[record.sample_id][column]
         image = read_plane(path, plane)
         _, dtype = self._expected(column)
+        if image.dtype != dtype:  # the first sample may be the odd one: ask the majority
+            check_odd_file((f[column] for f in self._files.values()), dtype_of=column)
+        if tuple(image.shape) != tuple(size):
+            check_odd_file(f for files in self._files.values() for f in files.values())
         check_dtype(image, dtype, path, f"the first sample's {column} image is")
         check_shape(image, size, path, "the dataset's fields are")
         if image.dtype.kind not in "uif":

@@ -10,9 +10,10 @@ the same way.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -149,3 +150,56 @@ def check_shape(image: np.ndarray, expected: tuple[int, int], path: Path, why: s
         h, w = image.shape
         raise DataError(f"Image {path} is {h} x {w} pixels but {why} {expected[0]} x "
                         f"{expected[1]}; crop or resample the files to one field size.")
+
+
+def probe(path: Path, plane: int | None = None) -> tuple[tuple[int, int], np.dtype]:
+    """Field size ``(H, W)`` and pixel type of a plane, from the file's header where the format
+    allows (TIFF, and PNG but for 32-bit integer ones), else by reading the plane."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                sizes = dict(zip(series.axes, series.shape))
+                return (sizes["Y"], sizes["X"]), np.dtype(series.dtype)
+        from PIL import Image
+
+        modes = {"L": np.uint8, "I;16": np.uint16, "I;16B": np.uint16, "I;16L": np.uint16,
+                 "F": np.float32}
+        with Image.open(path) as image:
+            if image.mode in modes:
+                return (image.height, image.width), np.dtype(modes[image.mode])
+    except Exception:  # noqa: BLE001 - an unusual header: read the plane (which names errors)
+        pass
+    image = read_plane(path, plane)
+    return tuple(image.shape), image.dtype
+
+
+def check_odd_file(files: Iterable[tuple[Path, int | None]], dtype_of: str | None = None
+                   ) -> None:
+    """Raise naming the file whose field size (or, with ``dtype_of``, the name of the files'
+    column, pixel type) differs from that of most of ``files``; a no-op when all agree.
+
+    Called when a file disagrees with the reference (the first sample's): the reference itself
+    may be the odd one, so the dataset's majority decides which file to name.
+    """
+    files = list(dict.fromkeys(files))
+    found = {f: probe(*f) for f in files}
+    index = 1 if dtype_of else 0
+    counts = Counter(v[index] for v in found.values())
+    if len(counts) < 2:
+        return
+    common, count = counts.most_common(1)[0]
+    odd = [f for f in files if found[f][index] != common]
+    (path, plane), value = odd[0], found[odd[0]][index]
+    name = f"{path}#{plane}" if plane is not None else str(path)
+    others = f" ({len(odd)} files differ)" if len(odd) > 1 else ""
+    if dtype_of:
+        raise DataError(f"Image {name} is {bit_depth(value)} but {count} of the {len(files)} "
+                        f"{dtype_of} images are {bit_depth(common)}{others}; convert the files "
+                        "to one bit depth.")
+    raise DataError(f"Image {name} is {value[0]} x {value[1]} pixels but {count} of the "
+                    f"dataset's {len(files)} images are {common[0]} x {common[1]}{others}; crop "
+                    "or resample the files to one field size.")
