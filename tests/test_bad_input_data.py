@@ -156,3 +156,28 @@ def test_an_odd_first_bit_depth_is_blamed_not_the_correct_file(tmp_path):
         source.load(source.records()[1])
     assert str(err.value) == (f"Image {odd} is 16-bit (uint16) but 5 of the 6 fl_DNA images "
                               "are 32-float (float32); convert the files to one bit depth.")
+
+
+@pytest.mark.parametrize("suffix,writer,message", [
+    (".tif", "png", "is a PNG file named .tif; rename it to .png (and its manifest entry)."),
+    (".tiff", "png", "is a PNG file named .tiff; rename it to .png (and its manifest entry)."),
+    (".png", "tiff", "is a TIFF file named .png; rename it to .tif (and its manifest entry)."),
+    (".tif", "jpeg", "is a JPEG file named .tif; convert it to TIFF or PNG."),
+])
+def test_a_file_in_another_format_is_named_not_called_corrupt(tmp_path, suffix, writer,
+                                                               message):
+    from PIL import Image
+
+    from vsbench.data.images import read_plane
+
+    image = np.random.default_rng(0).integers(0, 255, (16, 16), dtype=np.uint8)
+    path = tmp_path / f"field{suffix}"
+    if writer == "tiff":
+        write_tiff(tmp_path / "real.tif", image)
+        (tmp_path / "real.tif").rename(path)
+    else:
+        Image.fromarray(image).save(path, format=writer.upper())
+    with pytest.raises(DataError) as err:
+        read_plane(path)
+    assert str(err.value) == f"Image {path} {message}"
+    assert "download" not in str(err.value)

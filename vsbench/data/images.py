@@ -74,6 +74,48 @@ def _png_planes(path: Path) -> np.ndarray:
     return data[None]
 
 
+# Leading bytes of the formats a microscopy file is most often mistaken for (or saved as).
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG", ".png"),
+    (b"II*\x00", "TIFF", ".tif"), (b"MM\x00*", "TIFF", ".tif"),
+    (b"II+\x00", "TIFF", ".tif"), (b"MM\x00+", "TIFF", ".tif"),  # BigTIFF
+    (b"\xff\xd8\xff", "JPEG", ".jpg"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000", ".jp2"),
+    (b"GIF8", "GIF", ".gif"), (b"BM", "BMP", ".bmp"),
+    (b"\x93NUMPY", "NumPy array", ".npy"),
+    (b"PK\x03\x04", "ZIP archive", ".zip"), (b"\x1f\x8b", "gzip archive", ".gz"),
+)
+
+
+def sniff_format(path: Path) -> tuple[str, str] | None:
+    """The format a file's first bytes say it is, and that format's usual suffix (None when
+    they match no known signature, e.g. a truncated or empty file)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return None
+    for magic, name, suffix in SIGNATURES:
+        if head.startswith(magic):
+            return name, suffix
+    return None
+
+
+def _check_format(path: Path, suffix: str) -> None:
+    """Raise when the file's signature says another format than its suffix: a PNG renamed
+    ``.tif`` is not corrupt, and downloading it again would not help."""
+    found = sniff_format(path)
+    if found is None:
+        return
+    name, usual = found
+    expected = "TIFF" if suffix in TIFF_SUFFIXES else "PNG"
+    if name == expected:
+        return
+    fix = (f"rename it to {usual} (and its manifest entry)" if usual in SUFFIXES else
+           "convert it to TIFF or PNG")
+    raise DataError(f"Image {path} is a {name} file named {suffix}; {fix}.")
+
+
 def read_planes(path: Path) -> np.ndarray:
     """Every plane of an image file as ``[n, H, W]`` in the file's own dtype."""
     path = Path(path)
@@ -84,6 +126,7 @@ def read_planes(path: Path) -> np.ndarray:
     if suffix not in SUFFIXES:
         raise DataError(f"Image {path}: unsupported format '{suffix}'; use TIFF "
                         "(.tif/.tiff, also OME-TIFF and multi-page) or PNG.")
+    _check_format(path, suffix)
     try:
         planes = _tiff_planes(path) if suffix in TIFF_SUFFIXES else _png_planes(path)
     except DataError:
