@@ -181,3 +181,40 @@ def test_a_file_in_another_format_is_named_not_called_corrupt(tmp_path, suffix, 
         read_plane(path)
     assert str(err.value) == f"Image {path} {message}"
     assert "download" not in str(err.value)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:  # bound and closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_fetch_from_an_unreachable_server_is_one_short_error(tmp_path):
+    import time
+
+    from typer.testing import CliRunner
+
+    from vsbench.cli import app
+    from vsbench.data.fetch import fetch_jump
+
+    pytest.importorskip("s3fs")
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    url = "s3://cellpainting-gallery/cpg0000-jump-pilot/source_4"
+    start = time.perf_counter()
+    with pytest.raises(DataError) as err:
+        fetch_jump(url, tmp_path / "jump", ("BR00116991",), endpoint_url=endpoint)
+    assert time.perf_counter() - start < 20  # a bounded retry, not minutes
+    message = str(err.value)
+    assert message.startswith(f"Cannot reach {url} at {endpoint} (EndpointConnectionError")
+    for hint in ("--source", "--endpoint-url",
+                 "vsbench data prepare --dataset jump-cpg0000 --set root=PATH"):
+        assert hint in message
+    assert "\n" not in message and err.value.__cause__ is None
+    result = CliRunner().invoke(app, ["data", "fetch", "jump-cpg0000", "--plates", "BR00116991",
+                                      "--endpoint-url", endpoint, "--data-root",
+                                      str(tmp_path / "data")], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert "Cannot reach" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "data" / "jump-cpg0000" / "source.json").exists()
