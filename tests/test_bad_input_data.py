@@ -218,3 +218,44 @@ def test_fetch_from_an_unreachable_server_is_one_short_error(tmp_path):
     assert result.exit_code == 2, result.output
     assert "Cannot reach" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "data" / "jump-cpg0000" / "source.json").exists()
+
+
+def test_a_split_part_much_smaller_than_its_plates_is_warned(tmp_path):
+    from vsbench.data.splits import load_or_create_split, read_split, split_size_warnings
+    from vsbench.data.synthetic import SyntheticSource
+
+    records = SyntheticSource().records()
+    path = tmp_path / "synthetic" / "split.csv"
+    split = load_or_create_split(records, path)
+    assert split_size_warnings(split, records) == []  # whole plates: nothing to say
+    lines = path.read_text().splitlines()
+    test_rows = [line for line in lines if line.endswith(",test")]
+    assert len(test_rows) == 24
+    dropped = set(test_rows[3:])  # keep 3 of the 24 test rows
+    path.write_text("\n".join(line for line in lines if line not in dropped) + "\n")
+    edited = read_split(path)
+    assert edited.hash != split.hash and len(edited.ids("test")) == 3
+    [warning] = split_size_warnings(edited, records)
+    assert warning.startswith(f"The test part of split {path} lists 3 sample(s) but its "
+                              "plate(s) SYN-P06 hold 24 in the dataset (21 are in another part "
+                              "or in none)")
+    assert "vsbench data split --dataset synthetic --regenerate" in warning
+    assert "\n" not in warning
+    # a part keeping more than half of its plates' samples is left alone
+    path.write_text("\n".join(line for line in lines if line not in set(test_rows[:11])) + "\n")
+    assert split_size_warnings(read_split(path), records) == []
+
+
+def test_split_size_rule_counts_wells_with_fewer_than_three_plates(tmp_path):
+    from vsbench.data.source import SampleRecord
+    from vsbench.data.splits import read_split, split_size_warnings, write_split
+
+    records = [SampleRecord(f"P1_{w}_{s}", "P1", w, str(s))
+               for w in ("A01", "A02", "A03", "A04") for s in range(4)]
+    path = tmp_path / "tiny" / "split.csv"
+    assert split_size_warnings(write_split(records, path), records) == []
+    lines = path.read_text().splitlines()
+    val = [line for line in lines if line.endswith(",val")]
+    path.write_text("\n".join(line for line in lines if line not in set(val[1:])) + "\n")
+    [warning] = split_size_warnings(read_split(path), records)
+    assert "The val part" in warning and "well(s) P1/A03 hold 4" in warning
