@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -231,10 +232,15 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
         if annotation in (int, float) and isinstance(value, bool):
             raise ConfigError(f"--set {key}={value}: expected a number.")
         try:
-            return annotation(value)
+            converted = annotation(value)
         except (TypeError, ValueError):
             kind = {int: "an integer", float: "a number", str: "text"}[annotation]
             raise ConfigError(f"--set {key}={value}: expected {kind}.") from None
+        if annotation is float and not math.isfinite(converted):
+            # NaN compares false with every bound, so range checks downstream would pass it.
+            raise ConfigError(f"--set {key}={value}: expected a finite number (not NaN or "
+                              "infinity).")
+        return converted
     return value
 
 

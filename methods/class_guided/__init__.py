@@ -5,7 +5,8 @@ Class-guided image-to-image diffusion (Cross-Zamirski et al., ICCVW 2023; DiffSt
 label is added to the noise-level embedding, reaching every residual block through its
 scale-and-shift normalisation. ``label_kind`` picks the label: the well's perturbation (the
 default) or its target, the two variants the paper compares. A dataset without that kind of
-label is an error before any training, never a silent run without labels.
+label, or with fewer than two classes of it (an empty label column), is an error before any
+training, never a silent run without labels.
 """
 
 from __future__ import annotations

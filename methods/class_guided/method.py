@@ -14,9 +14,10 @@ class ClassGuidedMethod(ConditionalDiffusionMethod):
     """Palette with a learned embedding of the ``label_kind`` class label."""
 
     def __init__(self, params, info: DatasetInfo) -> None:
-        # Checked before the network is built: a dataset without the labels fails here, with
-        # DataError's one-line message, before any training.
-        self.num_classes = info.num_classes(params.label_kind)
+        # Checked before the network is built: a dataset without the labels, or with a single
+        # class of them (e.g. an empty label column), fails here, with DataError's one-line
+        # message, before any training.
+        self.num_classes = info.num_classes(params.label_kind, minimum=2)
         super().__init__(params, info)
 
     def num_class_embeds(self) -> int:

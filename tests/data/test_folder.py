@@ -84,11 +84,12 @@ def test_bad_folder_inputs(tmp_path):
     source = source_for(root, tmp_path)
     records = source.records()
     write_tiff(root / "P1" / "A02_s1_hoechst.tif", np.zeros((32, 32), np.uint8))
-    with pytest.raises(DataError, match=r"is 8-bit \(uint8\) but the first sample's fl_DNA "
-                                        r"image is 16-bit \(uint16\)"):
+    with pytest.raises(DataError, match=r"A02_s1_hoechst.tif is 8-bit \(uint8\) but 2 of the 3 "
+                                        r"fl_DNA images are 16-bit \(uint16\)"):
         source.load(records[1])
     write_tiff(root / "P1" / "A02_s1_hoechst.tif", np.zeros((30, 32), np.uint16))
-    with pytest.raises(DataError, match="is 30 x 32 pixels but the dataset's fields are 32 x 32"):
+    with pytest.raises(DataError, match="A02_s1_hoechst.tif is 30 x 32 pixels but 5 of the "
+                                        "dataset's 6 images are 32 x 32"):
         source.load(records[1])
     (root / "P1" / "A03_s1_bf.png").unlink()
     with pytest.raises(DataError, match="A03_s1_bf.png is missing"):

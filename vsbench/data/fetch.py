@@ -26,9 +26,61 @@ from vsbench.progress import progress_bar
 from vsbench.data.source import DataError
 
 CHUNK = 4 << 20
-# Errors worth retrying: the network, not a missing file or a refused permission.
-RETRYABLE = (ConnectionError, TimeoutError, OSError)
 NOT_RETRYABLE = (FileNotFoundError, PermissionError, IsADirectoryError)
+CONNECT_TIMEOUT = 10  # seconds per connection attempt (botocore's default is 60)
+PROBE_ATTEMPTS = 2  # tries to reach the server before a fetch starts, 1 s apart
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """The exception types of a network that fails (not of a missing file): the built-in ones
+    and those of botocore and aiohttp, which s3fs lets through and which are no OSError."""
+    found: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+
+        found += [BotoConnectionError, HTTPClientError]
+    except ImportError:
+        pass
+    try:
+        from aiohttp import ClientConnectionError
+
+        found.append(ClientConnectionError)
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+def retryable() -> tuple[type[BaseException], ...]:
+    """Errors worth retrying: the network, not a missing file or a refused permission."""
+    return network_errors() + (OSError,)
+
+
+def unreachable(url: str, endpoint_url: str | None, exc: BaseException) -> DataError:
+    """The one-line error for a server that cannot be reached, with the ways around it."""
+    where = f"{url} at {endpoint_url}" if endpoint_url else url
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return DataError(f"Cannot reach {where} ({type(exc).__name__}: {reason}); check the network, "
+                     "or fetch from a reachable copy with --source URL (and --endpoint-url for "
+                     "another S3 server), or copy the files yourself and run `vsbench data "
+                     f"prepare --dataset {jump.NAME} --set root=PATH`.")
+
+
+def check_reachable(url: str, endpoint_url: str | None = None,
+                    attempts: int = PROBE_ATTEMPTS, backoff: float = 1.0) -> None:
+    """Raise :func:`unreachable`'s error unless the server answers a listing of ``url``
+    within ``attempts`` short tries (a missing folder is an answer: the plates say the rest)."""
+    fs, base = open_filesystem(url, endpoint_url, retries=1)
+    for attempt in range(attempts):
+        try:
+            fs.ls(base, detail=False)
+            return
+        except NOT_RETRYABLE:
+            return
+        except network_errors() as exc:
+            if attempt + 1 == attempts:
+                raise unreachable(url, endpoint_url, exc) from None
+            time.sleep(backoff)
 
 
 def open_filesystem(url: str, endpoint_url: str | None = None, anonymous: bool = True,
@@ -36,7 +88,8 @@ def open_filesystem(url: str, endpoint_url: str | None = None, anonymous: bool =
     """An fsspec file system for ``url`` and the path inside it.
 
     ``s3://`` URLs are read anonymously (the Cell Painting Gallery is public) with botocore's
-    adaptive retries; ``endpoint_url`` points at another S3-compatible server.
+    adaptive retries (``retries`` attempts, each connection given ``CONNECT_TIMEOUT``
+    seconds); ``endpoint_url`` points at another S3-compatible server.
     """
     import fsspec
 
@@ -48,7 +101,8 @@ def open_filesystem(url: str, endpoint_url: str | None = None, anonymous: bool =
             raise DataError(f"Reading {url} needs s3fs: pip install 'vsbench[s3]' (or "
                             "download the files yourself and use --set root=PATH).") from None
         options = {"anon": anonymous,
-                   "config_kwargs": {"retries": {"max_attempts": retries, "mode": "adaptive"}}}
+                   "config_kwargs": {"retries": {"max_attempts": retries, "mode": "adaptive"},
+                                     "connect_timeout": CONNECT_TIMEOUT}}
         if endpoint_url:
             options["client_kwargs"] = {"endpoint_url": endpoint_url}
     try:
@@ -129,7 +183,7 @@ def download(fs, remote: str, local: Path, retries: int = 3, chunk: int = CHUNK,
             break
         except NOT_RETRYABLE as exc:
             raise DataError(f"Cannot read {remote} ({type(exc).__name__}: {exc}).") from None
-        except RETRYABLE as exc:
+        except retryable() as exc:
             if attempt == retries:
                 raise DataError(f"Download of {remote} failed after {retries + 1} attempt(s) "
                                 f"({type(exc).__name__}: {exc}); run the same command again to "
@@ -228,7 +282,22 @@ def fetch_jump(source_url: str, local_root: Path, plates: tuple[str, ...],
     if not plates:
         raise DataError("Name the plates to fetch, e.g. --plates BR00116991 (the pilot's plate "
                         "barcodes are listed in its barcode_platemap.csv).")
+    # A short probe first: without it, an unreachable server costs every retry of every
+    # request (minutes) and ends in botocore's chained tracebacks.
+    check_reachable(source_url, endpoint_url)
     fs, base = open_filesystem(source_url, endpoint_url)
+    try:
+        return _fetch(fs, base, local_root, plates, sites_per_well, wells, channels, workers,
+                      retries, console)
+    except network_errors() as exc:  # the connection was lost after the probe
+        raise DataError(f"Lost the connection to {source_url} ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else exc!r}); run the same "
+                        "command again to resume.") from None
+
+
+def _fetch(fs, base: str, local_root: Path, plates: tuple[str, ...], sites_per_well: int,
+           wells: tuple[str, ...], channels: tuple[str, ...], workers: int, retries: int,
+           console) -> FetchReport:
     report = FetchReport(plates=list(plates))
     lock = threading.Lock()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ import numpy as np
 
 from vsbench.data.digests import file_digests
 from vsbench.data.file_source import FileSource, validate_clip
-from vsbench.data.images import SUFFIXES, check_dtype, check_shape, read_plane, split_plane
+from vsbench.data.images import (SUFFIXES, check_dtype, check_odd_file, check_shape, read_plane,
+                                 split_plane)
 from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
 from vsbench.layout import dataset_folder
 from vsbench.spec import DatasetSpec, hookimpl
@@ -89,6 +91,11 @@ def _read_manifest(path: Path) -> list[dict[str, str]]:
         raise DataError(f"Manifest {path} cannot be read as CSV ({type(exc).__name__}: {exc})."
                         ) from None
     table.columns = [c.strip() for c in table.columns]
+    if table.empty:
+        # A header without rows has columns: say what is missing, not "no columns".
+        columns = ", ".join(table.columns) or "none"
+        raise DataError(f"Manifest {path} has no rows (its columns: {columns}); add one row "
+                        "per field of view below the header.")
     return table.to_dict("records")
 
 
@@ -160,6 +167,9 @@ class FolderSource(FileSource):
                                         "(drop the row or the column).")
                     file, plane = split_plane(spec)
                     path = Path(file).expanduser()
+                    if not path.is_absolute():
+                        _check_inside(file, base, f"{where}, line {n} (sample {sid}), "
+                                                  f"{prefix}{name}")
                     paths[prefix + name] = (path if path.is_absolute() else base / path,
                                             plane)
             files[sid] = paths
@@ -193,6 +203,10 @@ class FolderSource(FileSource):
         path, plane = self._files[record.sample_id][column]
         image = read_plane(path, plane)
         _, dtype = self._expected(column)
+        if image.dtype != dtype:  # the first sample may be the odd one: ask the majority
+            check_odd_file((f[column] for f in self._files.values()), dtype_of=column)
+        if tuple(image.shape) != tuple(size):
+            check_odd_file(f for files in self._files.values() for f in files.values())
         check_dtype(image, dtype, path, f"the first sample's {column} image is")
         check_shape(image, size, path, "the dataset's fields are")
         if image.dtype.kind not in "uif":
@@ -221,6 +235,17 @@ class FolderSource(FileSource):
         contents = sorted(f"{_relative(p, self.root)}:{digests[str(p)]}" for p in paths)
         return {"manifest": hashlib.sha256(self._manifest_text.encode()).hexdigest(),
                 "files": hashlib.sha256("".join(contents).encode()).hexdigest()}
+
+
+def _check_inside(file: str, base: Path, where: str) -> None:
+    """Refuse a relative path that climbs out of ``base`` (``../../etc/x.tif``), before any
+    file is read or hashed. Checked on the text (no symlink is followed: a linked image folder
+    inside the dataset is fine); a file elsewhere is named by an absolute path on purpose."""
+    normal = posixpath.normpath(file.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        raise DataError(f"{where}: path '{file}' leaves the dataset folder {base}; give paths "
+                        "relative to the manifest's folder without '..' (or an absolute path "
+                        "if the file really lives elsewhere).")
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 
 from vsbench.config import ConfigError
 from vsbench.data.file_source import FileSource, validate_clip
-from vsbench.data.images import check_dtype, check_shape, read_plane
+from vsbench.data.images import check_dtype, check_odd_file, check_shape, read_plane
 from vsbench.data.jump_load_data import (LOAD_DATA, LOAD_DATA_ILLUM, find_load_data,
                                          illum_file_names, image_paths, read_csv, sample_id,
                                          select_rows)
@@ -233,6 +233,8 @@ class JumpSource(FileSource):
         path = self._files[record.sample_id][channel]
         image = read_plane(path)
         check_dtype(image, dtype, path, f"the {NAME} images are")
+        if tuple(image.shape) != tuple(shape):  # the first site may be the odd one
+            check_odd_file((p, None) for files in self._files.values() for p in files.values())
         check_shape(image, shape, path, "the dataset's fields are")
         illum_path = self._illum[(record.plate, channel)]
         if illum_path is None:

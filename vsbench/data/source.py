@@ -35,13 +35,22 @@ class DatasetInfo:
     planes: tuple[str, ...]
     label_kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def num_classes(self, kind: str) -> int:
-        """Number of classes of label kind ``kind``; raises if the dataset has no such label."""
+    def num_classes(self, kind: str, minimum: int = 1) -> int:
+        """Number of classes of label kind ``kind``; raises if the dataset has no such label or
+        fewer than ``minimum`` classes of it (a class-conditioned method needs two: one class,
+        e.g. a label column left empty in every row, conditions on nothing)."""
         if kind not in self.label_kinds:
             have = ", ".join(self.label_kinds) or "none"
             raise DataError(f"Dataset '{self.name}' has no '{kind}' labels (it has: {have}); "
                             "use a dataset with class labels or another label kind.")
-        return len(self.label_kinds[kind])
+        classes = self.label_kinds[kind]
+        if len(classes) < minimum:
+            raise DataError(f"Dataset '{self.name}' has {len(classes)} '{kind}' class(es) "
+                            f"({', '.join(classes) or 'none'}; an empty cell counts as 'none') "
+                            f"but at least {minimum} are needed: fill the label_{kind} column "
+                            "of the manifest with each sample's class, or use another label "
+                            "kind.")
+        return len(classes)
 
 
 @dataclass(frozen=True)

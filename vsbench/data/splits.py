@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -132,3 +133,46 @@ def load_or_create_split(records: list[SampleRecord], path: Path) -> Split:
                             f"does not have (e.g. {unknown[0]}); delete it to regenerate.")
         return split
     return write_split(records, path)
+
+
+#: A part holding fewer than this share of the samples of its plates (or wells) is reported.
+SMALL_PART = 0.5
+
+
+def split_size_warnings(split: Split, records: list[SampleRecord],
+                        dataset: str | None = None) -> list[str]:
+    """One-line warnings for parts of ``split`` much smaller than the dataset's plates give.
+
+    A split made by :func:`assign_parts` puts whole plates (whole wells, with fewer than three
+    plates) in each part, so a part holds every sample of its plates. A hand-edited manifest
+    that drops rows (or moves some to another part) keeps a valid hash and would benchmark on a
+    few images without a word. The rule: for each part, the groups (plates, or plate/well pairs
+    with fewer than three plates, as the split is made) having a sample in that part hold N
+    samples in the dataset; a part listing fewer than ``SMALL_PART`` * N of them is reported.
+    Nothing is raised: a deliberate subset stays possible, but the run says so. The engine
+    prints these after loading the split (``vsbench run``), as ``data prepare`` and ``data split``
+    may.
+    """
+    by_id = {r.sample_id: r for r in records}
+    by_plate = len({r.plate for r in records}) >= 3
+
+    def group(r: SampleRecord) -> tuple[str, ...]:
+        return (r.plate,) if by_plate else (r.plate, r.well)
+
+    sizes = Counter(group(r) for r in records)
+    name = dataset or split.path.parent.name
+    warnings = []
+    for part in PARTS:
+        listed = [by_id[i] for i in split.parts.get(part, ()) if i in by_id]
+        groups = sorted({group(r) for r in listed})
+        expected = sum(sizes[g] for g in groups)
+        if not listed or len(listed) >= SMALL_PART * expected:
+            continue
+        shown = ", ".join("/".join(g) for g in groups[:3]) + (" ..." if len(groups) > 3 else "")
+        kind = "plate(s)" if by_plate else "well(s)"
+        warnings.append(
+            f"The {part} part of split {split.path} lists {len(listed)} sample(s) but its "
+            f"{kind} {shown} hold {expected} in the dataset ({expected - len(listed)} are in "
+            f"another part or in none); if split.csv was not edited on purpose, run `vsbench "
+            f"data split --dataset {name} --regenerate` (results get the new split's hash).")
+    return warnings
