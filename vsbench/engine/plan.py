@@ -22,7 +22,7 @@ import torch
 import vsbench
 from vsbench import config as cfg
 from vsbench.data.source import DatasetSource
-from vsbench.data.splits import Split, load_or_create_split
+from vsbench.data.splits import Split, load_or_create_split, split_size_warnings
 from vsbench.engine.runtime import select_device
 from vsbench.layout import dataset_folder
 from vsbench.plugins import Registered, Registry, default_registry
@@ -58,6 +58,7 @@ class RunPlan:
     train_ids: tuple[str, ...]
     test_ids: tuple[str, ...]
     config: ConfigRecord
+    warnings: tuple[str, ...] = ()  # what the user should know before it runs (one line each)
 
     @property
     def data_root(self) -> Path:
@@ -109,11 +110,13 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
     # The source as listed (records, channel set, fingerprint): planning decodes no image.
     # The run opens the preprocessed data at its sizes (``DatasetSource.for_run``) itself.
     source = dataset_entry.spec.factory(Path(request.data_root))
-    split = load_or_create_split(source.records(),
+    records = source.records()
+    split = load_or_create_split(records,
                                  dataset_folder(request.data_root, request.dataset).split_manifest)
     train_ids = split.ids("train")
     if resolved.run.max_train_images:
         train_ids = train_ids[:resolved.run.max_train_images]
     config = _config_record(request, method_entry, resolved, device, source, split)
     return RunPlan(request, method_entry, resolved, device, source, split, tuple(train_ids),
-                   tuple(split.ids("test")), config)
+                   tuple(split.ids("test")), config,
+                   tuple(split_size_warnings(split, records, request.dataset)))

@@ -131,6 +131,8 @@ def _announce(plan: RunPlan, folder: RunFolder, console: Console, ctx: DistConte
                   f"({request.preset}, seed {request.seed}, {plan.device}"
                   + (f" x {ctx.world_size} processes" if ctx.enabled else "")
                   + f") -> {folder.path}")
+    for warning in plan.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:

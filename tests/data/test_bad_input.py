@@ -259,3 +259,28 @@ def test_split_size_rule_counts_wells_with_fewer_than_three_plates(tmp_path):
     path.write_text("\n".join(line for line in lines if line not in set(val[1:])) + "\n")
     [warning] = split_size_warnings(read_split(path), records)
     assert "The val part" in warning and "well(s) P1/A03 hold 4" in warning
+
+
+def test_vsbench_run_prints_the_split_warning(tmp_path):
+    """The engine shows what split_size_warnings finds before it trains (issue 15)."""
+    from typer.testing import CliRunner
+
+    from tests.conftest import TINY
+    from vsbench.cli import app
+    from vsbench.data.splits import load_or_create_split
+    from vsbench.data.synthetic import SyntheticSource
+    from vsbench.layout import dataset_folder
+
+    data = tmp_path / "data"
+    manifest = dataset_folder(data, "synthetic").split_manifest
+    load_or_create_split(SyntheticSource().records(), manifest)
+    lines = manifest.read_text().splitlines()
+    test_rows = [line for line in lines if line.endswith(",test")]
+    manifest.write_text("\n".join(line for line in lines if line not in test_rows[3:]) + "\n")
+    out = CliRunner().invoke(app, ["run", "--method", "unet", *TINY, "--results",
+                                   str(tmp_path / "r"), "--data-root", str(data)],
+                             env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "warning: The test part of split" in text
+    assert "lists 3 sample(s) but its plate(s) SYN-P06 hold 24" in text
