@@ -284,3 +284,70 @@ def test_vsbench_run_prints_the_split_warning(tmp_path):
     text = " ".join(out.output.split())
     assert "warning: The test part of split" in text
     assert "lists 3 sample(s) but its plate(s) SYN-P06 hold 24" in text
+
+
+def test_prepare_checks_candidate_settings_before_writing_them(tmp_path):
+    """What `vsbench data prepare --set root=B` does on a data root that holds dataset A:
+    settings.candidate + splits.check_split, then Candidate.save, in that order."""
+    from vsbench.config import ConfigError
+    from vsbench.data import settings as source_settings
+    from vsbench.data.splits import check_split, load_or_create_split
+    from vsbench.layout import dataset_folder
+
+    data_root = tmp_path / "data"
+    first = float_folder_dataset(tmp_path / "A")
+    second = float_folder_dataset(tmp_path / "B", plates=("Q1", "Q2", "Q3"))
+    paths = dataset_folder(data_root, "folder")
+    assert not paths.settings_file.exists()
+    prepared = source_settings.candidate(FolderSource.from_data_root(data_root), data_root,
+                                         "folder", {"root": str(first)})
+    assert not paths.settings_file.exists()  # a candidate writes nothing
+    assert check_split(prepared.source.records(), paths.split_manifest) is None
+    prepared.save()
+    split = load_or_create_split(prepared.source.records(), paths.split_manifest)
+    stored, split_text = paths.settings_file.read_bytes(), paths.split_manifest.read_text()
+
+    other = source_settings.candidate(FolderSource.from_data_root(data_root), data_root,
+                                      "folder", {"root": str(second)})
+    assert other.source.root == second.resolve()
+    with pytest.raises(DataError) as err:
+        check_split(other.source.records(), paths.split_manifest)
+    message = str(err.value)
+    assert message.startswith(f"Split manifest {paths.split_manifest} names 6 sample(s) the "
+                              "dataset does not have (e.g. ")
+    assert "For a second dataset use another --data-root" in message
+    assert "delete" not in message and "\n" not in message
+    with pytest.raises(DataError, match="another --data-root"):
+        load_or_create_split(other.source.records(), paths.split_manifest)
+    with pytest.raises(ConfigError, match="Unknown setting 'rooot'"):
+        source_settings.candidate(FolderSource.from_data_root(data_root), data_root, "folder",
+                                  {"rooot": str(second)})
+    # refused: the data root still runs dataset A, on A's split
+    assert paths.settings_file.read_bytes() == stored
+    assert paths.split_manifest.read_text() == split_text
+    assert FolderSource.from_data_root(data_root).root == first.resolve()
+    assert split.hash == load_or_create_split(FolderSource.from_data_root(data_root).records(),
+                                              paths.split_manifest).hash
+
+
+def test_refused_cli_prepare_leaves_source_json_as_it_was(tmp_path):
+    from typer.testing import CliRunner
+
+    from vsbench.cli import app
+    from vsbench.layout import dataset_folder
+
+    data_root = tmp_path / "data"
+    first = float_folder_dataset(tmp_path / "A")
+    second = float_folder_dataset(tmp_path / "B", plates=("Q1", "Q2", "Q3"))
+
+    def prepare(root):
+        return CliRunner().invoke(app, ["data", "prepare", "--dataset", "folder", "--set",
+                                        f"root={root}", "--image-size", "32", "--data-root",
+                                        str(data_root)], env={"COLUMNS": "400"})
+
+    assert prepare(first).exit_code == 0
+    settings_file = dataset_folder(data_root, "folder").settings_file
+    stored = settings_file.read_bytes()
+    refused = prepare(second)
+    assert refused.exit_code == 2 and "another --data-root" in refused.output
+    assert settings_file.read_bytes() == stored

@@ -6,7 +6,6 @@ Errors propagate to the one error policy of :mod:`vsbench.cli.errors`.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import List, Optional
@@ -39,19 +38,16 @@ def _human(n: float) -> str:
 
 
 def _source(dataset: str, data_root: Path, overrides: dict[str, str] | None = None):
-    """Build ``dataset``'s source, first storing ``overrides`` in its settings file."""
+    """``dataset``'s source, and the candidate settings ``overrides`` make (not yet stored:
+    the caller checks the source first and saves the candidate last), or None."""
     from vsbench.data import settings as source_settings
     from vsbench.plugins import default_registry
 
-    entry = default_registry().dataset(dataset)
-    source = entry.spec.factory(data_root)
-    if overrides:
-        current = getattr(source, "settings", None)
-        if current is None or not dataclasses.is_dataclass(current):
-            raise ConfigError(f"Dataset '{dataset}' has no settings to --set.")
-        source_settings.update(type(current), data_root, dataset, overrides)
-        source = entry.spec.factory(data_root)
-    return source
+    source = default_registry().dataset(dataset).spec.factory(data_root)
+    if not overrides:
+        return source, None
+    candidate = source_settings.candidate(source, data_root, dataset, overrides)
+    return candidate.source, candidate
 
 
 @data_app.command()
@@ -128,11 +124,15 @@ def prepare(
     reads it instead of the image files. Interrupted, it resumes where it stopped.
     """
     from vsbench.config import RUN_PRESETS, parse_overrides
-    from vsbench.data.splits import load_or_create_split
+    from vsbench.data.splits import check_split, load_or_create_split
 
     console = Console()
-    source = _source(dataset, data_root, parse_overrides(set_ or []))
+    source, candidate = _source(dataset, data_root, parse_overrides(set_ or []))
     records = source.records()
+    manifest = dataset_folder(data_root, dataset).split_manifest
+    check_split(records, manifest)  # validate first (reads only) ...
+    if candidate is not None:
+        candidate.save()  # ... write last: a refused prepare leaves source.json as it was
     info = source.info
     console.print(f"[bold]{dataset}[/]: {len(records)} samples, "
                   f"{len({r.plate for r in records})} plate(s); planes "
@@ -143,7 +143,7 @@ def prepare(
         console.print("preprocessing: " + "; ".join(
             f"{k} " + (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
             for k, v in describe().items()), highlight=False)
-    split = load_or_create_split(records, dataset_folder(data_root, dataset).split_manifest)
+    split = load_or_create_split(records, manifest)
     console.print(f"split {split.path} (hash {split.hash}): "
                   + ", ".join(f"{p} {len(ids)}" for p, ids in split.parts.items()),
                   highlight=False)
@@ -185,7 +185,7 @@ def split(
     path = dataset_folder(data_root, dataset).split_manifest
     if (test or val) and not regenerate:
         raise ConfigError("--test and --val choose plates for a new split: add --regenerate.")
-    records = _source(dataset, data_root).records()
+    records = _source(dataset, data_root)[0].records()
     old = read_split(path).hash if path.is_file() else None
     if regenerate:
         result = write_split(records, path, _split_list(test), _split_list(val))

@@ -70,6 +70,12 @@ class FileSource(DatasetSource):
         """The factory: the source as configured in ``<data_root>/<NAME>/source.json``."""
         return cls(source_settings.load(cls.SETTINGS, data_root, cls.NAME), data_root)
 
+    @classmethod
+    def from_settings(cls: type[S], settings: Any, data_root: Path) -> S:
+        """The source with ``settings`` not (yet) stored (see
+        :func:`vsbench.data.settings.candidate`)."""
+        return cls(settings, data_root)
+
     @abc.abstractmethod
     def _index(self) -> None:
         """List the samples and their files (called once, under the lock)."""

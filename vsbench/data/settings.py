@@ -48,17 +48,62 @@ def load(cls: type[T], data_root: Path, dataset: str) -> T:
     return parse(cls, values, where=str(path))
 
 
-def update(cls: type[T], data_root: Path, dataset: str, overrides: dict[str, Any]) -> T:
-    """Merge ``overrides`` into the stored settings, validate them and write them back."""
+def merge(cls: type[T], data_root: Path, dataset: str, overrides: dict[str, Any]) -> T:
+    """The stored settings with ``overrides`` merged in and validated; nothing is written."""
     current = dataclasses.asdict(load(cls, data_root, dataset))
     overrides = dict(overrides)
     if overrides.get("root"):
         # Stored absolute: a later run may start from another working directory.
         overrides["root"] = str(Path(str(overrides["root"])).expanduser().resolve())
     current.update(overrides)
-    settings = parse(cls, current)
+    return parse(cls, current)
+
+
+def update(cls: type[T], data_root: Path, dataset: str, overrides: dict[str, Any]) -> T:
+    """Merge ``overrides`` into the stored settings, validate them and write them back."""
+    settings = merge(cls, data_root, dataset, overrides)
     save(settings, data_root, dataset)
     return settings
+
+
+@dataclasses.dataclass
+class Candidate:
+    """A source built from candidate settings that are not stored yet.
+
+    ``vsbench data prepare --set ...`` builds one with :func:`candidate`, checks it (its
+    records, the split manifest, the cache) and only then calls :meth:`save`: a refused
+    prepare leaves ``source.json``, and so the dataset the data root runs, as it was.
+    """
+
+    dataset: str
+    data_root: Path
+    settings: Any
+    source: Any
+
+    def save(self) -> Path:
+        """Store the settings (the last step, once everything they lead to was checked)."""
+        return save(self.settings, self.data_root, self.dataset)
+
+
+def candidate(stored: Any, data_root: Path, dataset: str,
+              overrides: dict[str, Any]) -> Candidate:
+    """``stored`` (the source as its factory built it from the stored settings) rebuilt with
+    ``overrides`` merged into those settings, validated, and nothing written.
+
+    The source's class must offer ``from_settings(settings, data_root)`` (every
+    :class:`~vsbench.data.file_source.FileSource` does); a source without settings is a
+    :class:`ConfigError`.
+    """
+    current = getattr(stored, "settings", None)
+    if current is None or not dataclasses.is_dataclass(current):
+        raise ConfigError(f"Dataset '{dataset}' has no settings to --set.")
+    settings = merge(type(current), data_root, dataset, overrides)
+    build = getattr(type(stored), "from_settings", None)
+    if not callable(build):
+        raise ConfigError(f"Dataset '{dataset}' cannot be built from --set values (its source "
+                          "has no from_settings); edit its settings file instead: "
+                          f"{dataset_folder(data_root, dataset).settings_file}.")
+    return Candidate(dataset, Path(data_root), settings, build(settings, data_root))
 
 
 def save(settings: Any, data_root: Path, dataset: str) -> Path:

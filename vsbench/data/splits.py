@@ -118,21 +118,34 @@ def read_split(path: Path) -> Split:
     return Split({p: tuple(v) for p, v in parts.items()}, _hash(text), path)
 
 
-def load_or_create_split(records: list[SampleRecord], path: Path) -> Split:
-    """The dataset's split: read from ``path``, or made from ``records`` and written there.
+def check_split(records: list[SampleRecord], path: Path) -> Split | None:
+    """The existing manifest at ``path`` checked against ``records`` (None when there is none);
+    reads only, so that ``data prepare`` can check new settings before it writes anything.
 
-    An existing manifest that names samples the source no longer has is an error (results made
-    on it would not be comparable); regenerate it by deleting the file.
+    A manifest naming samples the dataset does not have is an error: it most often belongs to
+    another dataset prepared under the same data root (results made on it would not be
+    comparable, and deleting it would lose that dataset's split).
     """
-    if path.exists():
-        split = read_split(path)
-        known = {r.sample_id for r in records}
-        unknown = [s for ids in split.parts.values() for s in ids if s not in known]
-        if unknown:
-            raise DataError(f"Split manifest {path} names {len(unknown)} sample(s) the dataset "
-                            f"does not have (e.g. {unknown[0]}); delete it to regenerate.")
-        return split
-    return write_split(records, path)
+    if not path.exists():
+        return None
+    split = read_split(path)
+    known = {r.sample_id for r in records}
+    unknown = [s for ids in split.parts.values() for s in ids if s not in known]
+    if unknown:
+        dataset = path.parent.name
+        raise DataError(f"Split manifest {path} names {len(unknown)} sample(s) the dataset "
+                        f"does not have (e.g. {unknown[0]}): it is the split of the data this "
+                        "data root held. For a second dataset use another --data-root; to "
+                        "split this data anew on purpose, run `vsbench data split --dataset "
+                        f"{dataset} --regenerate` (results of the old split keep its hash).")
+    return split
+
+
+def load_or_create_split(records: list[SampleRecord], path: Path) -> Split:
+    """The dataset's split: read from ``path`` (checked by :func:`check_split`), or made from
+    ``records`` and written there."""
+    split = check_split(records, path)
+    return split if split is not None else write_split(records, path)
 
 
 #: A part holding fewer than this share of the samples of its plates (or wells) is reported.
