@@ -152,6 +152,7 @@ class ConfigRecord(_Record):
     started: str | None = None
     world_size: int = 1
     method_record: dict[str, Any] | None = None
+    threads: int | None = None  # torch's CPU threads (a sweep with --jobs gives each its share)
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -164,7 +165,7 @@ class ConfigRecord(_Record):
         "config_hash": str, "device": str, "overrides": dict, "deterministic": bool,
         "split_manifest": _OPT_STR, "channels": list, "planes": list, "plugin": dict,
         "versions": dict, "started": _OPT_STR, "world_size": int, "method_record": _OPT_DICT,
-        "schema_version": int}
+        "threads": _OPT_INT, "schema_version": int}
 
     def hashed(self) -> "ConfigRecord":
         """This record with its ``config_hash`` computed from its fields."""

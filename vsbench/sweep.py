@@ -7,6 +7,7 @@ interruption: completed runs are found by their configuration hash and skipped.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -78,12 +79,53 @@ def _executor(launcher: str, folder: Path, slurm: SlurmOptions):
     return executor
 
 
+def threads_per_job(jobs: int, cpus: int | None = None) -> int:
+    """Each of ``jobs`` concurrent jobs' share of the machine's cores (at least one)."""
+    return max(1, (cpus or os.cpu_count() or 1) // jobs)
+
+
+def _run_concurrently(todo: list[RunRequest], jobs: int, console: Console,
+                      runner: Callable[[RunRequest], str]) -> list[JobOutcome]:
+    """Independent grid cells in ``jobs`` worker processes (spawned: each its own torch),
+    reported as they finish."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    outcomes = []
+    with ProcessPoolExecutor(max_workers=jobs,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(runner, request): request for request in todo}
+        console.print(f"running {len(todo)} job(s), {jobs} at a time, "
+                      f"{todo[0].threads} thread(s) each")
+        for future in as_completed(futures):
+            request = futures[future]
+            try:
+                outcomes.append(JobOutcome(request.method, request.seed, "completed",
+                                           future.result()))
+                console.print(f"[green]done[/] {request.method} seed {request.seed}")
+            except Exception as exc:  # one failing job must not stop the grid
+                outcomes.append(JobOutcome(request.method, request.seed, "failed",
+                                           error=f"{type(exc).__name__}: {exc}"))
+                console.print(f"[red]failed[/] {request.method} seed {request.seed}: {exc}")
+    order = {(r.method, r.seed): i for i, r in enumerate(todo)}
+    return sorted(outcomes, key=lambda o: order[(o.method, o.seed)])
+
+
 def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: str = "local",
               slurm: SlurmOptions | None = None, console: Console | None = None,
-              runner: Callable[[RunRequest], str] = _run_job) -> list[JobOutcome]:
-    """Run every (method, seed) of the grid that has no completed run yet."""
+              runner: Callable[[RunRequest], str] = _run_job, jobs: int = 1) -> list[JobOutcome]:
+    """Run every (method, seed) of the grid that has no completed run yet; with ``jobs`` > 1
+    (local launcher), that many at once, each with its share of the cores (``base.threads``
+    when given), which every run records."""
     if launcher not in LAUNCHERS:
         raise ConfigError(f"Unknown launcher '{launcher}'; use one of {', '.join(LAUNCHERS)}.")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: give 1 or more concurrent jobs.")
+    if jobs > 1 and launcher != "local":
+        raise ConfigError(f"--jobs runs grid cells concurrently on this machine; with "
+                          f"--launcher {launcher} the scheduler does that, so drop --jobs.")
+    if jobs > 1 and base.threads is None:
+        base = replace(base, threads=threads_per_job(jobs))
     console = console or Console()
     outcomes: list[JobOutcome] = []
     todo: list[RunRequest] = []
@@ -96,6 +138,8 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
                 console.print(f"skip {method} seed {seed}: completed in {done.name}")
             else:
                 todo.append(request)
+    if launcher == "local" and jobs > 1 and len(todo) > 1:
+        return outcomes + _run_concurrently(todo, jobs, console, runner)
     if launcher == "local":
         for request in todo:
             console.print(f"[bold]run[/] {request.method} seed {request.seed}")

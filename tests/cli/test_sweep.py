@@ -62,6 +62,35 @@ def test_compare_rows_are_configurations_and_a_seed_counts_once(tmp_path):
     assert board.loc["unet", "Average PCC"] == pytest.approx(metrics["average"]["pcc"], abs=1e-6)
 
 
+def test_concurrent_sweep_equals_a_sequential_one_with_the_same_threads(tmp_path):
+    """--jobs 2 runs two grid cells at once, each with one thread (2 cores / 2 jobs, or
+    --threads); its runs' metrics equal a sequential sweep's with --threads 1, and every run
+    records its thread count."""
+    def sweep(results, *extra):
+        out = runner.invoke(app, ["sweep", "--methods", "unet", "--seeds", "0,1", "--results",
+                                  str(results), "--data-root", str(tmp_path / "data"), *TINY,
+                                  *extra], env={"COLUMNS": "200"})
+        assert out.exit_code == 0, out.output
+        folders = sorted((results / "runs" / "synthetic" / "unet").iterdir())
+        return {json.loads((f / "metrics.json").read_text())["seed"]: f for f in folders}
+
+    sequential = sweep(tmp_path / "seq", "--threads", "1")
+    concurrent = sweep(tmp_path / "jobs", "--jobs", "2", "--threads", "1")
+    assert sorted(concurrent) == [0, 1]
+    for seed in (0, 1):
+        a = json.loads((sequential[seed] / "metrics.json").read_text())
+        b = json.loads((concurrent[seed] / "metrics.json").read_text())
+        assert a["channels"] == b["channels"] and a["average"] == b["average"]
+        assert json.loads((concurrent[seed] / "config.json").read_text())["threads"] == 1
+
+
+def test_sweep_jobs_errors():
+    for args, message in ((["--jobs", "0"], "--jobs 0: give 1 or more"),
+                          (["--jobs", "2", "--launcher", "slurm"], "drop --jobs")):
+        out = runner.invoke(app, ["sweep", "--methods", "unet", *args])
+        assert out.exit_code == 2 and message in out.output, out.output
+
+
 def test_sweep_reports_unknown_method(tmp_path):
     out = runner.invoke(app, ["sweep", "--methods", "unte", "--results", str(tmp_path)])
     assert out.exit_code == 2 and "Unknown method 'unte'. Did you mean 'unet'?" in out.output

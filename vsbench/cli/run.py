@@ -33,6 +33,9 @@ def run(
     deterministic: bool = typer.Option(False, "--deterministic", help="Use only deterministic "
                                        "CUDA kernels (slower; CPU runs are deterministic "
                                        "anyway)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch "
+                                          "(default: torch's own choice); recorded in the "
+                                          "run."),
 ) -> None:
     """Train and evaluate one method; write its run folder.
 
@@ -48,7 +51,8 @@ def run(
 
     request = RunRequest(method=method, dataset=dataset, preset=preset, seed=seed,
                          overrides=overrides, device=device, results_dir=results,
-                         data_root=data_root, resume=resume, deterministic=deterministic)
+                         data_root=data_root, resume=resume, deterministic=deterministic,
+                         threads=threads)
     with method_failures(method):
         result = run_benchmark(request, out)
     record = result.metrics

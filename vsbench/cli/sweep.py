@@ -61,6 +61,11 @@ def sweep(
     gpus: int = typer.Option(1, "--gpus", help="GPUs per SLURM job."),
     cpus: int = typer.Option(8, "--cpus", help="CPUs per SLURM job."),
     time_min: int = typer.Option(240, "--time", help="Time limit per job, minutes."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Run this many grid cells at once on "
+                             "this machine (local launcher), each with its share of the "
+                             "cores; results equal a sequential sweep with the same --threads."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads per run "
+                                          "(default: torch's, or the cores / --jobs)."),
 ) -> None:
     """Run every method x seed, skipping runs already completed with the same config.
 
@@ -75,10 +80,10 @@ def sweep(
     out = console()
     base = RunRequest(method="", dataset=dataset, preset=preset,
                       overrides=parse_overrides(set_ or []), device=device,
-                      results_dir=results, data_root=data_root)
+                      results_dir=results, data_root=data_root, threads=threads)
     # A job's own failure (even a crash) is one row of the table, not the end of the grid.
-    outcomes = run_sweep(base, method_names, seed_values, launcher, SlurmOptions(partition, gpus, cpus, time_min),
-                         out)
+    outcomes = run_sweep(base, method_names, seed_values, launcher,
+                         SlurmOptions(partition, gpus, cpus, time_min), out, jobs=jobs)
     table = Table(title="sweep")
     for column in ("method", "seed", "status", "run folder or error"):
         table.add_column(column)

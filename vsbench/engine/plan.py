@@ -45,6 +45,7 @@ class RunRequest:
     data_root: Path = Path("datasets")
     resume: bool = False
     deterministic: bool = False
+    threads: int | None = None  # torch's CPU threads for this run (None: torch's default)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _config_record(request: RunRequest, entry: Registered, resolved: cfg.Resolve
     return ConfigRecord.from_json({
         "method": request.method, "dataset": request.dataset, "preset": request.preset,
         "seed": request.seed, "device": str(device), "overrides": request.overrides,
-        "deterministic": request.deterministic,
+        "deterministic": request.deterministic, "threads": torch.get_num_threads(),
         "run": resolved_dict["run"], "method_params": resolved_dict["method"],
         "dataset_fingerprint": source.fingerprint(), "split_hash": split.hash,
         "split_manifest": str(split.path),

@@ -33,7 +33,7 @@ from vsbench.engine.runtime import (apply_speedups, restored_torch_flags, seed_e
                                     select_device)
 from vsbench.engine.tracking import Tracker
 from vsbench.engine.train import train
-from vsbench.errors import CheckpointError, EngineError, ResultsError
+from vsbench.errors import CheckpointError, ConfigError, EngineError, ResultsError
 from vsbench.layout import CHECKPOINT_FILE
 from vsbench.method import Method
 from vsbench.metrics import MetricAccumulator
@@ -138,7 +138,11 @@ def run_benchmark(request: RunRequest, console: Console | None = None,
     the ranks share training and prediction and rank 0 alone writes the folder. The process's
     torch flags (deterministic algorithms, cuDNN autotuning) are as before when it returns.
     """
+    if request.threads is not None and request.threads < 1:
+        raise ConfigError(f"--threads {request.threads}: give 1 or more CPU threads.")
     with restored_torch_flags():
+        if request.threads:
+            torch.set_num_threads(request.threads)
         device = select_device(request.device)
         ctx = init_from_env(device.type)
         if ctx.enabled and device.type == "cuda":

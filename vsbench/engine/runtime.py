@@ -57,6 +57,7 @@ class TorchFlags:
     cudnn_benchmark: bool
     cudnn_deterministic: bool
     cublas_workspace: str | None
+    num_threads: int = 0  # torch's intra-op threads (0: leave as is)
 
     @classmethod
     def current(cls) -> "TorchFlags":
@@ -64,7 +65,7 @@ class TorchFlags:
         return cls(torch.are_deterministic_algorithms_enabled(),
                    torch.is_deterministic_algorithms_warn_only_enabled(),
                    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
-                   os.environ.get(CUBLAS_WORKSPACE))
+                   os.environ.get(CUBLAS_WORKSPACE), torch.get_num_threads())
 
     def apply(self) -> None:
         """Make these the settings."""
@@ -72,6 +73,8 @@ class TorchFlags:
                                            warn_only=self.deterministic_warn_only)
         torch.backends.cudnn.benchmark = self.cudnn_benchmark
         torch.backends.cudnn.deterministic = self.cudnn_deterministic
+        if self.num_threads and torch.get_num_threads() != self.num_threads:
+            torch.set_num_threads(self.num_threads)
         if self.cublas_workspace is None:
             os.environ.pop(CUBLAS_WORKSPACE, None)
         else:
