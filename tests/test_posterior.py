@@ -1,0 +1,61 @@
+"""The posterior tier's scores against their definitions and against known distributions."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from vsbench.posterior import crps_ensemble, diversity, ensemble_scores, interval_coverage
+
+
+def _crps_by_definition(samples, y):
+    """E|X - y| - 1/2 E|X - X'| over the empirical ensemble, by explicit pairs."""
+    s = len(samples)
+    first = sum(abs(x - y) for x in samples) / s
+    pairs = sum(abs(a - b) for a, b in itertools.product(samples, repeat=2)) / (s * s)
+    return first - 0.5 * pairs
+
+
+def test_crps_equals_its_definition_elementwise():
+    rng = np.random.default_rng(0)
+    samples, target = rng.normal(size=(7, 3, 4)), rng.normal(size=(3, 4))
+    fast = crps_ensemble(samples, target)
+    for i, j in itertools.product(range(3), range(4)):
+        assert fast[i, j] == pytest.approx(_crps_by_definition(samples[:, i, j], target[i, j]))
+
+
+def test_crps_of_a_point_mass_is_the_mae_and_a_gaussian_matches_theory():
+    rng = np.random.default_rng(1)
+    target = rng.random((8, 8))
+    point = np.repeat(rng.random((1, 8, 8)), 5, axis=0)
+    assert crps_ensemble(point, target) == pytest.approx(np.abs(point[0] - target))
+    assert crps_ensemble(point[:1], target) == pytest.approx(np.abs(point[0] - target))
+    # CRPS of N(0, 1) at y = 0 is (sqrt(2) - 1) / sqrt(pi); a large ensemble approaches it.
+    big = rng.normal(size=(4000, 1))
+    assert crps_ensemble(big, np.zeros(1))[0] == pytest.approx(
+        (np.sqrt(2) - 1) / np.sqrt(np.pi), abs=0.01)
+
+
+def test_coverage_is_nominal_for_the_true_distribution_and_low_when_too_narrow():
+    rng = np.random.default_rng(2)
+    truth = rng.normal(size=(64, 64))
+    honest = rng.normal(size=(200, 64, 64))
+    narrow = 0.3 * rng.normal(size=(200, 64, 64))
+    cover = interval_coverage(honest, truth)
+    assert cover[0.5] == pytest.approx(0.5, abs=0.03) and cover[0.9] == pytest.approx(0.9, abs=0.03)
+    tight = interval_coverage(narrow, truth)
+    assert tight[0.5] < 0.25 and tight[0.9] < 0.5
+    assert diversity(honest) == pytest.approx(1.0, abs=0.02) and diversity(honest[:1]) == 0.0
+
+
+def test_ensemble_scores_and_shape_errors():
+    rng = np.random.default_rng(3)
+    samples, target = rng.random((4, 16, 16)), rng.random((16, 16))
+    scores = ensemble_scores(samples, target)
+    assert set(scores) == {"crps", "diversity", "mae_first", "mae_mean", "coverage_50",
+                           "coverage_90"}
+    # The pair term is never negative: CRPS is at most the samples' mean absolute error.
+    assert scores["crps"] <= np.abs(samples - target).mean() + 1e-12
+    assert scores["mae_first"] == pytest.approx(np.abs(samples[0] - target).mean())
+    with pytest.raises(ValueError, match="must be \\(S, \\*target.shape\\)"):
+        ensemble_scores(samples, target[:8])
