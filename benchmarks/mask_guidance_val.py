@@ -5,7 +5,8 @@ Palette's), samples the unguided first estimate of every validation image once, 
 mask guidance for a grid of start fractions, guides and refinement rounds, for each mask source:
 
 - ``nsc``: diffstain's neural spectral clustering (the offline backbone available here);
-- ``local``: palette-threshold's adaptive (local) threshold; ``otsu``: its global Otsu option;
+- ``local``: palette-threshold's adaptive (local) threshold (``local:BLOCK:FLOOR``: with other
+  settings); ``otsu``: its global Otsu option;
 - ``zero``: the palette-zero-guide control (empty masks: a brightness reset only);
 - ``oracle``: the palette-oracle-masks control (local-threshold masks of the ground truth).
 
@@ -96,7 +97,13 @@ def main() -> None:
     base_overrides = {k: v for k, v in trained.items() if k in keys}
     methods = {}
     for kind in args.sources.split(","):
-        name, extra = SOURCES[kind]
+        if kind.startswith("local:"):  # local:BLOCK:FLOOR, other threshold settings
+            _, block, floor = kind.split(":")
+            name, extra = "palette-threshold", {"threshold": "local",
+                                                "threshold_block": int(block),
+                                                "threshold_floor": float(floor)}
+        else:
+            name, extra = SOURCES[kind]
         spec = registry.method(name).spec
         overrides = {**base_overrides, **extra}
         size = resolve(spec.params, spec.presets, "smoke", overrides).run.image_size

@@ -11,7 +11,7 @@ structure each stain sits on: ``SyntheticSource.structure``), each mask source s
 and the intersection over union with the true structure masks (resampled to the run size by
 area averaging, foreground where at least half a pixel is structure) is averaged over images,
 per channel. Sources: ``otsu`` (global Otsu), ``local`` (palette-threshold's adaptive
-threshold), ``nsc`` (diffstain's NSC with the offline backbone it falls back to here), and
+threshold; ``local:BLOCK:FLOOR`` with other settings), ``nsc`` (diffstain's NSC with the offline backbone it falls back to here), and
 ``nsc:BACKBONE[=WEIGHTS]`` for other backbones.
 
     python benchmarks/mask_quality.py --data-root datasets \
@@ -54,8 +54,12 @@ def iou(masks: torch.Tensor, truth: torch.Tensor) -> np.ndarray:
 
 def mask_source(kind: str, info, registry, train):
     """A method whose ``structure_masks`` is the source ``kind``."""
-    if kind in ("otsu", "local"):
-        return create_method("palette-threshold", info, "smoke", {"threshold": kind}, registry)
+    if kind in ("otsu", "local") or kind.startswith("local:"):
+        name, *settings = kind.split(":")  # local:BLOCK:FLOOR
+        overrides = {"threshold": name}
+        if settings:
+            overrides.update(threshold_block=int(settings[0]), threshold_floor=float(settings[1]))
+        return create_method("palette-threshold", info, "smoke", overrides, registry)
     if kind == "nsc" or kind.startswith("nsc:"):
         overrides = {}
         if ":" in kind:
