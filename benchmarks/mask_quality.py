@@ -132,6 +132,9 @@ def main() -> None:
             record.append({"source": kind, "images": what, "iou": per_channel,
                            "mean_iou": mean, "seconds_per_image": seconds / len(val_ids),
                            "foreground": float(masks.float().mean())})
+            training = getattr(method, "backbone_training", None)
+            if training:  # the DINO ViT trained here: its cost
+                record[-1]["backbone_training"] = training
             print(rows[-1], flush=True)
     print_table(f"IoU with the true structures ({len(val_ids)} validation images, {size} px)",
                 ["source", "images", *channels, "mean", "s/image"], rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.diffusion.guided import MaskGuidedMethod
 from vsbench.errors import MethodFailed
 from vsbench.nsc.masks import NSC
-from vsbench_methods.diffstain.method import choose_anchors
+from vsbench_methods.diffstain.method import setup_nsc
 from vsbench_methods.palette_threshold.method import threshold_mask
 
 
@@ -29,15 +30,11 @@ class OracleMasksMethod(MaskGuidedMethod):
             self.nsc.to(device)
         return self
 
-    def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device) -> None:
-        """With NSC: diffstain's anchors (training targets, un-augmented)."""
-        if self.nsc is None:
-            return
-        plain = PairedImageDataset(train_data.source, [r.sample_id for r in train_data.records],
-                                   train_data.image_size)
-        anchors, self.anchor_ids = choose_anchors(plain, self.params.nsc.fov)
-        self.nsc.to(device)
-        self.nsc.set_anchors(anchors)
+    def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device,
+                          cache_dir: Path | None = None) -> None:
+        """With NSC: diffstain's preparation (anchors, a backbone trained here)."""
+        if self.nsc is not None:
+            self.anchor_ids, _ = setup_nsc(self.nsc, train_data, device, cache_dir)
 
     def structure_masks(self, images: torch.Tensor) -> torch.Tensor:
         if self.nsc is not None:

@@ -94,8 +94,10 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
     def mask_source_record(self) -> dict[str, Any]:
         """What makes the masks (settings, backbone, weights), for the run record."""
 
-    def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device) -> None:
-        """One-off preparation of the mask source on the training split (e.g. NSC anchors)."""
+    def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device,
+                          cache_dir: Path | None = None) -> None:
+        """One-off preparation of the mask source on the training split (e.g. NSC anchors, a
+        backbone trained on it); ``cache_dir`` as in :meth:`prepare`."""
 
     def guide_masks(self, batch: dict[str, Any], estimate: torch.Tensor) -> torch.Tensor:
         """The masks of one guidance round: the mask source applied to the current estimate
@@ -145,7 +147,7 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
                 cache_dir: Path | None = None) -> None:
         """Set up the mask source; with ``mask_condition``, the training masks (cached under
         ``cache_dir/masks``, keyed by the mask source, the data and the size)."""
-        self.setup_mask_source(train_data, device)
+        self.setup_mask_source(train_data, device, cache_dir)
         if not self.params.mask_condition:
             return
         plain = train_data.unaugmented()
