@@ -18,7 +18,8 @@ threshold; ``local:BLOCK:FLOOR`` with other settings), ``nsc`` (diffstain's NSC 
         --checkpoints v=PATH/checkpoint.pt,epsilon=PATH/checkpoint.pt \
         --out benchmarks/results/mask_quality.json
 
-``--regime`` picks a setting of the synthetic source (default: the benchmark's dataset).
+``--dataset synthetic-hard --image-size 256`` measures the harder regime (imaging faults, 256 px
+fields: NSC splits each into several 224 px fields of view).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from vsbench.data.torch_dataset import PairedImageDataset  # noqa: E402
 from vsbench.diffusion.params import DiffusionParams  # noqa: E402
 from vsbench.engine import create_method  # noqa: E402
 from vsbench.engine.checkpointing import load_method_state  # noqa: E402
+from vsbench.layout import dataset_folder  # noqa: E402
 from vsbench.plugins import default_registry  # noqa: E402
 
 
@@ -92,18 +94,17 @@ def main() -> None:
     ap.add_argument("--sources", default="otsu,local,nsc")
     ap.add_argument("--checkpoints", default="", help="NAME=PATH,... of palette checkpoints")
     ap.add_argument("--image-size", type=int, default=64)
-    ap.add_argument("--regime", default=None, help="a synthetic regime (source setting)")
+    ap.add_argument("--dataset", default="synthetic",
+                    help="synthetic, or synthetic-hard (the harder regime)")
     ap.add_argument("--max-images", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
     registry = default_registry()
-    factory = registry.dataset("synthetic").spec.factory
-    source = factory(args.data_root)
-    if args.regime:
-        source = type(source)(regime=args.regime)
-    split = load_or_create_split(source.records(), args.data_root / "synthetic" / "split.csv")
+    source = registry.dataset(args.dataset).spec.factory(args.data_root)
+    split = load_or_create_split(source.records(),
+                                 dataset_folder(args.data_root, args.dataset).split_manifest)
     by_id = {r.sample_id: r for r in source.records()}
     val_ids = split.ids("val")[:args.max_images or None]
     size = args.image_size
@@ -140,7 +141,7 @@ def main() -> None:
                 ["source", "images", *channels, "mean", "s/image"], rows)
     if args.out:
         write_json(args.out, {"machine": machine(), "n_images": len(val_ids), "size": size,
-                              "regime": args.regime, "truth_foreground":
+                              "dataset": args.dataset, "fingerprint": source.fingerprint(), "truth_foreground":
                               dict(zip(channels, map(float, truth.float().mean((0, 2, 3))))),
                               "results": record})
 

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from vsbench import atomic
+from vsbench.config import ConfigError
 from vsbench.layout import MODEL_CACHE_DIR
 from vsbench.nsc.config import NSCConfig
 
@@ -102,9 +103,13 @@ def train_dino_vit(images: torch.Tensor, config: NSCConfig, batch_size: int = 32
                    ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Train the small ViT with DINO on single-channel images ``[N, 1, H, W]`` on [0, 1];
     returns the teacher's backbone (as DINO evaluates) and a record (loss, seconds)."""
-    from lightly.loss import DINOLoss
-    from lightly.models.utils import deactivate_requires_grad, update_momentum
-    from lightly.utils.scheduler import cosine_schedule
+    try:
+        from lightly.loss import DINOLoss
+        from lightly.models.utils import deactivate_requires_grad, update_momentum
+        from lightly.utils.scheduler import cosine_schedule
+    except ImportError:
+        raise ConfigError("--set nsc.backbone=vit_tiny_patch8.dino_local trains a ViT with "
+                          "lightly, which is not installed: pip install -e '.[selfsup]'.") from None
 
     with torch.random.fork_rng(devices=[]):  # the run's own random numbers stay untouched
         torch.manual_seed(config.seed)
