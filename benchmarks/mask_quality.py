@@ -11,7 +11,8 @@ structure each stain sits on: ``SyntheticSource.structure``), each mask source s
 and the intersection over union with the true structure masks (resampled to the run size by
 area averaging, foreground where at least half a pixel is structure) is averaged over images,
 per channel. Sources: ``otsu`` (global Otsu), ``local`` (palette-threshold's adaptive
-threshold; ``local:BLOCK:FLOOR`` with other settings), ``nsc`` (diffstain's NSC with the offline backbone it falls back to here), and
+threshold; ``local:BLOCK:FLOOR`` with other settings), ``nsc`` (diffstain's NSC with the
+offline backbone it falls back to here), and
 ``nsc:BACKBONE[=WEIGHTS]`` for other backbones.
 
     python benchmarks/mask_quality.py --data-root datasets \
@@ -141,7 +142,8 @@ def main() -> None:
                 ["source", "images", *channels, "mean", "s/image"], rows)
     if args.out:
         write_json(args.out, {"machine": machine(), "n_images": len(val_ids), "size": size,
-                              "dataset": args.dataset, "fingerprint": source.fingerprint(), "truth_foreground":
+                              "dataset": args.dataset, "fingerprint": source.fingerprint(),
+                              "truth_foreground":
                               dict(zip(channels, map(float, truth.float().mean((0, 2, 3))))),
                               "results": record})
 

@@ -87,8 +87,7 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("method", ["palette-zero-guide", "palette-oracle-masks"])
-def test_a_guided_run_records_its_unguided_first_estimate(method, tmp_path):
+def _run(method, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = CliRunner().invoke(app, ["run", "--method", method, "--results",
@@ -97,20 +96,55 @@ def test_a_guided_run_records_its_unguided_first_estimate(method, tmp_path):
                                  env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     [folder] = (tmp_path / "res" / "runs" / "synthetic" / method).iterdir()
-    assert json.loads((folder / "config.json").read_text())["control"] is True
-    guided, unguided = _rows(folder / PER_IMAGE_FILE), _rows(folder / PER_IMAGE_UNGUIDED_FILE)
-    # the same images and channels, row by row: a paired comparison
-    assert [(r["sample_id"], r["channel"]) for r in guided] == \
-        [(r["sample_id"], r["channel"]) for r in unguided]
-    assert len(guided) == 5 * json.loads((folder / "metrics.json").read_text())["n_test_images"]
-    assert any(g["pcc"] != u["pcc"] for g, u in zip(guided, unguided))  # guidance changed them
-    metrics = json.loads((folder / "metrics.json").read_text())
-    record = metrics["unguided"]
-    assert record["per_image_file"] == PER_IMAGE_UNGUIDED_FILE
-    assert record["n_test_images"] == metrics["n_test_images"]
-    for channel in INFO.channels:  # the summary is the mean of the per-image file
-        values = [float(r["ssim"]) for r in unguided if r["channel"] == channel]
-        assert record["channels"][channel]["ssim"] == pytest.approx(np.mean(values))
-    assert record["average"]["mse"] == pytest.approx(
-        np.mean([float(r["mse"]) for r in unguided]))
-    assert record["average"] != metrics["average"]
+    return folder
+
+
+def test_guided_runs_record_their_unguided_estimate_and_controls_are_never_ranked(tmp_path):
+    folders = {m: _run(m, tmp_path) for m in ("palette-threshold", "palette-zero-guide",
+                                              "palette-oracle-masks")}
+    for method, folder in folders.items():
+        assert json.loads((folder / "config.json").read_text())["control"] is (
+            method in CONTROLS)
+        guided = _rows(folder / PER_IMAGE_FILE)
+        unguided = _rows(folder / PER_IMAGE_UNGUIDED_FILE)
+        # the same images and channels, row by row: a paired comparison
+        assert [(r["sample_id"], r["channel"]) for r in guided] == \
+            [(r["sample_id"], r["channel"]) for r in unguided]
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert len(guided) == 5 * metrics["n_test_images"]
+        assert any(g["pcc"] != u["pcc"] for g, u in zip(guided, unguided))  # guidance acted
+        record = metrics["unguided"]
+        assert record["per_image_file"] == PER_IMAGE_UNGUIDED_FILE
+        assert record["n_test_images"] == metrics["n_test_images"]
+        for channel in INFO.channels:  # the summary is the mean of the per-image file
+            values = [float(r["ssim"]) for r in unguided if r["channel"] == channel]
+            assert record["channels"][channel]["ssim"] == pytest.approx(np.mean(values))
+        assert record["average"] != metrics["average"]
+
+    from vsbench.leaderboard import build_leaderboards, load_runs, render
+
+    runs, _ = load_runs(tmp_path / "res")
+    boards = build_leaderboards(runs)
+    by_section = {b.section: b for b in boards}
+    assert set(by_section) == {"methods", "controls"} and len(boards) == 2
+    methods, controls = by_section["methods"], by_section["controls"]
+    assert list(methods.table.index) == ["palette-threshold"]
+    assert int(methods.rank["palette-threshold"]) == 1
+    assert set(controls.table.index) == CONTROLS
+    assert controls.rank is None and controls.p_value is None  # never ranked, never tested
+    assert "CONTROLS" in controls.title() and "not ranked" in controls.caption()
+    # guided minus unguided, paired per image, equals the difference of the two files
+    guided = _rows(folders["palette-threshold"] / PER_IMAGE_FILE)
+    unguided = _rows(folders["palette-threshold"] / PER_IMAGE_UNGUIDED_FILE)
+    dna = [float(g["pcc"]) - float(u["pcc"]) for g, u in zip(guided, unguided)
+           if g["channel"] == "DNA"]
+    assert methods.guidance.loc["palette-threshold", ("DNA", "pcc", "diff")] == \
+        pytest.approx(np.mean(dna))
+    assert 0 <= methods.guidance.loc["palette-threshold", ("Average", "pcc", "p")] <= 1
+    text = render(methods, "markdown")
+    assert "Guided minus unguided" in text and "Average PCC" in text
+    assert "rank" in render(controls, "markdown")  # the column is there, empty: "-"
+    listing = CliRunner().invoke(app, ["compare", "--results", str(tmp_path / "res")],
+                                 env={"COLUMNS": "250"})
+    assert listing.exit_code == 0 and "CONTROLS" in listing.output
+    assert "Guided minus unguided" in listing.output
