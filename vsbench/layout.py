@@ -29,10 +29,13 @@ CONFIG_FILE = "config.json"  # what produced the run (records.ConfigRecord)
 STATE_FILE = "state.json"  # running / completed / failed (records.StateRecord)
 METRICS_FILE = "metrics.json"  # the scores (records.MetricsRecord)
 PER_IMAGE_FILE = "per_image_metrics.csv"  # one row per test image and channel
+# the same for a guided method's unguided first estimates (paired with the guided rows)
+PER_IMAGE_UNGUIDED_FILE = "per_image_metrics_unguided.csv"
 TRAIN_LOG_FILE = "train_log.csv"  # loss per epoch
 CHECKPOINT_FILE = "checkpoint.pt"  # the training state, for --resume
 PREVIEW_FILE = "predictions.png"  # a few test fields beside their ground truth
 PREDICTIONS_FILE = "predictions.npz"  # the arrays of that picture (the report's gallery)
+MODEL_CACHE_DIR = "models"  # under a dataset's folder: models trained on the dataset itself
 MASKS_PNG, MASKS_NPZ = "masks.png", "masks.npz"  # the masks a mask-guided method used
 TENSORBOARD_DIR = "tensorboard"
 
@@ -85,7 +88,7 @@ class DatasetFolder:
     @property
     def model_cache(self) -> Path:
         """Models trained on the dataset itself (keyed by the data and settings)."""
-        return self.path / "models"
+        return self.path / MODEL_CACHE_DIR
 
 
 def dataset_folder(data_root: Path, dataset: str) -> DatasetFolder:

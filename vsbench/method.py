@@ -62,6 +62,12 @@ class Prediction:
 
 PredictOutput = Union[torch.Tensor, Prediction]
 
+# The extra of a guided method's :class:`Prediction` holding its own unguided first estimate of
+# the same images (same noise), ``[B, channels, H, W]`` on [0, 1]. The engine scores it beside
+# the prediction (``per_image_metrics_unguided.csv``, ``metrics.json`` ``unguided``), so that
+# guided minus unguided can be tested per image.
+UNGUIDED_EXTRA = "unguided"
+
 
 def as_prediction(output: PredictOutput) -> Prediction:
     """``output`` of :meth:`Method.predict` as a :class:`Prediction` (a tensor has no extras)."""

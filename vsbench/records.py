@@ -153,6 +153,9 @@ class ConfigRecord(_Record):
     world_size: int = 1
     method_record: dict[str, Any] | None = None
     threads: int | None = None  # torch's CPU threads (a sweep with --jobs gives each its share)
+    # A control method (MethodSpec.control: an all-zero guide, oracle masks ...): shown in its
+    # own section, never ranked with real methods. Not hashed: it follows from the method.
+    control: bool = False
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -165,7 +168,7 @@ class ConfigRecord(_Record):
         "config_hash": str, "device": str, "overrides": dict, "deterministic": bool,
         "split_manifest": _OPT_STR, "channels": list, "planes": list, "plugin": dict,
         "versions": dict, "started": _OPT_STR, "world_size": int, "method_record": _OPT_DICT,
-        "threads": _OPT_INT, "schema_version": int}
+        "threads": _OPT_INT, "control": bool, "schema_version": int}
 
     def hashed(self) -> "ConfigRecord":
         """This record with its ``config_hash`` computed from its fields."""
@@ -233,6 +236,9 @@ class MetricsRecord(_Record):
     run_id: str | None = None
     config_hash: str | None = None
     method_record: dict[str, Any] | None = None
+    # A guided method's unguided first estimates (same noise): ``channels``, ``average``,
+    # ``n_test_images``, ``per_image_file`` (per_image_metrics_unguided.csv).
+    unguided: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -245,7 +251,8 @@ class MetricsRecord(_Record):
         "preset": str, "seed": int, "n_test_images": int, "channels": dict, "average": dict,
         "train_seconds": float, "predict_seconds_per_image": float, "image_size": _OPT_INT,
         "eval_image_size": _OPT_INT, "pcc_undefined_images": int, "run_id": _OPT_STR,
-        "config_hash": _OPT_STR, "method_record": _OPT_DICT, "schema_version": int}
+        "config_hash": _OPT_STR, "method_record": _OPT_DICT, "unguided": _OPT_DICT,
+        "schema_version": int}
 
     def _check(self, source: object) -> None:
         if not self.channels:

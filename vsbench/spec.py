@@ -51,6 +51,9 @@ class MethodSpec:
             hyperparameters and of the run's (``epochs``, ``image_size``, ...).
         factory: ``factory(params, info) -> vsbench.method.Method``; called when the method is
             run, so it may import torch and the model code.
+        control: a control, not a method to rank (e.g. an all-zero guide, or masks from the
+            ground truth: an upper bound). Recorded as ``control`` in the run's config.json;
+            leaderboards show controls in their own section, never ranked with real methods.
     """
 
     name: str
@@ -59,6 +62,7 @@ class MethodSpec:
     params: type
     factory: Callable[[Any, Any], Any]
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    control: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,11 @@ N_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
 
-def read_per_image(folder: Path) -> pd.DataFrame | None:
+def read_per_image(folder: Path, name: str = PER_IMAGE_FILE) -> pd.DataFrame | None:
     """A run's per-image metrics (columns sample_id, channel, mse, mae, pcc, ssim), or None
-    when the run folder has no readable ``per_image_metrics.csv``."""
-    path = Path(folder) / PER_IMAGE_FILE
+    when the run folder has no readable ``per_image_metrics.csv`` (``name``: another file of
+    that form, e.g. ``per_image_metrics_unguided.csv``)."""
+    path = Path(folder) / name
     try:
         frame = pd.read_csv(path, dtype={"sample_id": str, "channel": str})
         if not {"sample_id", "channel", *METRICS} <= set(frame.columns) or frame.empty:

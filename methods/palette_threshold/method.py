@@ -11,8 +11,8 @@ from skimage import filters
 from vsbench.diffusion.guided import MaskGuidedMethod
 
 
-def threshold_mask(image: np.ndarray, kind: str = "otsu", block: int = 15,
-                   floor: float = 0.5) -> np.ndarray:
+def threshold_mask(image: np.ndarray, kind: str = "local", block: int = 63,
+                   floor: float = 0.8) -> np.ndarray:
     """Binary mask of one channel ``[H, W]`` on [0, 1] (see ``PaletteThresholdParams``)."""
     if float(image.max() - image.min()) < 1e-6:  # constant: no structure to find
         return np.zeros(image.shape, dtype=bool)

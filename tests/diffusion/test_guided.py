@@ -175,7 +175,9 @@ def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monke
         # offline: the packaged fallback, recorded as such
         assert nsc["backbone"] == "tf_efficientnet_lite0" and nsc["weights_source"] == "package"
     else:
-        assert record["mask_source"] == {"kind": "threshold", "threshold": "otsu"}
+        assert record["mask_source"] == {"kind": "threshold", "threshold": "local",
+                                         "block": 63, "floor": 0.8}
+    assert record["guidance"]["guide"] == "mask"  # the paper's eq. 2 guide by default
     listing = CliRunner().invoke(app, ["compare", "--results", str(tmp_path / "res")],
                                  env={"COLUMNS": "200"})
     assert listing.exit_code == 0 and method in listing.output

@@ -96,7 +96,7 @@ def test_reloaded_run_predicts_exactly_what_the_run_predicted(unet_run):
     assert not trained.method.model.training
     _, test_data = build_data(trained.plan)
     run = trained.plan.resolved.run
-    scores, preview, _ = evaluate(trained.method, test_data, run, torch.device("cpu"), "unet",
+    scores, preview, *_ = evaluate(trained.method, test_data, run, torch.device("cpu"), "unet",
                                   None)
     summary = scores.compute()
     assert summary["channels"] == result.metrics.channels

@@ -12,6 +12,7 @@ import json
 from functools import lru_cache
 
 from vsbench.data.source import DatasetInfo, DatasetSource, Sample, SampleRecord
+from vsbench.errors import DataError
 from vsbench.spec import DatasetSpec, hookimpl
 
 # Bump when the renderer changes what it draws: it is part of the dataset fingerprint.
@@ -22,16 +23,20 @@ class SyntheticSource(DatasetSource):
     """Procedural plates; the layout is a parameter, the default is the benchmark's."""
 
     def __init__(self, n_plates: int = 6, wells_per_plate: int = 6, sites_per_well: int = 4,
-                 field_size: int = 128, seed: int = 0) -> None:
+                 field_size: int = 128, seed: int = 0, regime: str = "default") -> None:
         from vsbench.data import synthetic_render as render
+        from vsbench.data.synthetic_faults import REGIMES
 
+        if regime not in REGIMES:
+            raise DataError(f"synthetic regime {regime!r}: use one of {', '.join(REGIMES)}.")
         self._render = render
+        self.regime = regime
         self.n_plates, self.wells_per_plate = n_plates, wells_per_plate
         self.sites_per_well, self.field_size, self.seed = sites_per_well, field_size, seed
         perts = render.PERTURBATIONS
         self._perturbations = {p.name: p for p in perts}
         self._info = DatasetInfo(
-            name="synthetic",
+            name="synthetic" if regime == "default" else f"synthetic-{regime}",
             channels=tuple(render.CHANNELS),
             planes=tuple(render.BRIGHTFIELD_PLANES),
             label_kinds={"perturbation": tuple(sorted(p.name for p in perts)),
@@ -64,25 +69,39 @@ class SyntheticSource(DatasetSource):
 
     def load(self, record: SampleRecord) -> Sample:
         field = self._render.render_field(self._field_seed(record.sample_id), self.field_size,
-                                          self._perturbations[record.labels["perturbation"]])
+                                          self._perturbations[record.labels["perturbation"]],
+                                          self.regime)
         return Sample(record, field.brightfield, field.fluorescence)
 
     def structure(self, record: SampleRecord):
         """The ground-truth structure masks (bool [channels, H, W]) of a sample."""
         return self._render.render_field(self._field_seed(record.sample_id), self.field_size,
-                                         self._perturbations[record.labels["perturbation"]]
-                                         ).structure
+                                         self._perturbations[record.labels["perturbation"]],
+                                         self.regime).structure
 
     def fingerprint(self) -> str:
-        key = json.dumps({"generator": GENERATOR_VERSION, "plates": self.n_plates,
-                          "wells": self.wells_per_plate, "sites": self.sites_per_well,
-                          "size": self.field_size, "seed": self.seed}, sort_keys=True)
+        fields = {"generator": GENERATOR_VERSION, "plates": self.n_plates,
+                  "wells": self.wells_per_plate, "sites": self.sites_per_well,
+                  "size": self.field_size, "seed": self.seed}
+        if self.regime != "default":  # the default dataset's fingerprint stays what it was
+            fields["regime"] = self.regime
+        key = json.dumps(fields, sort_keys=True)
         return "synthetic-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 @lru_cache(maxsize=1)
 def _default_source() -> SyntheticSource:
     return SyntheticSource()
+
+
+# The harder regime: imaging faults (vsbench.data.synthetic_faults) on 256 px fields, which
+# NSC splits into several fields of view when they are predicted whole or in large tiles.
+HARD_FIELD_SIZE = 256
+
+
+@lru_cache(maxsize=1)
+def _hard_source() -> SyntheticSource:
+    return SyntheticSource(field_size=HARD_FIELD_SIZE, regime="hard")
 
 
 @hookimpl
@@ -92,4 +111,10 @@ def vsbench_datasets() -> list[DatasetSpec]:
         description="Procedural Cell-Painting-like fields, 6 plates x 6 wells x 4 sites, offline.",
         reference="built-in (vsbench.data.synthetic_render)",
         factory=lambda data_root: _default_source(),
+    ), DatasetSpec(
+        name="synthetic-hard",
+        description="The synthetic plates with imaging faults (Poisson-Gaussian noise, uneven "
+                    "illumination, autofluorescence, out-of-focus cells, debris), 256 px fields.",
+        reference="built-in (vsbench.data.synthetic_faults)",
+        factory=lambda data_root: _hard_source(),
     )]

@@ -17,13 +17,15 @@ _PSF_SIGMA = 0.8          # px, fluorescence point-spread function
 _PHOTONS = 250.0          # expected photons at unit density and unit gain
 
 
-def acquire_fluorescence(rng: np.random.Generator, dens: np.ndarray) -> np.ndarray:
-    """PSF blur, random gain and background, shot and read noise, percentile normalisation."""
+def acquire_fluorescence(rng: np.random.Generator, dens: np.ndarray, photons: float = _PHOTONS,
+                         read_noise: float = 2.0) -> np.ndarray:
+    """PSF blur, random gain and background, shot and read noise, percentile normalisation
+    (``photons`` and ``read_noise``: the default regime's unless the hard regime sets them)."""
     clean = ndimage.gaussian_filter(dens, sigma=(0, _PSF_SIGMA, _PSF_SIGMA), mode="nearest")
-    gain = rng.uniform(0.6, 1.5, (5, 1, 1)) * _PHOTONS
+    gain = rng.uniform(0.6, 1.5, (5, 1, 1)) * photons
     background = rng.uniform(0.02, 0.12, (5, 1, 1))
     counts = rng.poisson(gain * (np.clip(clean, 0, None) + background)).astype(np.float32)
-    counts += rng.normal(0.0, 2.0, counts.shape).astype(np.float32)
+    counts += rng.normal(0.0, read_noise, counts.shape).astype(np.float32)
     lo, hi = np.percentile(counts.reshape(5, -1), [0.5, 99.5], axis=1)
     lo, hi = lo[:, None, None], hi[:, None, None]
     out = (np.clip(counts, lo, hi) - lo) / np.maximum(hi - lo, 1e-6)

@@ -59,6 +59,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vsbench.data.synthetic_faults import (HARD_PHOTONS, HARD_READ_NOISE, REGIMES, apply_faults,
+                                           fault_rng)
 from vsbench.data.synthetic_geometry import PERTURBATIONS, Perturbation, layout, morphology
 from vsbench.data.synthetic_optics import acquire_brightfield, acquire_fluorescence
 from vsbench.data.synthetic_stains import stain_densities
@@ -93,7 +95,8 @@ class SyntheticField:
     structure: np.ndarray
 
 
-def render_field(seed: int, size: int, perturbation: Perturbation) -> SyntheticField:
+def render_field(seed: int, size: int, perturbation: Perturbation,
+                 regime: str = "default") -> SyntheticField:
     """Render one square field of view.
 
     A pure function of its arguments: the same ``(seed, size, perturbation)`` gives
@@ -104,17 +107,26 @@ def render_field(seed: int, size: int, perturbation: Perturbation) -> SyntheticF
         size: side length in pixels (32 to 512 are supported; the pixel size is fixed, so
             larger fields hold more cells: 3 to 8 at 128).
         perturbation: the treatment, whose target sets the cells' phenotype.
+        regime: ``default`` (clean fields) or ``hard`` (the imaging faults of
+            :mod:`vsbench.data.synthetic_faults`, from their own random stream: the default
+            regime's arrays are unchanged by its existence).
 
     Returns:
         The brightfield planes, the normalised fluorescence channels and the structure masks.
     """
     if not 16 <= int(size) <= 4096:
         raise ValueError(f"size must be between 16 and 4096, got {size}")
+    if regime not in REGIMES:
+        raise ValueError(f"regime must be one of {', '.join(REGIMES)}, got {regime!r}")
     size = int(size)
     morph = morphology(perturbation)
     rng = np.random.default_rng(seed)
     lay = layout(rng, size, morph)
     dens, masks, parts = stain_densities(rng, lay, morph)
-    fluorescence = acquire_fluorescence(rng, dens)
+    if regime == "hard":
+        dens = apply_faults(fault_rng(seed), dens, lay, masks)
+        fluorescence = acquire_fluorescence(rng, dens, HARD_PHOTONS, HARD_READ_NOISE)
+    else:
+        fluorescence = acquire_fluorescence(rng, dens)
     brightfield = acquire_brightfield(rng, lay, parts)
     return SyntheticField(brightfield=brightfield, fluorescence=fluorescence, structure=masks)

@@ -15,48 +15,14 @@ Subclasses differ only in the mask source: ``diffstain`` (neural spectral cluste
 ``palette-threshold`` (scikit-image thresholds). Training is Palette's, unless the ablation
 switch ``mask_condition`` also feeds masks to the denoiser as condition channels.
 
-Defaults, chosen on the validation split (the ``val`` plate of the default synthetic dataset,
-24 images, 64 px; ``benchmarks/mask_guidance_val.py``) with the smoke-trained Palette network
-of seed 0 (the smoke preset with 2000 training steps, DDIM 20 steps; checkpoint after 14 of 30
-epochs), sampling seed 0, NSC masks with the offline fallback backbone (EfficientNet-Lite0).
-Mean PCC / SSIM over images and channels; unguided Palette sample: 0.318 / 0.112.
-
-=================  =============  =============  =============  =============
-guide / start       0.2            0.35           0.5            0.7
-=================  =============  =============  =============  =============
-NSC ``mask``       0.308 / 0.162  0.358 / 0.240  0.385 / 0.308  0.368 / 0.261
-NSC ``levels``     0.385 / 0.154  0.376 / 0.154  0.353 / 0.144  0.310 / 0.116
-NSC ``product``    0.368 / 0.304  0.393 / 0.370  **0.400 / 0.410**  0.367 / 0.303
-Otsu ``mask``      0.382 / 0.240  0.406 / 0.324  0.413 / 0.384  0.382 / 0.291
-Otsu ``levels``    0.408 / 0.163  0.404 / 0.161  0.376 / 0.149  0.320 / 0.118
-Otsu ``product``   0.398 / 0.314  0.411 / 0.390  **0.413 / 0.435**  0.375 / 0.314
-=================  =============  =============  =============  =============
-
-So ``guide=product`` and ``start_fraction=0.5`` (step 1000 of 2000) for both mask sources: the
-product keeps the estimate's own intensities inside the structures and removes what lies
-outside them (the unguided smoke samples are too bright everywhere), and half the schedule
-leaves the denoiser room to redraw detail; at 0.2 the result stays close to z (blocky mask
-edges), at 0.7 most of z is drowned. ``levels`` flattens each structure to one level, which
-costs SSIM. Refinement rounds, with the same network trained to the end (30 epochs; unguided
-0.555 / 0.211):
-
-===========================  =================  =============  =============  =============
-setting                      NSC, 1 round       NSC, 2 rounds  Otsu, 1 round  Otsu, 2 rounds
-===========================  =================  =============  =============  =============
-``product``, start 0.35      0.590 / 0.429      0.587 / 0.315  0.600 / 0.398  0.594 / 0.328
-``mask``, start 0.35         0.576 / 0.405      0.575 / 0.416  0.603 / 0.446  0.609 / 0.427
-``product``, start 0.5       **0.599 / 0.496**  0.598 / 0.423  0.606 / 0.488  0.601 / 0.435
-``mask``, start 0.5          0.595 / 0.477      0.601 / 0.504  0.609 / 0.515  0.619 / 0.513
-``product``, start 0.7       0.581 / 0.510      0.580 / 0.547  0.585 / 0.525  0.583 / 0.550
-``mask``, start 0.7          0.583 / 0.475      0.592 / 0.525  0.590 / 0.521  0.599 / 0.551
-===========================  =================  =============  =============  =============
-
-A second round costs a second pass through the schedule and changes PCC by at most 0.01 (24
-images: within noise); it raises SSIM from a late start (0.7) and lowers it from 0.35-0.5.
-``product`` at 0.5 with one round has the best PCC of the one-round settings with NSC masks
-(the leaderboard's ranking metric) and was the best of the first grid too, so it is the default
-for both methods (``palette-threshold`` would gain 0.003 PCC from ``mask``; one shared default
-keeps the two differing only in the mask source).
+The guide, by default, is the paper's: z is the binary structure mask itself, on the
+diffusion scale (0 -> -1, 1 -> +1), noised by eq. 2 to the start step; ``product`` (the estimate
+times the mask) and ``levels`` are options. The defaults of ``start_fraction`` and
+``refine_rounds`` were chosen on the validation split with the final smoke networks of both
+prediction types (``benchmarks/mask_guidance_val.py``; the tables are in
+``benchmarks/README.md``). Every prediction also returns its unguided first estimate (extra
+:data:`vsbench.method.UNGUIDED_EXTRA`), which the engine scores beside the guided one: paired
+evidence from the same noise.
 """
 
 from __future__ import annotations
@@ -79,7 +45,7 @@ from vsbench.diffusion.method import ConditionalDiffusionMethod
 from vsbench.diffusion.sampling import start_timestep
 from vsbench.figures import mask_grid
 from vsbench.layout import MASKS_NPZ, MASKS_PNG
-from vsbench.method import Prediction
+from vsbench.method import UNGUIDED_EXTRA, Prediction
 
 # The extra of :meth:`MaskGuidedMethod.predict`: every guidance round's masks, [B, rounds, C,
 # H, W] bool (the engine hands those of the preview images to write_artifacts).
@@ -128,8 +94,15 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
     def mask_source_record(self) -> dict[str, Any]:
         """What makes the masks (settings, backbone, weights), for the run record."""
 
-    def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device) -> None:
-        """One-off preparation of the mask source on the training split (e.g. NSC anchors)."""
+    def setup_mask_source(self, train_data: PairedImageDataset, device: torch.device,
+                          cache_dir: Path | None = None) -> None:
+        """One-off preparation of the mask source on the training split (e.g. NSC anchors, a
+        backbone trained on it); ``cache_dir`` as in :meth:`prepare`."""
+
+    def guide_masks(self, batch: dict[str, Any], estimate: torch.Tensor) -> torch.Tensor:
+        """The masks of one guidance round: the mask source applied to the current estimate
+        (the paper). Control methods override it (e.g. masks of the ground truth)."""
+        return self.structure_masks(estimate)
 
     # -- condition channels (mask_condition ablation) -----------------------------------------
 
@@ -174,7 +147,7 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
                 cache_dir: Path | None = None) -> None:
         """Set up the mask source; with ``mask_condition``, the training masks (cached under
         ``cache_dir/masks``, keyed by the mask source, the data and the size)."""
-        self.setup_mask_source(train_data, device)
+        self.setup_mask_source(train_data, device, cache_dir)
         if not self.params.mask_condition:
             return
         plain = train_data.unaugmented()
@@ -202,21 +175,22 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
         return masks
 
     def predict(self, batch: dict[str, Any]) -> Prediction:
-        """The unguided estimate, then ``refine_rounds`` rounds of mask guidance; the extra
-        ``masks`` holds every round's masks, ``[B, rounds, C, H, W]`` bool (none without
-        rounds)."""
+        """The unguided estimate, then ``refine_rounds`` rounds of mask guidance. Extras:
+        ``masks``, every round's masks, ``[B, rounds, C, H, W]`` bool (none without rounds),
+        and :data:`UNGUIDED_EXTRA`, the unguided first estimate (scored by the engine)."""
         p = self.params
         current = {**batch, "masks": None}
-        estimate = self.generate(current)
+        first = estimate = self.generate(current)
         rounds = []
         for _ in range(p.refine_rounds):
-            masks = self.structure_masks(estimate).to(estimate.device)
+            masks = self.guide_masks(batch, estimate).to(estimate.device)
             rounds.append(masks)
             if p.mask_condition:
                 current["masks"] = masks
             estimate = self.generate(current, start=form_guide(masks, estimate, p.guide),
                                      start_fraction=p.start_fraction)
         extras = {MASKS_EXTRA: torch.stack(rounds, dim=1)} if rounds else {}
+        extras[UNGUIDED_EXTRA] = first
         return Prediction(estimate, extras)
 
     def run_record(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 ``diffstain`` (NSC masks) and ``palette-threshold`` (thresholded masks) share these and the
 diffusion presets, so the two differ only in where their masks come from. The defaults were
-chosen on the validation split; the figures are in :mod:`vsbench.diffusion.guided`.
+chosen on the validation split; the figures are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ class MaskGuidedParams(DiffusionParams):
         start_fraction: t_s / T, where on the training schedule the noised mask z starts the
             reverse process (eq. 2). Small values return almost z itself (the public code's
             step 10 of 2500); 1 ignores z.
-        guide: how z is formed from the binary mask m and the current estimate y: ``mask`` (m
-            itself, on [0, 1]), ``levels`` (m scaled to the estimate's mean inside and outside
+        guide: how z is formed from the binary mask m and the current estimate y: ``mask``
+            (the paper's eq. 2: m itself, 0 and 1 on the image scale, -1 and +1 on the
+            diffusion scale), ``levels`` (m scaled to the estimate's mean inside and outside
             the mask, per image and channel) or ``product`` (y * m).
         refine_rounds: rounds of guidance after the unguided first estimate; each takes masks
             of the previous round's output (0 = plain Palette sampling).
@@ -37,7 +38,7 @@ class MaskGuidedParams(DiffusionParams):
     """
 
     start_fraction: float = 0.5
-    guide: Literal["mask", "levels", "product"] = "product"
+    guide: Literal["mask", "levels", "product"] = "mask"
     refine_rounds: int = 1
     mask_condition: bool = False
     mask_dropout: float = 0.2

@@ -4,6 +4,8 @@ Fields larger than the training size are predicted in blended tiles of it
 (:mod:`vsbench.tiling`). The preview is what ``predictions.png`` shows and what a method's
 ``write_artifacts`` receives: the first ``run.n_preview`` test images with their predictions,
 targets and the :class:`vsbench.method.Prediction` extras the method returned for them.
+A guided method's unguided first estimate (the extra :data:`vsbench.method.UNGUIDED_EXTRA`)
+is scored too, into :attr:`Evaluation.unguided`: paired evidence from the same noise.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rich.console import Console
 from vsbench import config as cfg
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.runtime import autocast_context, loader_options, to_device
-from vsbench.method import Method, Prediction, as_prediction
+from vsbench.method import UNGUIDED_EXTRA, Method, Prediction, as_prediction
 from vsbench.metrics import MetricAccumulator
 from vsbench.progress import progress_bar
 from vsbench.tiling import predict_batch_tiled
@@ -29,6 +31,7 @@ class Evaluation(NamedTuple):
     metrics: MetricAccumulator
     preview: dict[str, Any]
     seconds: float  # spent predicting (not loading or scoring)
+    unguided: MetricAccumulator | None = None  # the unguided first estimates' scores, if any
 
 
 class PreviewCollector:
@@ -63,6 +66,7 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
                                          **options)
     metrics = MetricAccumulator(data.source.info.channels)
     preview = PreviewCollector(run.n_preview)
+    unguided: MetricAccumulator | None = None
     seconds = 0.0
     with progress_bar(console, "predict", len(data)) as bar:
         for batch in loader:
@@ -79,6 +83,15 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
                 torch.cuda.synchronize()
             seconds += time.perf_counter() - start
             metrics.update(output.image, batch["fluorescence"], ids, method=method_name)
+            first = output.extras.get(UNGUIDED_EXTRA)
+            if first is not None:
+                if unguided is None:
+                    unguided = MetricAccumulator(data.source.info.channels)
+                unguided.update(first.float(), batch["fluorescence"], ids,
+                                method=f"{method_name} (unguided first estimate)")
+                # scored, not kept: the preview shows what the method predicted
+                output = Prediction(output.image, {k: v for k, v in output.extras.items()
+                                                   if k != UNGUIDED_EXTRA})
             preview.add(batch, output, ids)
             bar.advance(len(ids))
-    return Evaluation(metrics, preview.preview, seconds)
+    return Evaluation(metrics, preview.preview, seconds, unguided)

@@ -96,7 +96,7 @@ def _config_record(request: RunRequest, entry: Registered, resolved: cfg.Resolve
         "channels": list(source.info.channels), "planes": list(source.info.planes),
         "plugin": {"distribution": entry.origin.distribution, "version": entry.origin.version,
                    "module": entry.origin.module},
-        "versions": code_version(),
+        "versions": code_version(), "control": bool(entry.spec.control),
     }, "the run's configuration").hashed()
 
 

@@ -3,7 +3,9 @@
 Every file goes through the results store and the atomic writers: ``train_log.csv`` (loss per
 epoch), ``per_image_metrics.csv`` (one row per test image and channel), ``predictions.png`` and
 ``predictions.npz`` (the preview; :mod:`vsbench.figures`), then ``metrics.json``
-(:class:`vsbench.records.MetricsRecord`), and last the state ``completed``.
+(:class:`vsbench.records.MetricsRecord`), and last the state ``completed``. A guided method's
+unguided first estimates, scored too, add ``per_image_metrics_unguided.csv`` and the summary
+``unguided`` in ``metrics.json`` (paired evidence: same images, same noise).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from vsbench import atomic
 from vsbench.engine.plan import RunPlan
 from vsbench.engine.train import TrainState
 from vsbench.figures import prediction_grid
-from vsbench.layout import PER_IMAGE_FILE, PREDICTIONS_FILE, PREVIEW_FILE, TRAIN_LOG_FILE
+from vsbench.layout import (PER_IMAGE_FILE, PER_IMAGE_UNGUIDED_FILE, PREDICTIONS_FILE,
+                            PREVIEW_FILE, TRAIN_LOG_FILE)
 from vsbench.metrics import MetricAccumulator
 from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
@@ -56,8 +59,10 @@ def write_preview(folder: RunFolder, plan: RunPlan, preview: dict[str, Any]) -> 
 
 
 def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
-                   summary: dict[str, Any], predict_seconds: float) -> MetricsRecord:
-    """The ``metrics.json`` record of a run (``summary``: ``MetricAccumulator.compute()``)."""
+                   summary: dict[str, Any], predict_seconds: float,
+                   unguided: dict[str, Any] | None = None) -> MetricsRecord:
+    """The ``metrics.json`` record of a run (``summary``: ``MetricAccumulator.compute()``;
+    ``unguided``: the same of the unguided first estimates, for a guided method)."""
     request, run = plan.request, plan.resolved.run
     record = {
         "method": request.method, "dataset": request.dataset,
@@ -73,18 +78,26 @@ def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, train
     }
     if config.method_record:
         record["method_record"] = config.method_record
+    if unguided is not None:
+        record["unguided"] = {"channels": unguided["channels"], "average": unguided["average"],
+                              "n_test_images": unguided["n_images"],
+                              "per_image_file": PER_IMAGE_UNGUIDED_FILE}
     return MetricsRecord.from_json(record)
 
 
 def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
-                  scores: MetricAccumulator, preview: dict[str, Any], predict_seconds: float
-                  ) -> MetricsRecord:
-    """Write the log, per-image metrics, preview and metrics.json; mark the run completed."""
+                  scores: MetricAccumulator, preview: dict[str, Any], predict_seconds: float,
+                  unguided: MetricAccumulator | None = None) -> MetricsRecord:
+    """Write the log, per-image metrics, preview and metrics.json; mark the run completed.
+    ``unguided``: the scores of a guided method's unguided first estimates (else None)."""
     summary = scores.compute()
     atomic.write_text(folder.file(TRAIN_LOG_FILE), csv_text(trained.log))
     atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
+    if unguided is not None:
+        atomic.write_text(folder.file(PER_IMAGE_UNGUIDED_FILE), csv_text(unguided.per_image()))
     write_preview(folder, plan, preview)
-    metrics = metrics_record(plan, config, folder, trained, summary, predict_seconds)
+    metrics = metrics_record(plan, config, folder, trained, summary, predict_seconds,
+                             None if unguided is None else unguided.compute())
     folder.write_metrics(metrics)
     folder.set_state("completed")
     return metrics

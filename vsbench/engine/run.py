@@ -219,13 +219,16 @@ def _train_and_evaluate(plan: RunPlan, opened: OpenedRun, config: ConfigRecord,
         trained = train(method, train_data, run, plan.device, request.seed, console,
                         checkpoint_path=folder.file(CHECKPOINT_FILE),
                         resume_from=opened.resume_from, ctx=ctx, tracker=tracker)
-        scores, preview, predict_seconds = evaluate(method, test_data, run, plan.device,
-                                                    request.method, console)
-        parts = gather((scores, predict_seconds), ctx)
+        scores, preview, predict_seconds, unguided = evaluate(method, test_data, run,
+                                                              plan.device, request.method,
+                                                              console)
+        parts = gather((scores, predict_seconds, unguided), ctx)
         if ctx.is_main:
             method.write_artifacts(folder.path, preview)
             scores = MetricAccumulator.merged([p[0] for p in parts])
+            firsts = [p[2] for p in parts if p[2] is not None]
             record = write_results(plan, config, folder, trained, scores, preview,
-                                   sum(p[1] for p in parts))
+                                   sum(p[1] for p in parts),
+                                   unguided=MetricAccumulator.merged(firsts) if firsts else None)
             tracker.metrics(record, trained.step)
     return broadcast(record, ctx)

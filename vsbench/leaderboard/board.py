@@ -45,6 +45,13 @@ class Leaderboard:
     per_image: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     runs: pd.DataFrame | None = field(default=None, repr=False)  # one row per run
     notes: list[str] = field(default_factory=list)  # what a reader must know (shown below)
+    # ``methods``, or ``controls``: control methods (MethodSpec.control: an all-zero guide,
+    # oracle masks), shown in their own board and never ranked (no rank, no test).
+    section: str = "methods"
+    # Guided minus unguided per row whose runs recorded their unguided first estimates
+    # (per_image_metrics_unguided.csv): columns (channel, metric, "diff" | "p"), the mean
+    # paired difference over test images and its Wilcoxon p.
+    guidance: pd.DataFrame | None = None
 
     def title(self) -> str:
         """A one-line description of what this table compares."""
@@ -53,12 +60,19 @@ class Leaderboard:
         evaluated = k.get("eval_image_size")
         scored = (f", scored at {evaluated} px" if evaluated not in (None, -1, k["image_size"])
                   else "")
+        controls = (" - CONTROLS (not methods: never ranked with them)"
+                    if self.section == "controls" else "")
         return (f"{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split {k['split_hash']}, "
-                f"preset {k['preset']}, {k['image_size']} px{scored}){stale}")
+                f"preset {k['preset']}, {k['image_size']} px{scored}){stale}{controls}")
 
     def caption(self) -> str:
         """What the numbers are: spread, interval, rank and test (one sentence each)."""
         channel, metric = self.sort_by
+        if self.section == "controls":
+            return ("Control methods (an all-zero guide, masks of the ground truth: an upper "
+                    "bound), mean ± standard deviation over runs (seeds); not ranked, and not "
+                    "tested against the methods' board. Best value per column in bold, second "
+                    "underlined.")
         best = self.table.index[0] if len(self.table) else "-"
         text = (f"Mean ± standard deviation over runs (seeds). Rank by {channel} "
                 f"{metric.upper()}; p: Wilcoxon signed-rank test against {best} on {channel} "
@@ -167,32 +181,46 @@ def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None
                                f"'{sort_by[0]}'; the runs have {names(runs['channel'])} "
                                f"({SORT_SYNTAX}).")
     keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
-    for key, group in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
-        channel_order = list(dict.fromkeys(group["channel"]))
-        channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
-        # dropna=False: a column undefined for every row (e.g. the PCC of a constant channel)
-        # is shown as such, not dropped.
-        table = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
-                                  aggfunc="mean", dropna=False)
-        columns = [(c, m) for c in channel_order for m in METRICS if (c, m) in table.columns]
-        std = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
-                                aggfunc="std", dropna=False).reindex(index=table.index,
-                                                                     columns=columns)
-        table = table[columns]
-        table[("", "runs")] = group.groupby("label")["seed"].nunique()
-        board_sort = sort_by if sort_by in columns else (AVERAGE, sort_by[1])
-        table = table.sort_values(board_sort, ascending=not HIGHER_IS_BETTER[board_sort[1]],
-                                  kind="stable", na_position="last")
-        table.index.name = "method"
-        per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
-                                                   "run", "folder"]]
-        board = Leaderboard(dict(zip(GROUP_KEYS, key)), table, std=std.loc[table.index],
-                            sort_by=board_sort, runs=per_run.reset_index(drop=True))
-        board.rank = stats.rank(table[board_sort], board_sort[1])
-        if with_stats:
-            _add_statistics(board)
-        boards.append(board)
+    if "control" not in keyed.columns:
+        keyed = keyed.assign(control=False)
+    keyed["control"] = keyed["control"].fillna(False).astype(bool)
+    for key, whole in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
+        for section, group in (("methods", whole[~whole["control"]]),
+                               ("controls", whole[whole["control"]])):
+            if not group.empty:
+                boards.append(_board(dict(zip(GROUP_KEYS, key)), group, sort_by, with_stats,
+                                     section))
     return boards
+
+
+def _board(key: dict, group: pd.DataFrame, sort_by: tuple[str, str], with_stats: bool,
+           section: str) -> Leaderboard:
+    """One board of one comparability key and section (``methods`` or ``controls``)."""
+    channel_order = list(dict.fromkeys(group["channel"]))
+    channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
+    # dropna=False: a column undefined for every row (e.g. the PCC of a constant channel)
+    # is shown as such, not dropped.
+    table = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
+                              aggfunc="mean", dropna=False)
+    columns = [(c, m) for c in channel_order for m in METRICS if (c, m) in table.columns]
+    std = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
+                            aggfunc="std", dropna=False).reindex(index=table.index,
+                                                                 columns=columns)
+    table = table[columns]
+    table[("", "runs")] = group.groupby("label")["seed"].nunique()
+    board_sort = sort_by if sort_by in columns else (AVERAGE, sort_by[1])
+    table = table.sort_values(board_sort, ascending=not HIGHER_IS_BETTER[board_sort[1]],
+                              kind="stable", na_position="last")
+    table.index.name = "method"
+    per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
+                                               "run", "folder"]]
+    board = Leaderboard(key, table, std=std.loc[table.index], sort_by=board_sort,
+                        runs=per_run.reset_index(drop=True), section=section)
+    if section == "methods":  # controls are never ranked
+        board.rank = stats.rank(table[board_sort], board_sort[1])
+    if with_stats:
+        _add_statistics(board)
+    return board
 
 
 def _add_statistics(board: Leaderboard) -> None:
@@ -215,6 +243,10 @@ def _add_statistics(board: Leaderboard) -> None:
         values = pooled.reindex(columns=pd.MultiIndex.from_tuples(columns))
         low, high = stats.bootstrap_ci(values)
         board.ci_low.loc[method], board.ci_high.loc[method] = low.to_numpy(), high.to_numpy()
+    board.guidance = _guidance(board, columns)
+    if board.section == "controls":  # no rank, so no test against a best row
+        board.p_value = None
+        return
     best = board.table.index[0]
     if best not in board.per_image:
         return
@@ -223,6 +255,34 @@ def _add_statistics(board: Leaderboard) -> None:
     for method, pooled in board.per_image.items():
         if method != best:
             board.p_value[method] = stats.paired_p_value(pooled[board.sort_by], reference)
+
+
+def _guidance(board: Leaderboard, columns: list[tuple[str, str]]) -> pd.DataFrame | None:
+    """Guided minus unguided, paired per test image (seeds pooled), for every row whose runs
+    all recorded their unguided first estimates; None when no row did."""
+    from vsbench.layout import PER_IMAGE_UNGUIDED_FILE
+
+    rows = {}
+    for row, runs in board.runs.groupby("label", sort=False):
+        if row not in board.per_image:
+            continue
+        frames = [stats.read_per_image(f, PER_IMAGE_UNGUIDED_FILE) for f in runs["folder"]]
+        if any(frame is None for frame in frames):
+            continue
+        guided, unguided = board.per_image[row], stats.pool_runs(frames)
+        values = {}
+        for col in columns:
+            if col not in guided.columns or col not in unguided.columns:
+                continue
+            a, b = guided[col].align(unguided[col], join="inner")
+            values[(*col, "diff")] = float((a - b).mean())
+            values[(*col, "p")] = stats.paired_p_value(a, b)
+        rows[row] = values
+    if not rows:
+        return None
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
 
 
 def mark_stale(boards: list[Leaderboard], data_root: Path) -> list[Leaderboard]:

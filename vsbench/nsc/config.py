@@ -27,7 +27,10 @@ class NSCConfig:
         top: brightest clusters per channel in the mask; 0 = those above the Otsu split of
             the clusters' mean intensities.
         solver: ``eigsh``, ``lobpcg`` or ``dense``.
-        n_init: k-means restarts; seed: their seed.
+        n_init: k-means restarts; seed: their seed (and the local DINO ViT's).
+        ssl_dim, ssl_depth, ssl_epochs, ssl_crop: for the backbone ``vit_tiny_patch8.dino_local``
+            (:mod:`vsbench.nsc.selfsup`): the ViT's width and blocks, the DINO epochs over the
+            training split's channel images, and the global crop side in pixels.
     """
 
     backbone: str = DEFAULT
@@ -43,6 +46,10 @@ class NSCConfig:
     solver: Literal["eigsh", "lobpcg", "dense"] = "eigsh"
     n_init: int = 3
     seed: int = 0
+    ssl_dim: int = 96
+    ssl_depth: int = 4
+    ssl_epochs: int = 30
+    ssl_crop: int = 64
 
     def validate(self, prefix: str = "nsc.") -> None:
         """Raise :class:`ConfigError` for unusable values (``prefix``: the --set key prefix)."""
@@ -58,6 +65,13 @@ class NSCConfig:
         if self.solver not in SOLVERS:
             raise ConfigError(f"--set {prefix}solver={self.solver}: use one of "
                               f"{', '.join(SOLVERS)}.")
+        if self.ssl_dim < 3 or self.ssl_dim % 3 or self.ssl_depth < 1 or self.ssl_epochs < 1:
+            raise ConfigError(f"--set {prefix}ssl_dim={self.ssl_dim} {prefix}ssl_depth="
+                              f"{self.ssl_depth} {prefix}ssl_epochs={self.ssl_epochs}: need a "
+                              "width divisible by 3 (heads) and at least one block and epoch.")
+        if self.ssl_crop < 16 or self.ssl_crop % 16:
+            raise ConfigError(f"--set {prefix}ssl_crop={self.ssl_crop}: must be a multiple of "
+                              "16 (local crops are half of it, in patches of 8).")
         if self.n_init < 1:
             raise ConfigError(f"--set {prefix}n_init={self.n_init}: must be at least 1.")
         stride = backbone(self.backbone).stride

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 
+from vsbench.nsc.backbones import backbone
 from vsbench.nsc.clustering import cluster_fields
 from vsbench.nsc.config import NSCConfig
 from vsbench.nsc.features import PatchFeatures
@@ -118,6 +119,15 @@ class NSC:
         text = json.dumps({k: rec[k] for k in ("backbone", "weights_source", "path", "features",
                                                 "input_size", "config")}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def set_backbone(self, model: torch.nn.Module, record: WeightsRecord) -> None:
+        """Use ``model`` as the requested backbone (one trained here, e.g. the local DINO ViT),
+        with ``record`` saying where it came from."""
+        spec = backbone(self.config.backbone)
+        self._features = PatchFeatures(model.eval().to(self.device), spec, self.config.features,
+                                       self.config.input_size)
+        self._weights = record
+        self._anchor_features = {}
 
     # -- anchors -------------------------------------------------------------------------
 

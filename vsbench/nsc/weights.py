@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from vsbench.config import ConfigError
-from vsbench.nsc.backbones import FALLBACK, FALLBACK_PACKAGE, Backbone, backbone
+from vsbench.nsc.backbones import FALLBACK, FALLBACK_PACKAGE, LOCAL_DINO, Backbone, backbone
 
 ENV_WEIGHTS = "VSBENCH_NSC_WEIGHTS"
 HF_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -125,6 +125,23 @@ def load_fallback(path: Path) -> torch.nn.Module:
     return model.eval()
 
 
+def _local_dino(spec: Backbone, weights: str | os.PathLike | None
+                ) -> tuple[torch.nn.Module, Backbone, WeightsRecord]:
+    """The small DINO ViT trained here, from its cache file (``vsbench.nsc.selfsup``)."""
+    from vsbench.nsc.selfsup import build_vit
+
+    if not weights or not Path(weights).is_file():
+        raise ConfigError(f"NSC backbone {LOCAL_DINO} is trained on the training split by "
+                          "diffstain's prepare step (vsbench run); elsewhere pass its cached "
+                          "file with --set nsc.weights=PATH (<data root>/<dataset>/models/).")
+    saved = torch.load(weights, map_location="cpu", weights_only=True)
+    settings = saved["record"]["settings"]
+    model = build_vit(settings["dim"], settings["depth"], settings["crop"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval(), spec, WeightsRecord(LOCAL_DINO, LOCAL_DINO, "file", str(weights),
+                                             "trained here with DINO")
+
+
 def _warn_once(requested: str, used: str, message: str) -> None:
     if (requested, used) not in _warned:
         _warned.add((requested, used))
@@ -150,6 +167,8 @@ def load_backbone(name: str, weights: str | os.PathLike | None = None,
         The network (evaluation mode), the :class:`Backbone` actually used, and its record.
     """
     spec = backbone(name)
+    if name == LOCAL_DINO:
+        return _local_dino(spec, weights)
     kwargs = {"img_size": input_size} if input_size and spec.family == "vit" else {}
     path = weights or os.environ.get(ENV_WEIGHTS) or None
     if path:

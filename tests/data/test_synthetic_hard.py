@@ -1,0 +1,58 @@
+"""The harder synthetic regime: faults on the same cells, and the default dataset unchanged."""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from vsbench.data.synthetic import SyntheticSource
+from vsbench.errors import DataError
+from vsbench.plugins import build_registry
+
+# The default dataset's fingerprint and a digest of five of its fields (brightfield,
+# fluorescence, structure), as rendered before the hard regime existed (commit c873436's tree).
+DEFAULT_FINGERPRINT = "synthetic-191e127a5354"
+DEFAULT_DIGEST = "79262f7aaad1ee87"
+
+
+def test_the_default_dataset_renders_bit_identically():
+    source = SyntheticSource()
+    assert source.fingerprint() == DEFAULT_FINGERPRINT
+    digest = hashlib.sha256()
+    for record in source.records()[:3] + source.records()[-2:]:
+        sample = source.load(record)
+        for array in (sample.brightfield, sample.fluorescence, source.structure(record)):
+            digest.update(array.tobytes())
+    assert digest.hexdigest()[:16] == DEFAULT_DIGEST
+
+
+def test_the_hard_regime_has_faults_on_the_same_cells():
+    easy = SyntheticSource(field_size=64)
+    hard = SyntheticSource(field_size=64, regime="hard")
+    assert hard.info.name == "synthetic-hard" and hard.info.channels == easy.info.channels
+    assert hard.fingerprint() != easy.fingerprint()
+    record = easy.records()[0]
+    a, b = easy.load(record), hard.load(record)
+    truth = easy.structure(record)
+    assert np.array_equal(truth, hard.structure(record))  # the same cells and structures
+    # (the brightfield planes show the same cells; their illumination and noise draws differ,
+    # since the fluorescence camera's Poisson draws, which come first, consume a data-dependent
+    # amount of the field's random stream)
+    assert b.brightfield.shape == a.brightfield.shape
+    assert b.fluorescence.shape == a.fluorescence.shape and b.fluorescence.min() >= 0
+    assert b.fluorescence.max() <= 1
+    # the faults make structure and background harder to tell apart: the contrast between
+    # structure and background pixels falls in every channel
+    def contrast(image):
+        return np.array([image[c][truth[c]].mean() - image[c][~truth[c]].mean()
+                         for c in range(5)])
+    assert (contrast(b.fluorescence) < contrast(a.fluorescence)).all()
+    with pytest.raises(DataError, match="synthetic regime 'blurry'"):
+        SyntheticSource(regime="blurry")
+
+
+def test_the_hard_dataset_is_registered_with_large_fields():
+    registry = build_registry()
+    source = registry.datasets["synthetic-hard"].spec.factory(None)
+    assert source.field_size == 256 and source.regime == "hard"
+    assert registry.datasets["synthetic"].spec.factory(None).fingerprint() == DEFAULT_FINGERPRINT
