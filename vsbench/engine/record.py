@@ -56,7 +56,8 @@ def write_preview(folder: RunFolder, plan: RunPlan, preview: dict[str, Any]) -> 
 
 
 def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
-                   summary: dict[str, Any], predict_seconds: float) -> MetricsRecord:
+                   summary: dict[str, Any], predict_seconds: float,
+                   biometrics: dict[str, Any] | None = None) -> MetricsRecord:
     """The ``metrics.json`` record of a run (``summary``: ``MetricAccumulator.compute()``)."""
     request, run = plan.request, plan.resolved.run
     record = {
@@ -73,18 +74,22 @@ def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, train
     }
     if config.method_record:
         record["method_record"] = config.method_record
+    if biometrics is not None:
+        record["biometrics"] = biometrics
     return MetricsRecord.from_json(record)
 
 
 def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
-                  scores: MetricAccumulator, preview: dict[str, Any], predict_seconds: float
-                  ) -> MetricsRecord:
-    """Write the log, per-image metrics, preview and metrics.json; mark the run completed."""
+                  scores: MetricAccumulator, preview: dict[str, Any], predict_seconds: float,
+                  biometrics: dict[str, Any] | None = None) -> MetricsRecord:
+    """Write the log, per-image metrics, preview and metrics.json (with the biological
+    tiers' summary ``biometrics``); mark the run completed."""
     summary = scores.compute()
     atomic.write_text(folder.file(TRAIN_LOG_FILE), csv_text(trained.log))
     atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
     write_preview(folder, plan, preview)
-    metrics = metrics_record(plan, config, folder, trained, summary, predict_seconds)
+    metrics = metrics_record(plan, config, folder, trained, summary, predict_seconds,
+                             biometrics)
     folder.write_metrics(metrics)
     folder.set_state("completed")
     return metrics
