@@ -2,7 +2,8 @@
 
 Per feature (a channel and a cp-measure measurement), over all measured cells of the test
 split: the Pearson and the Spearman correlation of the real and the predicted values, and the
-relative error of the median ``|median(pred) - median(real)| / |median(real)|``. A feature
+relative error of the median ``|median(pred) - median(real)| / |median(real)|`` (0 when
+the medians are equal, NaN against a real median of 0 otherwise). A feature
 that is constant on either side has no correlation (NaN) and is left out of the summaries,
 which count it. Per channel: the median Pearson correlation over its features and the
 fraction of them with a correlation of at least :data:`GOOD_CORRELATION`.
@@ -31,7 +32,7 @@ class FeatureScore:
     spearman: float
     median_real: float
     median_pred: float
-    median_error: float  # relative error of the median (NaN when the real median is 0)
+    median_error: float  # relative error of the median
 
     def to_json(self) -> dict[str, object]:
         """The score as a plain dict (a row of ``feature_scores.csv``)."""
@@ -60,8 +61,12 @@ def score_feature(channel: str, feature: str, real: np.ndarray,
     pearson, spearman = _correlations(real, pred)
     median_real = float(np.median(real)) if real.size else math.nan
     median_pred = float(np.median(pred)) if pred.size else math.nan
-    error = (abs(median_pred - median_real) / abs(median_real)
-             if real.size and median_real != 0 else math.nan)
+    if not real.size:
+        error = math.nan
+    elif median_pred == median_real:
+        error = 0.0
+    else:  # undefined against a real median of 0
+        error = abs(median_pred - median_real) / abs(median_real) if median_real else math.nan
     return FeatureScore(channel, feature, int(real.size), pearson, spearman, median_real,
                         median_pred, error)
 

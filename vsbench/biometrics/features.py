@@ -32,7 +32,7 @@ class FeatureSettings:
     cross_channel: bool = True  # per-object Pearson correlation of every pair of channels
     edge_measurements: bool = False  # intensity on the object's edge (CellProfiler's *Edge)
     texture_scale: int = 3
-    texture_gray_levels: int = 16
+    texture_gray_levels: int = 64  # 16 collapses dim objects to level 0 (NaN texture)
     granularity_subsample: float = 1.0  # small fields: no subsampling
     granularity_element_size: int = 3
     granularity_spectrum_length: int = 4
