@@ -37,6 +37,15 @@ def test_broken_plugin_is_reported_and_others_work(tmp_path, monkeypatch):
     [broken] = registry.broken
     assert broken.origin.distribution == "vsbench-broken"
     assert "No module named 'no_such_module'" in broken.error
+    # Asked for by name, the broken plugin's import error is the message, not "unknown".
+    with pytest.raises(PluginError) as err:
+        registry.method("broken")
+    assert "'broken' is installed but its plugin failed to load" in str(err.value)
+    assert "No module named 'no_such_module'" in str(err.value)
+    with pytest.raises(PluginError) as err:
+        registry.method("tiny-thing")  # a name it may have registered
+    assert "Unknown method 'tiny-thing'" in str(err.value)
+    assert "vsbench-broken (no_such_module) failed to load" in str(err.value)
 
 
 def test_duplicate_names_name_both_packages(tmp_path, monkeypatch):

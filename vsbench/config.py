@@ -244,6 +244,16 @@ def coerce(key: str, value: Any, annotation: Any) -> Any:
     return value
 
 
+MAX_SEED = 2**32 - 1  # what numpy's and torch's generators accept from every entry point
+
+
+def check_seed(seed: int, option: str = "--seed") -> int:
+    """``seed`` when it is in 0..2**32-1, else a :class:`ConfigError` naming ``option``."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{option} {seed}: a seed is an integer from 0 to {MAX_SEED}.")
+    return seed
+
+
 def parse_overrides(items: list[str]) -> dict[str, str]:
     """Parse ``key=value`` strings from ``--set``."""
     out: dict[str, str] = {}

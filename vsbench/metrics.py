@@ -16,7 +16,10 @@ Conventions (documented because papers rarely state them):
 - PCC: Pearson correlation over the pixels of one image and channel. When the prediction is
   constant and the ground truth is not, PCC is 0 (nothing of the target's variation is
   predicted). When the ground truth itself is constant, PCC is undefined: it is recorded as NaN
-  for that image and left out of the means (the count of such images is reported).
+  for that image and left out of the means (the count of such images is reported). A channel
+  whose every test image is constant has a NaN PCC, shown as such; the Average is the mean
+  over the channels that are defined (NaN only when none is), the rule the per-image Average
+  of the confidence intervals follows too.
 - A prediction containing NaN or Inf is an error naming the sample, never a NaN in a table.
 """
 
@@ -35,6 +38,12 @@ from vsbench.protocol import DATA_RANGE, HIGHER_IS_BETTER, METRICS, SSIM_KERNEL,
 
 __all__ = ["DATA_RANGE", "HIGHER_IS_BETTER", "METRICS", "MetricAccumulator", "MetricError",
            "SSIM_KERNEL", "SSIM_SIGMA", "per_image_metrics"]
+
+
+def _mean_defined(values: Sequence[float]) -> float:
+    """The mean of the values that are not NaN (NaN when none is)."""
+    defined = [v for v in values if not math.isnan(v)]
+    return sum(defined) / len(defined) if defined else math.nan
 
 
 def per_image_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -132,8 +141,7 @@ class MetricAccumulator:
         stacked = {m: torch.cat(v) for m, v in self._values.items()}
         channels = {ch: {m: float(stacked[m][:, j].nanmean()) for m in METRICS}
                     for j, ch in enumerate(self.channels)}
-        average = {m: sum(channels[ch][m] for ch in self.channels) / len(self.channels)
-                   for m in METRICS}
+        average = {m: _mean_defined([channels[ch][m] for ch in self.channels]) for m in METRICS}
         undefined = int(stacked["pcc"].isnan().sum())
         return {"channels": channels, "average": average, "n_images": len(self.sample_ids),
                 "pcc_undefined": undefined}

@@ -62,20 +62,29 @@ class Registry:
 
     def method(self, name: str) -> Registered:
         """The method called ``name``; an unknown name raises with the valid ones."""
-        return _lookup(name, self.methods, "method", "vsbench methods")
+        return _lookup(name, self.methods, "method", "vsbench methods", self.broken)
 
     def dataset(self, name: str) -> Registered:
         """The dataset source called ``name``; an unknown name raises with the valid ones."""
-        return _lookup(name, self.datasets, "dataset", "vsbench datasets")
+        return _lookup(name, self.datasets, "dataset", "vsbench datasets", self.broken)
 
 
-def _lookup(name: str, table: dict[str, Registered], kind: str, listing: str) -> Registered:
+def _lookup(name: str, table: dict[str, Registered], kind: str, listing: str,
+            broken: Iterable["BrokenPlugin"] = ()) -> Registered:
     if name in table:
         return table[name]
+    for plugin in broken:  # installed, but it failed to load: say why, not "unknown"
+        if plugin.origin.entry_point == name:
+            raise PluginError(f"The {kind} '{name}' is installed but its plugin failed to load "
+                              f"({plugin.origin.distribution}, {plugin.origin.module}): "
+                              f"{plugin.error}. Fix or reinstall {plugin.origin.distribution}.")
     close = difflib.get_close_matches(name, table, n=1, cutoff=0.5)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     valid = ", ".join(sorted(table)) or "none installed"
-    raise PluginError(f"Unknown {kind} '{name}'.{hint} Valid {kind}s: {valid} (see `{listing}`).")
+    failed = "".join(f" The plugin {p.origin.distribution} ({p.origin.module}) failed to load "
+                     f"and may provide it: {p.error}." for p in broken)
+    raise PluginError(f"Unknown {kind} '{name}'.{hint} Valid {kind}s: {valid} (see "
+                      f"`{listing}`).{failed}")
 
 
 def _origin(ep: md.EntryPoint) -> Origin:

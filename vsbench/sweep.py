@@ -42,12 +42,21 @@ class JobOutcome:
     error: str | None = None
 
 
-def completed_run(request: RunRequest) -> Path | None:
-    """The folder of a completed run with the same resolved configuration, if any."""
+def completed_run(request: RunRequest, console: Console | None = None) -> Path | None:
+    """The folder of a completed run with the same resolved configuration, if any (its
+    metrics record the configuration hash too, so a damaged ``config.json`` does not make the
+    sweep run that seed again; the warning says the leaderboard cannot count it)."""
     plan = plan_run(request)
     done = ResultsStore(request.results_dir).completed_with(request.dataset, request.method,
                                                             plan.config.config_hash)
-    return done.folder.path if done is not None else None
+    if done is None:
+        return None
+    if done.config_problem is not None and console is not None:
+        console.print(f"[yellow]warning:[/] {done.config_problem} - the run is completed, so "
+                      "it is not run again, but leaderboards cannot count it until its "
+                      "config.json is restored (or delete the folder to run it again).",
+                      highlight=False, soft_wrap=True)
+    return done.folder.path
 
 
 def _run_job(request: RunRequest) -> str:
@@ -81,7 +90,7 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
     for method in methods:
         for seed in seeds:
             request = replace(base, method=method, seed=seed, resume=False)
-            done = completed_run(request)
+            done = completed_run(request, console)
             if done is not None:
                 outcomes.append(JobOutcome(method, seed, "skipped", str(done)))
                 console.print(f"skip {method} seed {seed}: completed in {done.name}")

@@ -80,3 +80,53 @@ def test_nan_prediction_fails_the_run_naming_method_and_image(tmp_path):
     [folder] = (tmp_path / "res" / "runs" / "synthetic" / "nan-method").iterdir()
     assert json.loads((folder / "state.json").read_text())["status"] == "failed"
     assert not (folder / "metrics.json").exists()
+
+
+# ---- grids and run settings refused before anything runs (issue 15) ------------------------
+
+@pytest.mark.parametrize("args,message", [
+    (["--methods", "unet", "--seeds", "0,0"], "--seeds '0,0' names 0 more than once"),
+    (["--methods", "unet", "--seeds", "0,00"], "names a seed more than once"),
+    (["--methods", "unet,unet"], "--methods 'unet,unet' names unet more than once"),
+    (["--methods", ""], "--methods '' names nothing"),
+    (["--methods", ","], "--methods ',' names nothing"),
+    (["--methods", "unet", "--seeds", ""], "--seeds '' names nothing"),
+    (["--methods", "unet", "--seeds", "0,x"], "'x' is not an integer"),
+    (["--methods", "unet", "--seeds", "-1"], "a seed is an integer from 0 to 4294967295"),
+    (["--methods", "unet,palette", "--set", "encoder=resnet34"],
+     "palette: Unknown hyperparameter 'encoder'"),
+])
+def test_sweep_grid_errors_run_nothing(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from vsbench.cli import app
+
+    out = CliRunner().invoke(app, ["sweep", *args, "--results", str(tmp_path / "res"),
+                                   "--data-root", str(tmp_path / "data")],
+                             env={"COLUMNS": "300"})
+    assert out.exit_code == 2, out.output
+    assert message in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "res" / "runs").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--seed", "99999999999999999999"], "--seed 99999999999999999999: a seed is an integer "
+                                         "from 0 to 4294967295."),
+    (["--set", "image_size=100000"], "--set image_size=100000: one batch of 8 fields of "
+                                     "100000 px"),
+    (["--data-root", "FILE"], "is a file; give a folder"),
+])
+def test_run_settings_refused_before_the_run_folder_exists(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from vsbench.cli import app
+
+    (tmp_path / "afile").write_text("not a folder")
+    args = [str(tmp_path / "afile") if a == "FILE" else a for a in args]
+    if "--data-root" not in args:
+        args += ["--data-root", str(tmp_path / "data")]
+    out = CliRunner().invoke(app, ["run", "--method", "unet", "--results",
+                                   str(tmp_path / "res"), *args], env={"COLUMNS": "300"})
+    assert out.exit_code == 2, out.output
+    assert message in " ".join(out.output.split()) and "failed" not in out.output
+    assert not (tmp_path / "res" / "runs").exists()

@@ -26,6 +26,40 @@ def test_sweep_runs_grid_then_skips_completed(tmp_path):
     assert again.exit_code == 0, again.output
     assert again.output.count("skipped") == 2
     assert len(list((tmp_path / "res" / "runs" / "synthetic" / "unet").iterdir())) == 2
+    # A damaged config.json of a completed run: not run again (its metrics record the
+    # configuration), and named - the leaderboard cannot count it until it is restored.
+    (folders[0] / "config.json").write_text("{broken")
+    third = runner.invoke(app, args, env={"COLUMNS": "300"})
+    assert third.exit_code == 0, third.output
+    assert len(list((tmp_path / "res" / "runs" / "synthetic" / "unet").iterdir())) == 2
+    text = " ".join(third.output.split())
+    assert text.count(folders[0].name) >= 2 and "restore" in text
+
+
+def test_compare_rows_are_configurations_and_a_seed_counts_once(tmp_path):
+    """End to end: a re-run of seed 0 counts once (the latest, the older named), and a run
+    with another learning rate is its own row, labelled by the setting, never pooled."""
+    import pandas as pd
+
+    common = ["--results", str(tmp_path / "res"), "--data-root", str(tmp_path / "data"), *TINY]
+    for extra in ([], [], ["--set", "lr=0.5"]):
+        out = runner.invoke(app, ["run", "--method", "unet", "--seed", "0", *common, *extra])
+        assert out.exit_code == 0, out.output
+    folders = sorted((tmp_path / "res" / "runs" / "synthetic" / "unet").iterdir())
+    assert len(folders) == 3
+    out = runner.invoke(app, ["compare", "--results", str(tmp_path / "res"), "--format", "csv"],
+                        env={"COLUMNS": "250"})
+    assert out.exit_code == 0, out.output
+    board = pd.read_csv(tmp_path / "res" / "leaderboard.csv").set_index("method")
+    assert sorted(board.index) == ["unet", "unet [lr=0.5]"]
+    assert board.loc["unet", "runs"] == 1 and board.loc["unet [lr=0.5]", "runs"] == 1
+    default_runs = [f for f in folders
+                    if json.loads((f / "config.json").read_text())["overrides"].get("lr") is None]
+    older, latest = sorted(default_runs)
+    text = " ".join(out.output.split())
+    assert f"not counted: {older.name}" in text and latest.name in text
+    metrics = json.loads((latest / "metrics.json").read_text())
+    assert board.loc["unet", "Average PCC"] == pytest.approx(metrics["average"]["pcc"], abs=1e-6)
 
 
 def test_sweep_reports_unknown_method(tmp_path):

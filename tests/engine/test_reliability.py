@@ -146,5 +146,39 @@ def test_resume_from_an_unreadable_checkpoint_is_a_user_error(tmp_path):
     assert state["status"] == "failed" and "checkpoint" in state["error"]
 
 
+def test_resume_refuses_a_live_run_and_cleans_up_after_a_dead_one(tmp_path):
+    """--resume never attaches to a run still training (its pid is alive here); a run whose
+    process died mid-write has its half-written temporary files removed on resume."""
+    import platform
+
+    from typer.testing import CliRunner
+
+    from tests.conftest import TINY
+    from vsbench import atomic
+    from vsbench.cli import app
+
+    results, data = tmp_path / "results", tmp_path / "data"
+    args = ["run", "--method", "unet", *TINY, "--results", str(results), "--data-root", str(data)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    [folder] = results.glob("runs/synthetic/unet/*")
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (folder / "state.json").write_text(json.dumps(
+            {"status": "running", "pid": alive.pid, "host": platform.node()}))
+        out = CliRunner().invoke(app, [*args, "--resume"])
+        assert out.exit_code == 2, out.output
+        assert f"is still training (process {alive.pid}" in " ".join(out.output.split())
+        assert json.loads((folder / "state.json").read_text())["status"] == "running"
+    finally:
+        alive.kill()
+        alive.wait()
+    stale = atomic.temporary_path(folder / "checkpoint.pt")
+    stale.write_bytes(b"half a checkpoint")
+    out = CliRunner().invoke(app, [*args, "--resume"])
+    assert out.exit_code == 0, out.output
+    assert "removed 1 half-written file" in out.output and not stale.exists()
+    assert json.loads((folder / "state.json").read_text())["status"] == "completed"
+
+
 # End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
 pytestmark = pytest.mark.e2e

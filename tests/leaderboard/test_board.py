@@ -9,6 +9,7 @@ import pytest
 from vsbench.leaderboard import AVERAGE, build_leaderboards, export, load_runs, render
 from vsbench.layout import METRICS_FILE, PER_IMAGE_FILE
 from vsbench import atomic
+from vsbench.records import ConfigRecord
 from vsbench.store import ResultsStore
 
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")
@@ -23,12 +24,23 @@ def _zero_mean(rng, n):
 
 
 def make_run(results, method, seed, pcc, split="s1", status="completed", mse=0.02,
-             per_image=True, channels=CHANNELS):
-    """A fabricated completed run: metrics.json and, with ``per_image``, a per-image CSV
+             per_image=True, channels=CHANNELS, overrides=None):
+    """A fabricated completed run: config.json (the smoke settings, changed by
+    ``overrides``, which are recorded as the user's --set), metrics.json and, with
+    ``per_image``, a per-image CSV
     whose per-channel means are exactly the metrics.json values (each image's value is the
     mean plus a shared per-image difficulty and a small run-specific deviation, both of mean
     zero), so the confidence intervals and paired tests have something real to work on."""
     folder = ResultsStore(results).create("synthetic", method, seed)
+    overrides = dict(overrides or {})
+    config = ConfigRecord(method=method, dataset="synthetic", preset="smoke", seed=seed,
+                          run={"image_size": 64, "epochs": 5, "lr": 0.002,
+                               **{k: v for k, v in overrides.items() if k in ("lr", "epochs")}},
+                          method_params={"loss": "l1", **{k: v for k, v in overrides.items()
+                                                          if k not in ("lr", "epochs")}},
+                          dataset_fingerprint="fp", split_hash=split,
+                          overrides=overrides).hashed()
+    folder.write_config(config)
     means = {ch: {"mse": mse, "mae": 0.1, "pcc": pcc + 0.01 * i, "ssim": 0.5}
              for i, ch in enumerate(channels)}
     average = {m: sum(v[m] for v in means.values()) / len(channels)

@@ -77,6 +77,9 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
 
     if fmt is not None and fmt not in FORMATS:
         raise LeaderboardError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+    if fmt is not None and output is not None and output.is_dir():
+        raise LeaderboardError(f"--output {output} is a folder; give a file name, e.g. "
+                               f"{output / ('leaderboard.' + FORMATS[fmt])}.")
     sort_key = parse_sort_by(sort_by)
     parse_metrics(metrics)
     runs, warnings = load_runs(results)
@@ -96,6 +99,8 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
     out = console()
     for board in boards:
         print_board(out, board)
+        for note in board.notes:
+            warn(note)
     if fmt is not None:
         path = output or leaderboard_file(results, FORMATS[fmt])
         export(boards, fmt, path)
@@ -117,6 +122,9 @@ def check_against(results: Path, reference: Path, tolerance: float) -> None:
                       "ok" if row.within else "[red]OUTSIDE[/]")
     out = console()
     out.print(table)
+    if rows.attrs.get("unmatched"):
+        warn(f"not checked (no run of {reference} with the same configuration and seed): "
+             + ", ".join(rows.attrs["unmatched"]))
     bad = rows[~rows["within"]]
     if len(bad):
         raise ReproductionError(

@@ -11,14 +11,35 @@ from rich.table import Table
 from vsbench.cli.common import console
 from vsbench.cli.compare import show_leaderboards
 from vsbench.cli.errors import print_error
-from vsbench.errors import NothingToShow
+from vsbench.config import check_seed
+from vsbench.errors import ConfigError, NothingToShow
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"'{text}': give comma-separated integers, e.g. 0,1,2") from None
+def _names(option: str, text: str, example: str) -> list[str]:
+    """A comma-separated list: not empty, no name twice (a seed run twice would count twice)."""
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        raise ConfigError(f"{option} '{text}' names nothing; give a comma-separated list, e.g. "
+                          f"{option} {example}.")
+    twice = sorted({x for x in items if items.count(x) > 1})
+    if twice:
+        raise ConfigError(f"{option} '{text}' names {', '.join(twice)} more than once; give "
+                          "each once.")
+    return items
+
+
+def _seeds(text: str) -> list[int]:
+    seeds = []
+    for item in _names("--seeds", text, "0,1,2"):
+        try:
+            seed = int(item)
+        except ValueError:
+            raise ConfigError(f"--seeds '{text}': '{item}' is not an integer; give "
+                              "comma-separated integers, e.g. 0,1,2.") from None
+        seeds.append(check_seed(seed, "--seeds"))
+    if len(set(seeds)) < len(seeds):  # "0,00" names seed 0 twice
+        raise ConfigError(f"--seeds '{text}' names a seed more than once; give each once.")
+    return seeds
 
 
 def sweep(
@@ -50,13 +71,13 @@ def sweep(
     from vsbench.engine import RunRequest
     from vsbench.sweep import SlurmOptions, run_sweep
 
+    method_names, seed_values = _names("--methods", methods, "unet,palette"), _seeds(seeds)
     out = console()
     base = RunRequest(method="", dataset=dataset, preset=preset,
                       overrides=parse_overrides(set_ or []), device=device,
                       results_dir=results, data_root=data_root)
     # A job's own failure (even a crash) is one row of the table, not the end of the grid.
-    outcomes = run_sweep(base, [m.strip() for m in methods.split(",") if m.strip()],
-                         _ints(seeds), launcher, SlurmOptions(partition, gpus, cpus, time_min),
+    outcomes = run_sweep(base, method_names, seed_values, launcher, SlurmOptions(partition, gpus, cpus, time_min),
                          out)
     table = Table(title="sweep")
     for column in ("method", "seed", "status", "run folder or error"):

@@ -23,7 +23,9 @@ import vsbench
 from vsbench import config as cfg
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, load_or_create_split, split_size_warnings
+from vsbench.engine.resources import check_memory
 from vsbench.engine.runtime import select_device
+from vsbench.errors import ConfigError
 from vsbench.layout import dataset_folder
 from vsbench.plugins import Registered, Registry, default_registry
 from vsbench.records import ConfigRecord
@@ -101,15 +103,24 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
              device: torch.device | None = None) -> RunPlan:
     """Resolve a request: plugin, configuration, device, data source and split, and the
     ``config.json`` record with its hash. Cheap: trains nothing, writes only a new split."""
+    cfg.check_seed(request.seed)
+    data_root = Path(request.data_root)
+    if data_root.exists() and not data_root.is_dir():
+        raise ConfigError(f"--data-root {data_root} is a file; give a folder (it is created "
+                          "if missing), e.g. --data-root datasets.")
     registry = registry or default_registry()
     method_entry = registry.method(request.method)
     dataset_entry = registry.dataset(request.dataset)
     spec = method_entry.spec
-    resolved = cfg.resolve(spec.params, spec.presets, request.preset, request.overrides)
+    try:
+        resolved = cfg.resolve(spec.params, spec.presets, request.preset, request.overrides)
+    except ConfigError as exc:  # in a sweep, say which method refused the setting
+        raise ConfigError(f"{request.method}: {exc}") from None
     device = device or select_device(request.device)
     # The source as listed (records, channel set, fingerprint): planning decodes no image.
     # The run opens the preprocessed data at its sizes (``DatasetSource.for_run``) itself.
     source = dataset_entry.spec.factory(Path(request.data_root))
+    check_memory(resolved.run, len(source.info.planes), len(source.info.channels), device)
     records = source.records()
     split = load_or_create_split(records,
                                  dataset_folder(request.data_root, request.dataset).split_manifest)

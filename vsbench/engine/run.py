@@ -34,7 +34,7 @@ from vsbench.engine.runtime import (apply_speedups, restored_torch_flags, seed_e
 from vsbench.engine.tiers import keep_and_score
 from vsbench.engine.tracking import Tracker
 from vsbench.engine.train import train
-from vsbench.errors import CheckpointError, EngineError
+from vsbench.errors import CheckpointError, EngineError, ResultsError
 from vsbench.layout import CHECKPOINT_FILE
 from vsbench.method import Method
 from vsbench.metrics import MetricAccumulator
@@ -61,8 +61,36 @@ class OpenedRun:
     resume_from: dict | None = None
 
 
+def _still_running(folder: RunFolder) -> int | None:
+    """The process id of a run that is still training (its state says running and that
+    process is alive on this host), else None."""
+    try:
+        state = folder.read_state()
+    except ResultsError:
+        return None
+    if state.status != "running" or state.pid is None or state.host != platform.node():
+        return None
+    if state.pid == os.getpid():
+        return None
+    try:
+        os.kill(state.pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # it exists, under another user
+        return state.pid
+    return state.pid
+
+
 def _resumed(plan: RunPlan, folder: RunFolder, console: Console) -> OpenedRun:
     """An unfinished run folder continued from its checkpoint (from the start without one)."""
+    pid = _still_running(folder)
+    if pid is not None:
+        raise EngineError(f"--resume: {folder.run_id} is still training (process {pid} on "
+                          "this machine); wait for it to finish or stop it first.")
+    removed = folder.remove_stale_temporaries()  # e.g. a checkpoint half-written when killed
+    if removed:
+        console.print(f"removed {len(removed)} half-written file(s) of the interrupted run: "
+                      + ", ".join(p.name for p in removed))
     config = plan.config.replace(started=folder.read_config().started)
     ckpt = folder.file(CHECKPOINT_FILE)
     try:

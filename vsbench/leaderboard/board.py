@@ -2,8 +2,9 @@
 
 One table per (dataset, dataset fingerprint, split hash, preset, image size, channel set):
 results made on different data, splits or evaluation settings are never averaged together.
-Rows are methods (mean over their runs, i.e. seeds, with the standard deviation and the number
-of runs); columns are (channel, metric) for every channel and for the Average. Each board also
+Rows are configurations - a method with its resolved settings, labelled by what differs when a
+method has several (:mod:`vsbench.leaderboard.configurations`) - with the mean over their runs
+(one per seed), the standard deviation and the number of seeds; columns are (channel, metric) for every channel and for the Average. Each board also
 carries 95% bootstrap confidence intervals over test images, a rank and a paired test against
 the best method (see :mod:`vsbench.stats`). How a board is printed or exported is
 :mod:`vsbench.leaderboard.render`.
@@ -32,7 +33,7 @@ class Leaderboard:
     """One ranked table, its uncertainty, and the comparability key it was made under."""
 
     key: dict[str, object]
-    table: pd.DataFrame  # index: method; columns: MultiIndex (channel, metric) plus ("", "runs")
+    table: pd.DataFrame  # index: row label (method [settings]); columns: MultiIndex (channel, metric) plus ("", "runs")
     stale: bool = False  # the split hash differs from the dataset's current manifest
     std: pd.DataFrame | None = None  # standard deviation over runs, same metric columns
     ci_low: pd.DataFrame | None = None  # bootstrap CI over test images, same metric columns
@@ -43,6 +44,7 @@ class Leaderboard:
     n_images: int = 0  # test images paired in the tests (0: no per-image metrics)
     per_image: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     runs: pd.DataFrame | None = field(default=None, repr=False)  # one row per run
+    notes: list[str] = field(default_factory=list)  # what a reader must know (shown below)
 
     def title(self) -> str:
         """A one-line description of what this table compares."""
@@ -168,18 +170,22 @@ def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None
     for key, group in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
         channel_order = list(dict.fromkeys(group["channel"]))
         channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
-        table = group.pivot_table(index="method", columns=["channel", "metric"], values="value",
-                                  aggfunc="mean")
+        # dropna=False: a column undefined for every row (e.g. the PCC of a constant channel)
+        # is shown as such, not dropped.
+        table = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
+                                  aggfunc="mean", dropna=False)
         columns = [(c, m) for c in channel_order for m in METRICS if (c, m) in table.columns]
-        std = group.pivot_table(index="method", columns=["channel", "metric"], values="value",
+        std = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
                                 aggfunc="std", dropna=False).reindex(index=table.index,
                                                                      columns=columns)
         table = table[columns]
-        table[("", "runs")] = group.groupby("method")["run"].nunique()
+        table[("", "runs")] = group.groupby("label")["seed"].nunique()
         board_sort = sort_by if sort_by in columns else (AVERAGE, sort_by[1])
         table = table.sort_values(board_sort, ascending=not HIGHER_IS_BETTER[board_sort[1]],
-                                  kind="stable")
-        per_run = group.drop_duplicates("folder")[["method", "seed", "run", "folder"]]
+                                  kind="stable", na_position="last")
+        table.index.name = "method"
+        per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
+                                                   "run", "folder"]]
         board = Leaderboard(dict(zip(GROUP_KEYS, key)), table, std=std.loc[table.index],
                             sort_by=board_sort, runs=per_run.reset_index(drop=True))
         board.rank = stats.rank(table[board_sort], board_sort[1])
@@ -195,10 +201,16 @@ def _add_statistics(board: Leaderboard) -> None:
     nan = pd.DataFrame(np.nan, index=board.table.index, columns=pd.MultiIndex.from_tuples(columns))
     board.ci_low, board.ci_high = nan.copy(), nan.copy()
     board.p_value = pd.Series(np.nan, index=board.table.index, dtype=float)
-    for method, runs in board.runs.groupby("method"):
-        frames = [f for f in map(stats.read_per_image, runs["folder"]) if f is not None]
-        if frames:
-            board.per_image[method] = stats.pool_runs(frames)
+    for row, runs in board.runs.groupby("label", sort=False):
+        frames = {folder: stats.read_per_image(folder) for folder in runs["folder"]}
+        lacking = [Path(f).name for f, frame in frames.items() if frame is None]
+        if lacking:
+            # Intervals from some seeds would not be about the mean of all of them.
+            board.notes.append(f"{row}: no confidence interval or paired test - "
+                               f"{len(lacking)} of {len(frames)} runs have no readable "
+                               f"per_image_metrics.csv ({', '.join(lacking)}).")
+            continue
+        board.per_image[row] = stats.pool_runs(frames.values())
     for method, pooled in board.per_image.items():
         values = pooled.reindex(columns=pd.MultiIndex.from_tuples(columns))
         low, high = stats.bootstrap_ci(values)

@@ -7,6 +7,7 @@ a long table (one row per run, channel and metric) and names the run folders it 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -14,28 +15,58 @@ import pandas as pd
 
 from vsbench.errors import LeaderboardError
 from vsbench.protocol import AVERAGE, METRICS
+from vsbench.leaderboard.configurations import count_runs
 from vsbench.store import ResultsStore
 
 # What makes two runs comparable: runs that differ in any of these are never ranked together.
 GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size",
               "eval_image_size", "channel_set")
-RUN_COLUMNS = [*GROUP_KEYS, "method", "seed", "run", "folder", "channel", "metric", "value"]
+RUN_COLUMNS = [*GROUP_KEYS, "method", "configuration", "label", "seed", "run", "folder",
+               "channel", "metric", "value"]
+
+
+def _key(record) -> tuple:
+    """The comparability key of a run's metrics record (the values of :data:`GROUP_KEYS`)."""
+    values = {k: getattr(record, k, None) for k in GROUP_KEYS}
+    values["channel_set"] = ",".join(record.channels)
+    values["eval_image_size"] = record.scored_size
+    return tuple(values[k] for k in GROUP_KEYS)
+
+
+def _average(record) -> dict[str, float]:
+    """The record's Average, under the documented rule: the mean over the channels whose
+    value is defined (a constant ground-truth channel has an undefined PCC and is left out;
+    NaN only when no channel is defined). Records written before that rule kept NaN."""
+    out = {}
+    for metric in METRICS:
+        value = float(record.average[metric])
+        if math.isnan(value):
+            defined = [float(v[metric]) for v in record.channels.values()
+                       if not math.isnan(float(v[metric]))]
+            value = sum(defined) / len(defined) if defined else math.nan
+        out[metric] = value
+    return out
 
 
 def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
-    """A long table of every completed run (one row per run, channel and metric) and the
-    warnings for run folders that were skipped."""
+    """A long table of the runs leaderboards count (one row per run, channel and metric) and a
+    warning line for every run folder that is not counted, with the reason.
+
+    Rows are configurations (:mod:`vsbench.leaderboard.configurations`): ``configuration`` is
+    the config hash without the seed, ``label`` the row name; one run per configuration and
+    seed (the latest) is kept.
+    """
     rows = []
     usable, skipped = ResultsStore(results_dir).completed()
     warnings = [f"skipped {run.problem}" for run in skipped]
-    for run in usable:
-        record, folder = run.metrics, run.folder.path
-        base = {k: getattr(record, k, None) for k in GROUP_KEYS}
-        base["channel_set"] = ",".join(record.channels)
-        base["eval_image_size"] = record.scored_size
-        base.update(method=record.method, seed=record.seed, run=folder.name,
-                    folder=str(folder))
-        for channel, values in [*record.channels.items(), (AVERAGE, record.average)]:
+    counted, notes = count_runs(usable, lambda run: _key(run.metrics))
+    warnings += notes
+    for item in counted:
+        record, folder = item.run.metrics, item.run.folder.path
+        base = dict(zip(GROUP_KEYS, _key(record)))
+        base.update(method=record.method, configuration=item.configuration, label=item.label,
+                    seed=record.seed, run=folder.name, folder=str(folder))
+        for channel, values in [*record.channels.items(), (AVERAGE, _average(record))]:
             for metric in METRICS:
                 rows.append({**base, "channel": channel, "metric": metric,
                              "value": float(values[metric])})

@@ -1,7 +1,8 @@
 """Does a results folder reproduce a reference one (e.g. the committed ``results/reference``)?
 
-Runs are matched on what made them: the comparability key of the leaderboards (dataset and
-its fingerprint, split hash, preset, image sizes, channel set), the method and the seed. For
+Runs are matched on what made them: their configuration (the config hash without the seed:
+method, resolved settings and hyperparameters, dataset fingerprint, split hash, preset, plugin)
+and the seed, so a reference run made with other settings is never the one compared. For
 each matched pair the Average PCC and SSIM must agree within an absolute tolerance. The
 default tolerance is measured, not guessed: see ``results/reference/README.md``.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from vsbench.errors import ReproductionError
-from vsbench.leaderboard.load import GROUP_KEYS, load_runs
+from vsbench.leaderboard.load import load_runs
 from vsbench.protocol import AVERAGE
 
 DEFAULT_TOLERANCE = 0.03
@@ -26,11 +27,9 @@ def _averages(results_dir: Path) -> pd.DataFrame:
         raise ReproductionError(f"no completed runs under {results_dir}/runs; check the folder "
                                 "(--results / --against) or run `vsbench sweep` first.")
     runs = runs[(runs["channel"] == AVERAGE) & runs["metric"].isin(CHECKED_METRICS)]
-    keys = [*GROUP_KEYS, "method", "seed"]
-    # A re-run of the same configuration (same key and seed) counts once: its latest run.
-    runs = runs.sort_values("run").drop_duplicates([*keys, "metric"], keep="last")
-    return runs.fillna({"image_size": -1, "eval_image_size": -1}).set_index(
-        [*keys, "metric"])["value"]
+    # load_runs already keeps one run per configuration and seed (the latest).
+    return runs.set_index(["configuration", "method", "dataset", "preset", "seed",
+                           "metric"])["value"]
 
 
 def check_reproduction(results_dir: Path, reference_dir: Path,
@@ -53,11 +52,16 @@ def check_reproduction(results_dir: Path, reference_dir: Path,
             reference.index.get_level_values("method"),
             reference.index.get_level_values("seed"))})
         raise ReproductionError(
-            f"no run under {results_dir} matches a run of {reference_dir} (same dataset, "
-            f"split, preset, image size, method and seed); the reference holds: "
+            f"no run under {results_dir} matches a run of {reference_dir} (same configuration "
+            f"- method, settings, dataset, split, preset - and seed); the reference holds: "
             f"{', '.join(held[:8])}{' ...' if len(held) > 8 else ''}.")
+    unmatched = ours.index.difference(reference.index)
     both["difference"] = both["value"] - both["reference"]
     both["within"] = both["difference"].abs() <= tolerance
     out = both.reset_index()[["method", "seed", "metric", "reference", "value", "difference",
                               "within"]]
-    return out.sort_values(["method", "seed", "metric"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["method", "seed", "metric"], kind="stable").reset_index(drop=True)
+    # Runs of yours with no reference run of the same configuration and seed (not checked).
+    out.attrs["unmatched"] = sorted({f"{m} seed {s} (configuration {c[:8]})"
+                                     for c, m, _, _, s, _ in unmatched})
+    return out

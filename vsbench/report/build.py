@@ -44,6 +44,7 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
         raise ReportError(f"nothing to report: no completed runs under {results_dir}/runs. "
                           "Make some with `vsbench run --method unet` or `vsbench sweep`.")
     boards = mark_stale(build_leaderboards(runs), data_root)
+    warnings += [note for board in boards for note in board.notes]
     sections = [_section(board, i, n_fields) for i, board in enumerate(boards)]
     page = _environment().get_template(TEMPLATE).render(
         sections=sections, warnings=warnings, results_dir=str(results_dir),
@@ -68,7 +69,9 @@ def _environment():
 def _section(board: Leaderboard, index: int, n_fields: int) -> dict:
     """Everything the page shows about one leaderboard."""
     methods = list(board.table.index)  # ranked order
-    runs = board.runs.assign(order=board.runs["method"].map(methods.index))
+    # Rows are configurations (labels); the per-run helpers below name them by that label.
+    runs = board.runs.assign(method=board.runs["label"],
+                             order=board.runs["label"].map(methods.index))
     runs = runs.sort_values(["order", "seed", "run"], kind="stable").drop(columns="order")
     gallery, previews = _gallery(board, runs, methods, n_fields)
     return {

@@ -41,7 +41,8 @@ def bar_charts(board: Leaderboard) -> list[Image]:
             if board.ci_low is not None:
                 low = np.array([board.ci_low.loc[method, col] for col in cols], dtype=float)
                 high = np.array([board.ci_high.loc[method, col] for col in cols], dtype=float)
-                ok = np.isfinite(low) & np.isfinite(high)
+                # Only intervals that contain their mean (a defined interval always does).
+                ok = np.isfinite(low) & np.isfinite(high) & (low <= means) & (means <= high)
                 if ok.any():
                     centers = np.array([b.get_x() + b.get_width() / 2 for b in bars])
                     ax.errorbar(centers[ok], means[ok], yerr=[means[ok] - low[ok],
@@ -70,9 +71,14 @@ def loss_curves(runs: pd.DataFrame, methods: list[str]) -> Image | None:
     for _, row in runs.iterrows():
         try:
             log = pd.read_csv(Path(row["folder"]) / TRAIN_LOG_FILE)
-        except (OSError, ValueError):
+        except (OSError, ValueError, UnicodeDecodeError):
             continue
-        if not {"epoch", "loss"} <= set(log.columns) or log.empty:
+        if not {"epoch", "loss"} <= set(log.columns):
+            continue
+        # A hand-edited or truncated log: keep its numeric rows only.
+        log = log[["epoch", "loss"]].apply(pd.to_numeric, errors="coerce").dropna()
+        log = log[np.isfinite(log["loss"])]
+        if log.empty:
             continue
         seeds = sorted(runs[runs["method"] == row["method"]]["seed"])
         style = styles[seeds.index(row["seed"]) % len(styles)]
