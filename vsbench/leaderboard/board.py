@@ -45,6 +45,8 @@ class Leaderboard:
     per_image: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     runs: pd.DataFrame | None = field(default=None, repr=False)  # one row per run
     notes: list[str] = field(default_factory=list)  # what a reader must know (shown below)
+    unit: str = "test images"  # what the intervals and tests are over (tiers: features)
+    tier: str = "pixel"  # pixel, instance or features (vsbench.leaderboard.tiers)
 
     def title(self) -> str:
         """A one-line description of what this table compares."""
@@ -53,7 +55,8 @@ class Leaderboard:
         evaluated = k.get("eval_image_size")
         scored = (f", scored at {evaluated} px" if evaluated not in (None, -1, k["image_size"])
                   else "")
-        return (f"{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split {k['split_hash']}, "
+        tier = "" if self.tier == "pixel" else f"{self.tier} tier: "
+        return (f"{tier}{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split {k['split_hash']}, "
                 f"preset {k['preset']}, {k['image_size']} px{scored}){stale}")
 
     def caption(self) -> str:
@@ -64,8 +67,8 @@ class Leaderboard:
                 f"{metric.upper()}; p: Wilcoxon signed-rank test against {best} on {channel} "
                 f"{metric.upper()}")
         if self.n_images:
-            text += (f", paired over {self.n_images} test images; 95% bootstrap confidence "
-                     f"intervals over test images ({stats.N_RESAMPLES} resamples)")
+            text += (f", paired over {self.n_images} {self.unit}; 95% bootstrap confidence "
+                     f"intervals over {self.unit} ({stats.N_RESAMPLES} resamples)")
         else:
             text += " (not computed: the runs have no per_image_metrics.csv)"
         return text + ". Best value per column in bold, second underlined."
@@ -90,7 +93,7 @@ class Leaderboard:
 
     def metric_columns(self) -> list[tuple[str, str]]:
         """The (channel, metric) columns, in display order."""
-        return [c for c in self.table.columns if c[1] in METRICS]
+        return [c for c in self.table.columns if c[1] in HIGHER_IS_BETTER]
 
     def channels(self) -> list[str]:
         """The channel columns shown (the dataset's channels, then the Average)."""
