@@ -109,3 +109,13 @@ def test_compare_tier_all_and_errors(results):
     none = runner.invoke(app, ["compare", "--results", str(root), "--tier", "instance",
                                "--methods", "palette"])
     assert none.exit_code != 0
+
+
+def test_the_report_has_a_tiers_section(results, tmp_path):
+    from vsbench.report.build import build_report
+
+    root, _ = results
+    page = build_report(root, tmp_path / "report", data_root=tmp_path / "data").read_text()
+    assert page.count("Biological tiers: nuclei and cells found") == 1
+    assert "<h4>instance: f1</h4>" in page and "<h4>features: feature_r</h4>" in page
+    assert "paired over 10 features" in page
