@@ -10,6 +10,8 @@ Data root (``--data-root``, default ``datasets/``), one folder per dataset::
         masks/          masks a method derives from the training split (cached)
         models/         models a method trains on the dataset itself (e.g. a self-supervised
                         backbone), keyed by the data and the settings
+        biometrics/     the ground truth's objects and cell features of the biological
+                        tiers, one .npz per fingerprint, split, size and settings
 
 Results folder (``--results``, default ``results/``)::
 
@@ -37,6 +39,10 @@ PREVIEW_FILE = "predictions.png"  # a few test fields beside their ground truth
 PREDICTIONS_FILE = "predictions.npz"  # the arrays of that picture (the report's gallery)
 MODEL_CACHE_DIR = "models"  # under a dataset's folder: models trained on the dataset itself
 MASKS_PNG, MASKS_NPZ = "masks.png", "masks.npz"  # the masks a mask-guided method used
+TEST_PREDICTIONS_FILE = "test_predictions.npz"  # every test prediction, float16 (rescoring)
+PER_IMAGE_INSTANCE_FILE = "per_image_instance.csv"  # instance tier: per field and object kind
+CELL_FEATURES_FILE = "cell_features.csv.gz"  # feature tier: per object, channel, feature
+FEATURE_SCORES_FILE = "feature_scores.csv"  # feature tier: per feature, real vs predicted
 TENSORBOARD_DIR = "tensorboard"
 
 REPORT_FILE = "report.html"
@@ -84,6 +90,11 @@ class DatasetFolder:
     def mask_cache(self) -> Path:
         """Cached masks of the training split."""
         return self.path / "masks"
+
+    @property
+    def biometrics_cache(self) -> Path:
+        """The ground truth's objects and features of the biological tiers (cached)."""
+        return self.path / "biometrics"
 
     @property
     def model_cache(self) -> Path:

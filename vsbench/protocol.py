@@ -13,4 +13,13 @@ from __future__ import annotations
 METRICS: tuple[str, ...] = ("mse", "mae", "pcc", "ssim")
 HIGHER_IS_BETTER: dict[str, bool] = {"mse": False, "mae": False, "pcc": True, "ssim": True}
 AVERAGE = "Average"  # the column of the mean over channels
+
+# The biological tiers' leaderboard metrics (vsbench.biometrics, vsbench.leaderboard.tiers):
+# instance scores per object kind (nuclei, cells), and per channel the mean over features of
+# the real-vs-predicted Pearson r over cells and the fraction of features with r >= 0.5.
+INSTANCE_METRICS: tuple[str, ...] = ("f1", "precision", "recall", "mean_iou", "ap",
+                                     "count_error")
+FEATURE_METRICS: tuple[str, ...] = ("feature_r", "feature_good")
+HIGHER_IS_BETTER.update({m: True for m in (*INSTANCE_METRICS, *FEATURE_METRICS)},
+                        count_error=False)
 SSIM_KERNEL, SSIM_SIGMA, DATA_RANGE = 11, 1.5, 1.0

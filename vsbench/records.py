@@ -8,7 +8,9 @@ A run folder holds three JSON records, each read and written only through the cl
 - :class:`StateRecord` (``state.json``): ``running``, ``completed`` or ``failed`` (with the
   error and traceback), the process id and host of a running run;
 - :class:`MetricsRecord` (``metrics.json``): per channel and Average ``mse``, ``mae``, ``pcc``,
-  ``ssim``, the number of test images, timings, and what the method reported about itself.
+  ``ssim``, the number of test images, timings, what the method reported about itself, and
+  the summaries of the biological tiers (``biometrics``: nuclei/cell matching and cell
+  features; absent in older runs).
 
 Every record carries ``schema_version`` (:data:`SCHEMA_VERSION`); a file without one was written
 before versioning (version 1, the same fields). ``from_json`` checks a record's types and
@@ -239,6 +241,9 @@ class MetricsRecord(_Record):
     # A guided method's unguided first estimates (same noise): ``channels``, ``average``,
     # ``n_test_images``, ``per_image_file`` (per_image_metrics_unguided.csv).
     unguided: dict[str, Any] | None = None
+    # The biological tiers (vsbench.biometrics.tiers; its own "version" inside); None in
+    # runs made before them.
+    biometrics: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -252,6 +257,7 @@ class MetricsRecord(_Record):
         "train_seconds": float, "predict_seconds_per_image": float, "image_size": _OPT_INT,
         "eval_image_size": _OPT_INT, "pcc_undefined_images": int, "run_id": _OPT_STR,
         "config_hash": _OPT_STR, "method_record": _OPT_DICT, "unguided": _OPT_DICT,
+        "biometrics": _OPT_DICT,
         "schema_version": int}
 
     def _check(self, source: object) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from vsbench.cli import compare, datasets, methods, report, run, sweep, weights
+from vsbench.cli import compare, datasets, evaluate, methods, report, run, sweep, weights
 from vsbench.cli.data import data_app
 from vsbench.cli.errors import Group
 
@@ -25,6 +25,7 @@ app.add_typer(data_app, name="data", help="Fetch, prepare (cache) and split data
 app.command()(sweep.sweep)
 app.command()(weights.weights)
 app.command()(run.run)
+app.command()(evaluate.evaluate)
 app.command()(compare.compare)
 app.command()(report.report)
 app.command()(methods.methods)

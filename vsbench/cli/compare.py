@@ -48,6 +48,12 @@ def compare(
                                            "1 if not."),
     tolerance: float = typer.Option(0.03, "--tolerance", help="Largest absolute difference "
                                     "allowed by --against."),
+    tier: str = typer.Option("pixel", "--tier", help="pixel (MSE, MAE, PCC, SSIM), instance "
+                             "(nuclei and cells found: F1, precision, recall, IoU, AP, count "
+                             "error; ranked on nuclei F1), features (cp-measure cell features: "
+                             "mean real-vs-predicted r and fraction with r >= 0.5 per channel; "
+                             "ranked on the Average r) or all. --channels, --metrics and "
+                             "--sort-by apply to the pixel tier."),
 ) -> None:
     """Rank finished runs on leaderboards.
 
@@ -61,15 +67,21 @@ def compare(
         check_against(results, against, tolerance)
         return
     show_leaderboards(results, data_root, fmt, output, dataset, methods_, channels, metrics,
-                      sort_by)
+                      sort_by, tier)
 
 
 def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
                       output: Path | None = None, dataset: str | None = None,
                       methods: str | None = None, channels: str | None = None,
-                      metrics: str | None = None, sort_by: str = "Average/pcc") -> None:
-    """Print the leaderboards of ``results`` (warnings for skipped run folders on stderr) and,
-    with ``fmt``, export them. :class:`NothingToShow` without completed runs."""
+                      metrics: str | None = None, sort_by: str = "Average/pcc",
+                      tier: str = "pixel") -> None:
+    """Print the leaderboards of ``results`` for ``tier`` (warnings for skipped run folders
+    on stderr) and, with ``fmt``, export them. :class:`NothingToShow` without completed
+    runs."""
+    from vsbench.leaderboard.tiers import TIER_CHOICES
+
+    if tier not in TIER_CHOICES:
+        raise LeaderboardError(f"--tier {tier}: choose one of {', '.join(TIER_CHOICES)}.")
     from vsbench.leaderboard import (FORMATS, build_leaderboards, export, filter_runs,
                                      load_runs, mark_stale, parse_metrics, parse_sort_by,
                                      print_board, select_columns)
@@ -89,11 +101,14 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
         raise NothingToShow(f"nothing to compare: no completed runs under {results}/runs. Make "
                             "one with `vsbench run --method unet`.")
     runs = filter_runs(runs, dataset, methods)
-    boards = mark_stale(build_leaderboards(runs, sort_key), data_root)
-    boards = select_columns(boards, channels, metrics)
-    if not boards:
-        raise NothingToShow("nothing to compare: no leaderboard has the selected channels.")
-    if len(boards) > 1:
+    boards = []
+    if tier in ("pixel", "all"):
+        boards = select_columns(mark_stale(build_leaderboards(runs, sort_key), data_root),
+                                channels, metrics)
+        if not boards:
+            raise NothingToShow("nothing to compare: no leaderboard has the selected channels.")
+    boards += tier_boards(results, data_root, tier, dataset, methods)
+    if len({str(b.key) for b in boards}) > 1:
         console().print(f"{len(boards)} leaderboards: runs on different datasets, splits or "
                         "evaluation settings are ranked separately, never averaged together.")
     out = console()
@@ -105,6 +120,30 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
         path = output or leaderboard_file(results, FORMATS[fmt])
         export(boards, fmt, path)
         console().print(f"wrote {path}")
+
+
+def tier_boards(results: Path, data_root: Path, tier: str, dataset: str | None,
+                methods: str | None) -> list:
+    """The leaderboards of the instance and/or feature tiers (``tier``: instance, features
+    or all; pixel: none); notes for runs without the tier on stderr."""
+    from vsbench.leaderboard import filter_runs, mark_stale
+    from vsbench.leaderboard.tiers import build_tier_boards, load_tier_runs
+
+    boards = []
+    for name in [t for t in ("instance", "features") if tier in (t, "all")]:
+        runs, notes = load_tier_runs(results, name)
+        for note in notes:
+            if not note.startswith("skipped"):  # the pixel tier already named those
+                warn(note)
+        if runs.empty:
+            if tier != "all":
+                raise NothingToShow(f"nothing to compare: no completed run under {results}/runs "
+                                    f"has the {name} tier; score runs with `vsbench evaluate "
+                                    f"--tier {name} RUN...`.")
+            continue
+        boards += mark_stale(build_tier_boards(filter_runs(runs, dataset, methods), name),
+                             data_root)
+    return boards
 
 
 def check_against(results: Path, reference: Path, tolerance: float) -> None:

@@ -16,6 +16,9 @@ training-step loss and its prediction. One module per job:
 - :mod:`~vsbench.engine.evaluate` - prediction, scoring and the preview;
 - :mod:`~vsbench.engine.record` - the files a finished run writes;
 - :mod:`~vsbench.engine.run` - :func:`run_benchmark`, the orchestration;
+- :mod:`~vsbench.engine.predictions`, :mod:`~vsbench.engine.tiers`,
+  :mod:`~vsbench.engine.rescore` - the saved test predictions, the biological tiers of a run,
+  and scoring them again (``vsbench evaluate``);
 - :mod:`~vsbench.engine.distributed`, :mod:`~vsbench.engine.batchnorm`,
   :mod:`~vsbench.engine.tracking` - torchrun, precise BatchNorm, TensorBoard.
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from rich.console import Console
 
@@ -55,12 +56,36 @@ class PreviewCollector:
         self.preview["ids"].extend(ids[:room])
 
 
+class FieldCollector:
+    """Every test field's prediction (float16, clamped to [0, 1]: what the run saves and the
+    biological tiers score) and real stain (float32), as numpy arrays by sample id."""
+
+    def __init__(self) -> None:
+        self.predictions: dict[str, np.ndarray] = {}
+        self.targets: dict[str, np.ndarray] = {}
+
+    def add(self, ids: list[str], prediction: torch.Tensor, target: torch.Tensor) -> None:
+        """Keep one predicted batch."""
+        pred = prediction.detach().float().clamp(0, 1).cpu().numpy().astype(np.float16)
+        real = target.detach().float().cpu().numpy()
+        for i, sample_id in enumerate(ids):
+            self.predictions[sample_id], self.targets[sample_id] = pred[i], real[i]
+
+    def merge(self, others: list["FieldCollector"]) -> "FieldCollector":
+        """This collector with the fields of ``others`` (the ranks of a distributed run)."""
+        for other in others:
+            self.predictions.update(other.predictions)
+            self.targets.update(other.targets)
+        return self
+
+
 @torch.inference_mode()
 def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
-             method_name: str, console: Console | None) -> Evaluation:
+             method_name: str, console: Console | None,
+             fields: FieldCollector | None = None) -> Evaluation:
     """Predict every image of ``data`` and score it; return the metrics, a preview of the
     first ``run.n_preview`` images (with the method's extras for them), and the seconds spent
-    predicting."""
+    predicting. ``fields``, when given, keeps every prediction and real stain."""
     options = loader_options(run, device) | {"persistent_workers": False}  # one pass only
     loader = torch.utils.data.DataLoader(data, batch_size=run.eval_batch_size, shuffle=False,
                                          **options)
@@ -93,5 +118,7 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
                 output = Prediction(output.image, {k: v for k, v in output.extras.items()
                                                    if k != UNGUIDED_EXTRA})
             preview.add(batch, output, ids)
+            if fields is not None:
+                fields.add(ids, output.image, batch["fluorescence"])
             bar.advance(len(ids))
     return Evaluation(metrics, preview.preview, seconds, unguided)

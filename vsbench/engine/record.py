@@ -60,9 +60,11 @@ def write_preview(folder: RunFolder, plan: RunPlan, preview: dict[str, Any]) -> 
 
 def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
                    summary: dict[str, Any], predict_seconds: float,
-                   unguided: dict[str, Any] | None = None) -> MetricsRecord:
+                   unguided: dict[str, Any] | None = None,
+                   biometrics: dict[str, Any] | None = None) -> MetricsRecord:
     """The ``metrics.json`` record of a run (``summary``: ``MetricAccumulator.compute()``;
-    ``unguided``: the same of the unguided first estimates, for a guided method)."""
+    ``unguided``: the same of the unguided first estimates, for a guided method;
+    ``biometrics``: the biological tiers' summary)."""
     request, run = plan.request, plan.resolved.run
     record = {
         "method": request.method, "dataset": request.dataset,
@@ -82,14 +84,18 @@ def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, train
         record["unguided"] = {"channels": unguided["channels"], "average": unguided["average"],
                               "n_test_images": unguided["n_images"],
                               "per_image_file": PER_IMAGE_UNGUIDED_FILE}
+    if biometrics is not None:
+        record["biometrics"] = biometrics
     return MetricsRecord.from_json(record)
 
 
 def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
                   scores: MetricAccumulator, preview: dict[str, Any], predict_seconds: float,
-                  unguided: MetricAccumulator | None = None) -> MetricsRecord:
-    """Write the log, per-image metrics, preview and metrics.json; mark the run completed.
-    ``unguided``: the scores of a guided method's unguided first estimates (else None)."""
+                  unguided: MetricAccumulator | None = None,
+                  biometrics: dict[str, Any] | None = None) -> MetricsRecord:
+    """Write the log, per-image metrics, preview and metrics.json (with the biological
+    tiers' summary ``biometrics``); mark the run completed. ``unguided``: the scores of a
+    guided method's unguided first estimates (else None)."""
     summary = scores.compute()
     atomic.write_text(folder.file(TRAIN_LOG_FILE), csv_text(trained.log))
     atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
@@ -97,7 +103,7 @@ def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, traine
         atomic.write_text(folder.file(PER_IMAGE_UNGUIDED_FILE), csv_text(unguided.per_image()))
     write_preview(folder, plan, preview)
     metrics = metrics_record(plan, config, folder, trained, summary, predict_seconds,
-                             None if unguided is None else unguided.compute())
+                             None if unguided is None else unguided.compute(), biometrics)
     folder.write_metrics(metrics)
     folder.set_state("completed")
     return metrics

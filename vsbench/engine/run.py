@@ -26,11 +26,12 @@ from vsbench.engine.build import build_data, method_cache, method_for
 from vsbench.engine.checkpointing import load_checkpoint, position
 from vsbench.engine.distributed import (DistContext, barrier, broadcast, gather, init_from_env,
                                         shutdown)
-from vsbench.engine.evaluate import evaluate
+from vsbench.engine.evaluate import FieldCollector, evaluate
 from vsbench.engine.plan import RunPlan, RunRequest, plan_run
 from vsbench.engine.record import write_results
 from vsbench.engine.runtime import (apply_speedups, restored_torch_flags, seed_everything,
                                     select_device)
+from vsbench.engine.tiers import keep_and_score
 from vsbench.engine.tracking import Tracker
 from vsbench.engine.train import train
 from vsbench.errors import CheckpointError, ConfigError, EngineError, ResultsError
@@ -219,16 +220,20 @@ def _train_and_evaluate(plan: RunPlan, opened: OpenedRun, config: ConfigRecord,
         trained = train(method, train_data, run, plan.device, request.seed, console,
                         checkpoint_path=folder.file(CHECKPOINT_FILE),
                         resume_from=opened.resume_from, ctx=ctx, tracker=tracker)
+        fields = FieldCollector()
         scores, preview, predict_seconds, unguided = evaluate(method, test_data, run,
                                                               plan.device, request.method,
-                                                              console)
-        parts = gather((scores, predict_seconds, unguided), ctx)
+                                                              console, fields)
+        parts = gather((scores, predict_seconds, unguided, fields), ctx)
         if ctx.is_main:
             method.write_artifacts(folder.path, preview)
             scores = MetricAccumulator.merged([p[0] for p in parts])
             firsts = [p[2] for p in parts if p[2] is not None]
+            fields = FieldCollector().merge([p[3] for p in parts])
+            biometrics = keep_and_score(plan, folder, fields, console)
             record = write_results(plan, config, folder, trained, scores, preview,
                                    sum(p[1] for p in parts),
-                                   unguided=MetricAccumulator.merged(firsts) if firsts else None)
+                                   unguided=MetricAccumulator.merged(firsts) if firsts else None,
+                                   biometrics=biometrics)
             tracker.metrics(record, trained.step)
     return broadcast(record, ctx)

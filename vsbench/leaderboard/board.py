@@ -52,6 +52,8 @@ class Leaderboard:
     # (per_image_metrics_unguided.csv): columns (channel, metric, "diff" | "p"), the mean
     # paired difference over test images and its Wilcoxon p.
     guidance: pd.DataFrame | None = None
+    unit: str = "test images"  # what the intervals and tests are over (tiers: features)
+    tier: str = "pixel"  # pixel, instance or features (vsbench.leaderboard.tiers)
 
     def title(self) -> str:
         """A one-line description of what this table compares."""
@@ -62,8 +64,10 @@ class Leaderboard:
                   else "")
         controls = (" - CONTROLS (not methods: never ranked with them)"
                     if self.section == "controls" else "")
-        return (f"{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split {k['split_hash']}, "
-                f"preset {k['preset']}, {k['image_size']} px{scored}){stale}{controls}")
+        tier = "" if self.tier == "pixel" else f"{self.tier} tier: "
+        return (f"{tier}{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split "
+                f"{k['split_hash']}, preset {k['preset']}, {k['image_size']} px{scored})"
+                f"{stale}{controls}")
 
     def caption(self) -> str:
         """What the numbers are: spread, interval, rank and test (one sentence each)."""
@@ -78,8 +82,8 @@ class Leaderboard:
                 f"{metric.upper()}; p: Wilcoxon signed-rank test against {best} on {channel} "
                 f"{metric.upper()}")
         if self.n_images:
-            text += (f", paired over {self.n_images} test images; 95% bootstrap confidence "
-                     f"intervals over test images ({stats.N_RESAMPLES} resamples)")
+            text += (f", paired over {self.n_images} {self.unit}; 95% bootstrap confidence "
+                     f"intervals over {self.unit} ({stats.N_RESAMPLES} resamples)")
         else:
             text += " (not computed: the runs have no per_image_metrics.csv)"
         return text + ". Best value per column in bold, second underlined."
@@ -104,7 +108,7 @@ class Leaderboard:
 
     def metric_columns(self) -> list[tuple[str, str]]:
         """The (channel, metric) columns, in display order."""
-        return [c for c in self.table.columns if c[1] in METRICS]
+        return [c for c in self.table.columns if c[1] in HIGHER_IS_BETTER]
 
     def channels(self) -> list[str]:
         """The channel columns shown (the dataset's channels, then the Average)."""

@@ -4,7 +4,8 @@ For every leaderboard (runs on the same data, split and settings): the table wit
 uncertainty, per-channel bar charts with 95% bootstrap confidence intervals
 (:mod:`~vsbench.report.charts`), a gallery of the same test fields predicted by every method
 beside the ground truth (from each run's ``predictions.npz``), the masks mask-guided methods
-used (``masks.png`` / ``masks.npz``), the training loss of every run and its speed. The figure
+used (``masks.png`` / ``masks.npz``), the biological tiers (:mod:`~vsbench.report.tiers`), the
+training loss of every run and its speed. The figure
 grids are drawn by :mod:`vsbench.figures`; the page is the Jinja template
 ``templates/report.html.j2``. Nothing here knows the channel set: it comes from the runs.
 """
@@ -26,7 +27,9 @@ from vsbench.layout import MASKS_NPZ, MASKS_PNG, PREDICTIONS_FILE, PREVIEW_FILE,
 from vsbench.leaderboard import (Leaderboard, build_leaderboards, formatted, load_runs,
                                  mark_stale)
 from vsbench.protocol import AVERAGE, METRICS
+from vsbench.leaderboard.tiers import load_tier_runs
 from vsbench.report.charts import bar_charts, loss_curves
+from vsbench.report.tiers import tier_section
 from vsbench.report.images import Image, png_uri, text_png, uri
 from vsbench.store import RunFolder
 
@@ -46,6 +49,9 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
     boards = mark_stale(build_leaderboards(runs), data_root)
     warnings += [note for board in boards for note in board.notes]
     sections = [_section(board, i, n_fields) for i, board in enumerate(boards)]
+    tier_runs = {tier: load_tier_runs(results_dir, tier)[0] for tier in ("instance", "features")}
+    for section, board in zip(sections, boards):
+        section["tiers"] = tier_section(board, tier_runs, data_root)
     page = _environment().get_template(TEMPLATE).render(
         sections=sections, warnings=warnings, results_dir=str(results_dir),
         n_runs=int(runs["folder"].nunique()), generated=time.strftime("%Y-%m-%d %H:%M"))

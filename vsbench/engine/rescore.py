@@ -1,0 +1,93 @@
+"""Score a finished run's saved test predictions for the biological tiers, without retraining.
+
+:func:`rescore_run` is ``vsbench evaluate``: it reads a completed run's
+``test_predictions.npz`` (:func:`vsbench.engine.predictions.load_test_predictions`), scores it
+(:func:`vsbench.biometrics.scoring.score_run`; the ground truth from the data root's cache,
+else from the dataset's real stains at the run's size) and rewrites the run's ``metrics.json``
+with the new summaries merged in, atomically. The run stays completed; its other records and
+scores are untouched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from vsbench.biometrics.scoring import score_run
+from vsbench.biometrics.segmenters import DEFAULT_SEGMENTER
+from vsbench.biometrics.tiers import TIERS
+from vsbench.engine.predictions import load_test_predictions
+from vsbench.errors import ResultsError
+from vsbench.layout import dataset_folder
+from vsbench.plugins import Registry, default_registry
+from vsbench.records import ConfigRecord, MetricsRecord
+from vsbench.store import RunFolder
+
+
+def tiers_of(choice: str) -> tuple[str, ...]:
+    """The tiers of ``--tier`` (``instance``, ``features`` or ``all``)."""
+    if choice == "all":
+        return TIERS
+    if choice in TIERS:
+        return (choice,)
+    raise ResultsError(f"--tier {choice}: choose one of instance, features, all.")
+
+
+def recorded_data_root(config: ConfigRecord) -> Path:
+    """The data root a run used (the parent of its dataset folder; ``datasets`` when the run
+    does not record it)."""
+    return Path(config.split_manifest).parent.parent if config.split_manifest else Path(
+        "datasets")
+
+
+def _targets(config: ConfigRecord, data_root: Path, sample_ids: Sequence[str], size: int,
+             registry: Registry) -> np.ndarray:
+    """The real stains of ``sample_ids`` at ``size``, read as the run read them."""
+    from vsbench.data.torch_dataset import PairedImageDataset
+
+    source = registry.dataset(config.dataset).spec.factory(data_root)
+    if source.fingerprint() != config.dataset_fingerprint:
+        raise ResultsError(f"the dataset '{config.dataset}' under {data_root} is not the one "
+                           f"the run used (fingerprint {source.fingerprint()}, the run recorded "
+                           f"{config.dataset_fingerprint}); pass its --data-root.")
+    data = PairedImageDataset(source.for_run(size, data_root), list(sample_ids), size)
+    return np.stack([data[i]["fluorescence"].numpy() for i in range(len(data))])
+
+
+def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None = None,
+                segmenter: str = DEFAULT_SEGMENTER, workers: int = 1,
+                registry: Registry | None = None) -> MetricsRecord:
+    """Score the completed run at ``path`` for ``tiers`` and return its updated metrics."""
+    folder = RunFolder(Path(path))
+    if not folder.path.is_dir():
+        raise ResultsError(f"{path}: no such run folder; pass a folder under "
+                           "<results>/runs/<dataset>/<method>/.")
+    state = folder.state()
+    if state != "completed":
+        raise ResultsError(f"{path}: the run is {state}, not completed; only a completed run "
+                           "can be scored (finish it with `vsbench run ... --resume`).")
+    config, metrics = folder.read_config(), folder.read_metrics()
+    saved = load_test_predictions(folder.path)
+    root = Path(data_root) if data_root is not None else recorded_data_root(config)
+    size = int(saved.prediction.shape[-1])
+    summary = score_run(
+        folder.path, saved.prediction, saved.sample_ids, saved.channels,
+        dataset_fingerprint=config.dataset_fingerprint, split_hash=config.split_hash,
+        cache_dir=dataset_folder(root, config.dataset).biometrics_cache,
+        targets=lambda: _targets(config, root, saved.sample_ids, size,
+                                 registry or default_registry()),
+        tiers=tiers, segmenter=segmenter, workers=workers)
+    updated = metrics.replace(biometrics=merged(metrics.biometrics, summary))
+    folder.write_metrics(updated)
+    return updated
+
+
+def merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """A run's tier summary ``old`` with the tiers ``new`` scored replacing theirs."""
+    if not old or "error" in old or "skipped" in new or old.get("skipped"):
+        return new
+    out = {**old, **new}
+    out["tiers"] = [t for t in TIERS if t in set(old.get("tiers", [])) | set(new["tiers"])]
+    return out

@@ -1,0 +1,57 @@
+"""A run's biological tiers: keep its test predictions, score them, never lose the run.
+
+After the test split is predicted, :func:`keep_and_score` writes ``test_predictions.npz``
+(:mod:`vsbench.engine.predictions`) and scores the instance and feature tiers on it
+(:func:`vsbench.biometrics.scoring.score_run`), with the ground truth cached under the data
+root. A failure of the tiers does not fail a run that trained and predicted: the summary then
+records the error, the run's predictions are on disk, and ``vsbench evaluate --tier all RUN``
+scores them again. ``VSBENCH_TIER_WORKERS`` (default 1) spreads the fields over processes.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from vsbench.biometrics.scoring import score_run
+from vsbench.engine.evaluate import FieldCollector
+from vsbench.engine.plan import RunPlan
+from vsbench.engine.predictions import save_test_predictions
+from vsbench.layout import dataset_folder
+from vsbench.store import RunFolder
+
+WORKERS_VARIABLE = "VSBENCH_TIER_WORKERS"
+
+
+def tier_workers() -> int:
+    """The processes the tiers use (``VSBENCH_TIER_WORKERS``, default 1)."""
+    try:
+        return max(1, int(os.environ.get(WORKERS_VARIABLE, "1")))
+    except ValueError:
+        return 1
+
+
+def keep_and_score(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
+                   console: Console) -> dict[str, Any]:
+    """Save the run's test predictions and return the biological tiers' summary."""
+    ids = [i for i in plan.test_ids if i in fields.predictions]
+    channels = list(plan.source.info.channels)
+    prediction = np.stack([fields.predictions[i] for i in ids])
+    save_test_predictions(folder.path, prediction, ids, channels)
+    try:
+        return score_run(
+            folder.path, prediction, ids, channels,
+            dataset_fingerprint=plan.config.dataset_fingerprint, split_hash=plan.split.hash,
+            cache_dir=dataset_folder(plan.data_root, plan.request.dataset).biometrics_cache,
+            targets=lambda: np.stack([fields.targets[i] for i in ids]),
+            workers=tier_workers())
+    except Exception as exc:  # the tiers must not cost a trained run
+        console.print(f"[yellow]warning:[/] the biological tiers failed ({type(exc).__name__}: "
+                      f"{exc}); score them later with `vsbench evaluate --tier all "
+                      f"{folder.path}`.", highlight=False, soft_wrap=True)
+        return {"error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc()}

@@ -1,0 +1,156 @@
+"""Leaderboards of the biological tiers (``vsbench compare --tier instance|features|all``).
+
+The same rows (configurations, one run per seed), grouping, means, spreads, ranks,
+bootstrap intervals and paired Wilcoxon tests as the pixel tier
+(:mod:`vsbench.leaderboard.board`), on other columns:
+
+- ``instance``: per object kind (nuclei, cells) the mean over test images of F1, precision,
+  recall, mean matched IoU, AP and relative count error (``metrics.json`` ``biometrics``);
+  intervals and tests over test images (``per_image_instance.csv``). Ranked on nuclei F1.
+- ``features``: per channel, and their Average, the mean over its cp-measure features of the
+  real-vs-predicted Pearson r over cells (``feature_r``) and the fraction of features with
+  r >= 0.5 (``feature_good``), from ``feature_scores.csv``; intervals and tests over
+  features (paired by channel and feature name). Ranked on Average feature_r.
+
+A counted run without the tier (made before it, or on a channel set without DNA) is named in
+a note with the command that scores it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vsbench import stats
+from vsbench.biometrics.feature_scores import GOOD_CORRELATION
+from vsbench.layout import FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE
+from vsbench.leaderboard.board import Leaderboard
+from vsbench.leaderboard.configurations import count_runs
+from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key
+from vsbench.protocol import AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER, INSTANCE_METRICS
+from vsbench.store import ResultsStore
+
+TIER_CHOICES = ("pixel", "instance", "features", "all")
+DEFAULT_SORTS = {"instance": ("nuclei", "f1"), "features": (AVERAGE, "feature_r")}
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+def per_unit(folder: Path, tier: str) -> pd.DataFrame | None:
+    """A run's values per unit (instance: test image; features: feature name) with columns
+    ``(channel, metric)``; None when the run has no such file."""
+    try:
+        if tier == "instance":
+            frame = pd.read_csv(Path(folder) / PER_IMAGE_INSTANCE_FILE,
+                                dtype={"sample_id": str, "objects": str})
+            wide = frame.set_index(["sample_id", "objects"])[list(INSTANCE_METRICS)].unstack(
+                "objects").swaplevel(axis=1)
+            return wide.astype(float)
+        frame = pd.read_csv(Path(folder) / FEATURE_SCORES_FILE,
+                            dtype={"channel": str, "feature": str})
+    except (OSError, ValueError, KeyError):
+        return None
+    frame = frame[~frame["channel"].str.contains("|", regex=False)]
+    frame = frame.assign(feature_r=frame["pearson"].astype(float),
+                         feature_good=np.where(frame["pearson"].notna(),
+                                               (frame["pearson"] >= GOOD_CORRELATION) * 1.0,
+                                               np.nan))
+    wide = frame.set_index(["feature", "channel"])[list(FEATURE_METRICS)].unstack(
+        "channel").swaplevel(axis=1)
+    for metric in FEATURE_METRICS:
+        wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
+    return wide
+
+
+def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str]]:
+    """The long table (as :func:`vsbench.leaderboard.load.load_runs`) of the tier's values of
+    every counted run that has the tier, and notes naming those that lack it."""
+    usable, skipped = ResultsStore(results_dir).completed()
+    warnings = [f"skipped {run.problem}" for run in skipped]
+    counted, notes = count_runs(usable, lambda run: _key(run.metrics))
+    warnings += notes
+    rows, lacking = [], []
+    for item in counted:
+        record, folder = item.run.metrics, item.run.folder.path
+        base = dict(zip(GROUP_KEYS, _key(record)))
+        base.update(method=record.method, configuration=item.configuration, label=item.label,
+                    seed=record.seed, run=folder.name, folder=str(folder))
+        values = (per_unit(folder, tier) if (record.biometrics or {}).get(tier) else None)
+        if values is None:
+            lacking.append(str(folder))
+            continue
+        order = {c: i for i, c in enumerate(["nuclei", "cells", *record.channels, AVERAGE])}
+        means = sorted(values.mean(axis=0).items(), key=lambda kv: order.get(kv[0][0], 99))
+        for (channel, metric), column in means:
+            rows.append({**base, "channel": channel, "metric": metric,
+                         "value": _number(column)})
+    if lacking:
+        warnings.append(f"{len(lacking)} run(s) have no {tier} tier and are not on its board "
+                        f"(score them with `vsbench evaluate --tier {tier} RUN...`; a channel "
+                        f"set without DNA has none): {', '.join(lacking)}")
+    return pd.DataFrame(rows, columns=RUN_COLUMNS), warnings
+
+
+def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
+    """One board per comparability key for ``tier``, ranked on its default column."""
+    boards = []
+    if runs.empty:
+        return boards
+    metrics = INSTANCE_METRICS if tier == "instance" else FEATURE_METRICS
+    keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
+    for key, group in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
+        channel_order = list(dict.fromkeys(group["channel"]))
+        if AVERAGE in channel_order:
+            channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
+        pivot = dict(index="label", columns=["channel", "metric"], values="value",
+                     dropna=False)
+        table = group.pivot_table(aggfunc="mean", **pivot)
+        columns = [(c, m) for c in channel_order for m in metrics if (c, m) in table.columns]
+        std = group.pivot_table(aggfunc="std", **pivot).reindex(index=table.index,
+                                                                columns=columns)
+        table = table[columns]
+        table[("", "runs")] = group.groupby("label")["seed"].nunique()
+        sort_by = DEFAULT_SORTS[tier] if DEFAULT_SORTS[tier] in columns else columns[0]
+        table = table.sort_values(sort_by, ascending=not HIGHER_IS_BETTER[sort_by[1]],
+                                  kind="stable", na_position="last")
+        table.index.name = "method"
+        per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
+                                                   "run", "folder"]]
+        board = Leaderboard(dict(zip(GROUP_KEYS, key)), table, std=std.loc[table.index],
+                            sort_by=sort_by, runs=per_run.reset_index(drop=True),
+                            unit="test images" if tier == "instance" else "features",
+                            tier=tier)
+        board.rank = stats.rank(table[sort_by], sort_by[1])
+        _add_statistics(board, tier)
+        boards.append(board)
+    return boards
+
+
+def _add_statistics(board: Leaderboard, tier: str) -> None:
+    """Bootstrap intervals and paired tests over the tier's units (images or features)."""
+    columns = board.metric_columns()
+    index = pd.MultiIndex.from_tuples(columns)
+    board.ci_low = pd.DataFrame(np.nan, index=board.table.index, columns=index)
+    board.ci_high = board.ci_low.copy()
+    board.p_value = pd.Series(np.nan, index=board.table.index, dtype=float)
+    for row, runs in board.runs.groupby("label", sort=False):
+        frames = [per_unit(folder, tier) for folder in runs["folder"]]
+        frames = [f for f in frames if f is not None]
+        if frames:  # the mean over seeds, unit by unit
+            board.per_image[row] = pd.concat(frames).groupby(level=0).mean()
+    for label, pooled in board.per_image.items():
+        low, high = stats.bootstrap_ci(pooled.reindex(columns=index))
+        board.ci_low.loc[label], board.ci_high.loc[label] = low.to_numpy(), high.to_numpy()
+    best = board.table.index[0]
+    if best not in board.per_image:
+        return
+    reference = board.per_image[best][board.sort_by]
+    board.n_images = int(reference.notna().sum())
+    for label, pooled in board.per_image.items():
+        if label != best:
+            board.p_value[label] = stats.paired_p_value(pooled[board.sort_by], reference)
