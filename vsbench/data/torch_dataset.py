@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 
 from vsbench.data.augment import IDENTITY, paired_augment
-from vsbench.data.prepare import prepare_sample, resize
+from vsbench.data.prepare import model_input, prepare_sample, resize
 from vsbench.data.source import DatasetSource
 
 __all__ = ["PairedImageDataset", "resize"]
@@ -48,7 +48,8 @@ class PairedImageDataset(torch.utils.data.Dataset):
     def _prepared(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         if index not in self._cache:
             sample = self.source.load(self.records[index])
-            self._cache[index] = prepare_sample(self.source, sample, self.image_size)
+            bf, fl = prepare_sample(self.source, sample, self.image_size)
+            self._cache[index] = (model_input(self.source, bf), fl)
         return self._cache[index]
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict:
