@@ -139,6 +139,7 @@ class JumpSource(FileSource):
 
     NAME, SETTINGS, VERSION = NAME, JumpSettings, SOURCE_VERSION
     LOCATION_SETTINGS = ("root", "source_url")
+    SYMMETRY = "dihedral"  # widefield brightfield: rotated or flipped, a field looks the same
 
     def __init__(self, settings: JumpSettings | None = None, data_root: Path = Path("datasets")
                  ) -> None:

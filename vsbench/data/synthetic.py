@@ -22,9 +22,20 @@ class SyntheticSource(DatasetSource):
     """Procedural plates; the layout is a parameter, the default is the benchmark's."""
 
     def __init__(self, n_plates: int = 6, wells_per_plate: int = 6, sites_per_well: int = 4,
-                 field_size: int = 128, seed: int = 0) -> None:
+                 field_size: int = 128, seed: int = 0, contrast: str = "widefield",
+                 symmetry: str | None = None) -> None:
+        """``contrast``: ``widefield`` brightfield (the benchmark's; its symmetry is
+        ``dihedral``) or ``oblique``, a directional contrast (oblique illumination, DIC-like)
+        whose symmetry is ``none``. ``symmetry`` overrides the declared group (to show what a
+        wrong one does)."""
         from vsbench.data import synthetic_render as render
+        from vsbench.data.augment import check_symmetry
 
+        if contrast not in render.CONTRASTS:
+            raise ValueError(f"contrast must be one of {render.CONTRASTS}, got {contrast!r}")
+        self.contrast = contrast
+        self.symmetry = check_symmetry(symmetry or ("dihedral" if contrast == "widefield"
+                                                    else "none"), "symmetry")
         self._render = render
         self.n_plates, self.wells_per_plate = n_plates, wells_per_plate
         self.sites_per_well, self.field_size, self.seed = sites_per_well, field_size, seed
@@ -64,19 +75,23 @@ class SyntheticSource(DatasetSource):
 
     def load(self, record: SampleRecord) -> Sample:
         field = self._render.render_field(self._field_seed(record.sample_id), self.field_size,
-                                          self._perturbations[record.labels["perturbation"]])
+                                          self._perturbations[record.labels["perturbation"]],
+                                          self.contrast)
         return Sample(record, field.brightfield, field.fluorescence)
 
     def structure(self, record: SampleRecord):
         """The ground-truth structure masks (bool [channels, H, W]) of a sample."""
         return self._render.render_field(self._field_seed(record.sample_id), self.field_size,
-                                         self._perturbations[record.labels["perturbation"]]
-                                         ).structure
+                                         self._perturbations[record.labels["perturbation"]],
+                                         self.contrast).structure
 
     def fingerprint(self) -> str:
-        key = json.dumps({"generator": GENERATOR_VERSION, "plates": self.n_plates,
-                          "wells": self.wells_per_plate, "sites": self.sites_per_well,
-                          "size": self.field_size, "seed": self.seed}, sort_keys=True)
+        parts = {"generator": GENERATOR_VERSION, "plates": self.n_plates,
+                 "wells": self.wells_per_plate, "sites": self.sites_per_well,
+                 "size": self.field_size, "seed": self.seed}
+        if self.contrast != "widefield":  # the default dataset's fingerprint stays as it was
+            parts["contrast"] = self.contrast
+        key = json.dumps(parts, sort_keys=True)
         return "synthetic-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 

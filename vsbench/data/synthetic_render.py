@@ -73,6 +73,9 @@ __all__ = [
 ]
 
 CHANNELS: tuple[str, ...] = ("DNA", "ER", "RNA", "AGP", "Mito")
+#: Transmitted-light contrasts: ``widefield`` (the default, symmetric) and ``oblique``
+#: (directional: the relief lit from one side, as in oblique illumination or DIC).
+CONTRASTS: tuple[str, ...] = ("widefield", "oblique")
 BRIGHTFIELD_PLANES: tuple[str, ...] = ("LowZBF", "Brightfield", "HighZBF")  # below/in/above focus
 
 
@@ -93,7 +96,8 @@ class SyntheticField:
     structure: np.ndarray
 
 
-def render_field(seed: int, size: int, perturbation: Perturbation) -> SyntheticField:
+def render_field(seed: int, size: int, perturbation: Perturbation,
+                 contrast: str = "widefield") -> SyntheticField:
     """Render one square field of view.
 
     A pure function of its arguments: the same ``(seed, size, perturbation)`` gives
@@ -104,6 +108,8 @@ def render_field(seed: int, size: int, perturbation: Perturbation) -> SyntheticF
         size: side length in pixels (32 to 512 are supported; the pixel size is fixed, so
             larger fields hold more cells: 3 to 8 at 128).
         perturbation: the treatment, whose target sets the cells' phenotype.
+        contrast: ``widefield`` or ``oblique`` (:data:`CONTRASTS`; see
+            :func:`vsbench.data.synthetic_optics.acquire_brightfield`).
 
     Returns:
         The brightfield planes, the normalised fluorescence channels and the structure masks.
@@ -116,5 +122,5 @@ def render_field(seed: int, size: int, perturbation: Perturbation) -> SyntheticF
     lay = layout(rng, size, morph)
     dens, masks, parts = stain_densities(rng, lay, morph)
     fluorescence = acquire_fluorescence(rng, dens)
-    brightfield = acquire_brightfield(rng, lay, parts)
+    brightfield = acquire_brightfield(rng, lay, parts, contrast)
     return SyntheticField(brightfield=brightfield, fluorescence=fluorescence, structure=masks)
