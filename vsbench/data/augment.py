@@ -20,35 +20,13 @@ from __future__ import annotations
 
 import torch
 
-from vsbench.errors import ConfigError
+from vsbench.data.symmetry import SYMMETRIES, check_symmetry, symmetry_of
+
+__all__ = ["IDENTITY", "N_TRANSFORMS", "SYMMETRIES", "check_symmetry", "dihedral",
+           "paired_augment", "random_code", "symmetry_of"]
 
 IDENTITY = 0
 N_TRANSFORMS = 8
-#: The symmetry groups a source may declare, as the codes they hold. ``flips``: the identity,
-#: the half turn and the two mirror images (left-right is 4, up-down is 6 = half turn + 4).
-SYMMETRIES: dict[str, tuple[int, ...]] = {
-    "dihedral": tuple(range(N_TRANSFORMS)),
-    "flips": (0, 2, 4, 6),
-    "rot180": (0, 2),
-    "none": (IDENTITY,),
-}
-
-
-def check_symmetry(symmetry: str, where: str = "--set symmetry") -> str:
-    """``symmetry`` if it names a group of :data:`SYMMETRIES`, else a :class:`ConfigError`."""
-    if symmetry not in SYMMETRIES:
-        raise ConfigError(f"{where}={symmetry}: use one of {', '.join(SYMMETRIES)} (dihedral for "
-                          "widefield brightfield, none for oblique, DIC or phase-gradient "
-                          "contrast).")
-    return symmetry
-
-
-def symmetry_of(source) -> str:
-    """The symmetry group a dataset source declares (``none`` when it declares none)."""
-    return check_symmetry(str(getattr(source, "symmetry", "none")),
-                          f"the symmetry of dataset source {type(source).__name__}")
-
-
 def dihedral(image: torch.Tensor, code: int) -> torch.Tensor:
     """Apply transform ``code`` to the last two axes of ``image``."""
     image = torch.rot90(image, code % 4, dims=(-2, -1))

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from vsbench.data.augment import check_symmetry
+from vsbench.data.symmetry import check_symmetry
 from vsbench.data.digests import file_digests
 from vsbench.data.file_source import FileSource, validate_clip
 from vsbench.data.images import (SUFFIXES, check_dtype, check_odd_file, check_shape, read_plane,

@@ -29,7 +29,7 @@ class SyntheticSource(DatasetSource):
         whose symmetry is ``none``. ``symmetry`` overrides the declared group (to show what a
         wrong one does)."""
         from vsbench.data import synthetic_render as render
-        from vsbench.data.augment import check_symmetry
+        from vsbench.data.symmetry import check_symmetry
 
         if contrast not in render.CONTRASTS:
             raise ValueError(f"contrast must be one of {render.CONTRASTS}, got {contrast!r}")

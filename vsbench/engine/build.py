@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import torch
 
 from vsbench import config as cfg
-from vsbench.data.augment import symmetry_of
+from vsbench.data.symmetry import symmetry_of
 from vsbench.data.source import DatasetInfo
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.checkpointing import load_method_state

@@ -21,7 +21,7 @@ import torch
 
 import vsbench
 from vsbench import config as cfg
-from vsbench.data.augment import symmetry_of
+from vsbench.data.symmetry import symmetry_of
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, load_or_create_split, split_size_warnings
 from vsbench.engine.runtime import select_device
