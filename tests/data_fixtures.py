@@ -1,10 +1,12 @@
 """Miniature datasets on disk for the data tests and the cache benchmark.
 
 ``make_jump_plate`` writes one plate in the exact Cell Painting Gallery layout of the JUMP pilot
-(``cpg0000-jump-pilot/source_4``): Phenix file names, 16-bit TIFFs, a ``load_data.csv.gz`` and
-``load_data_with_illum.csv.gz`` with the real column names (in the column order of the
-Gallery's generator, which is not the channel order), illumination functions, and the batch's
-plate map with its external metadata.
+(``cpg0000-jump-pilot/source_4``): Phenix file names, 16-bit TIFFs, the plate's
+``load_data.csv`` and ``load_data_with_illum.csv`` as the Gallery publishes them since 2025
+(uncompressed, images named by ``URL_Orig<X>`` columns only, illumination functions by
+``URL_Illum<X>``) or, with ``legacy=True``, the older ``.csv.gz`` with ``FileName_`` /
+``PathName_`` columns (in the column order of the Gallery's generator, which is not the channel
+order), illumination functions, and the batch's plate map with its external metadata.
 
 Pixel values are chosen so that the expected output can be computed by hand: after dividing by
 its illumination function, every plane is a permutation of ``0 .. n-1`` (n = pixels), whose
@@ -67,8 +69,11 @@ def expected_plane(channel: str, site: int, size: int, low: float = 2, high: flo
     return np.clip((ramp(channel, site, size) - lo) / (hi - lo), 0, 1)
 
 
-def plate_folder(plate: str = PLATE, timestamp: str = TIMESTAMP) -> str:
-    return f"{plate}__{timestamp}-Measurement1"
+GALLERY = "s3://cellpainting-gallery/cpg0000-jump-pilot/source_4"
+
+
+def plate_folder(plate: str = PLATE, timestamp: str = TIMESTAMP, measurement: int = 1) -> str:
+    return f"{plate}__{timestamp}-Measurement{measurement}"
 
 
 def write_tiff(path: Path, image: np.ndarray) -> None:
@@ -87,22 +92,32 @@ def write_csv_gz(path: Path, table: pd.DataFrame) -> None:
 
 
 def load_data_table(root_url: str, plate: str, wells, sites: int, timestamp: str = TIMESTAMP,
-                    illum: bool = False) -> pd.DataFrame:
-    """Rows of ``load_data.csv`` as the Gallery's generator writes them."""
-    folder = f"{root_url}/images/{BATCH}/images/{plate_folder(plate, timestamp)}/Images"
+                    illum: bool = False, batch: str = BATCH, measurement: int = 1,
+                    legacy: bool = True) -> pd.DataFrame:
+    """Rows of ``load_data.csv`` as the Gallery's generator writes them: ``URL_`` columns only
+    (the current tables) or, with ``legacy``, ``FileName_`` and ``PathName_`` columns."""
+    folder = (f"{root_url}/images/{batch}/images/{plate_folder(plate, timestamp, measurement)}"
+              "/Images")
+    illum_folder = f"{root_url}/images/{batch}/illum/{plate}"
     rows = []
     for well in wells:
         row_no, col_no = well_rc(well)
         for site in range(1, sites + 1):
             row = {}
             for channel in CSV_ORDER:
-                row[f"FileName_Orig{channel}"] = phenix_name(well, site, channel)
-                row[f"PathName_Orig{channel}"] = folder
+                if legacy:
+                    row[f"FileName_Orig{channel}"] = phenix_name(well, site, channel)
+                    row[f"PathName_Orig{channel}"] = folder
+                else:
+                    row[f"URL_Orig{channel}"] = f"{folder}/{phenix_name(well, site, channel)}"
             if illum:
                 for channel in CSV_ORDER:
-                    row[f"FileName_Illum{channel}"] = f"{plate}_Illum{channel}.npy"
-                    row[f"PathName_Illum{channel}"] = (f"{root_url}/images/{BATCH}/illum/"
-                                                       f"{plate}")
+                    name = f"{plate}_Illum{channel}.npy"
+                    if legacy:
+                        row[f"FileName_Illum{channel}"] = name
+                        row[f"PathName_Illum{channel}"] = illum_folder
+                    else:
+                        row[f"URL_Illum{channel}"] = f"{illum_folder}/{name}"
             row.update({"Metadata_Plate": plate, "Metadata_Well": well,
                         "Metadata_Site": str(site), "Metadata_Col": str(col_no),
                         "Metadata_Row": str(row_no)})
@@ -112,18 +127,22 @@ def load_data_table(root_url: str, plate: str, wells, sites: int, timestamp: str
 
 def make_jump_plate(root: Path, plate: str = PLATE, wells=("A01", "A02", "A03"), sites: int = 2,
                     size: int = 24, timestamp: str = TIMESTAMP, with_illum: bool = True,
-                    with_platemap: bool = True, random_pixels: bool = False) -> Path:
+                    with_platemap: bool = True, random_pixels: bool = False, batch: str = BATCH,
+                    measurement: int = 1, legacy: bool = False, seed: int = 0) -> Path:
     """Write one plate under ``root`` (the ``source_4`` folder) and return ``root``.
 
     ``random_pixels`` writes noise instead of the hand-computable ramps (for realistic field
-    sizes, e.g. 1080 px, whose ramps would not fit 16 bits).
+    sizes, e.g. 1080 px, whose ramps would not fit 16 bits). ``legacy`` writes the older
+    ``.csv.gz`` tables instead of the current ones; ``batch`` and ``measurement`` name the
+    folders (``<plate>__<timestamp>-Measurement<N>``); ``seed`` seeds the random pixels.
     """
     root = Path(root)
     if not random_pixels and size * size * 3 >= 2**16:
         raise ValueError("ramps of this size do not fit 16 bits; use random_pixels=True")
-    rng = np.random.default_rng(0)
-    image_dir = root / "images" / BATCH / "images" / plate_folder(plate, timestamp) / "Images"
-    illum_dir = root / "images" / BATCH / "illum" / plate
+    rng = np.random.default_rng(seed)
+    image_dir = (root / "images" / batch / "images" / plate_folder(plate, timestamp, measurement)
+                 / "Images")
+    illum_dir = root / "images" / batch / "illum" / plate
     for well in wells:
         for site in range(1, sites + 1):
             for channel in PHENIX:
@@ -137,24 +156,33 @@ def make_jump_plate(root: Path, plate: str = PLATE, wells=("A01", "A02", "A03"),
         illum_dir.mkdir(parents=True, exist_ok=True)
         for channel in PHENIX:
             np.save(illum_dir / f"{plate}_Illum{channel}.npy", illum_function(channel, size))
-    # PathName as written on the machine that ran CellProfiler: only the plate folder onwards
-    # is meaningful locally.
-    foreign = f"/home/ubuntu/bucket/projects/{BATCH}"
-    csv_dir = root / "workspace" / "load_data_csv" / BATCH / plate
-    write_csv_gz(csv_dir / "load_data.csv.gz",
-                 load_data_table(foreign, plate, wells, sites, timestamp))
-    write_csv_gz(csv_dir / "load_data_with_illum.csv.gz",
-                 load_data_table(foreign, plate, wells, sites, timestamp, illum=True))
+    csv_dir = root / "workspace" / "load_data_csv" / batch / plate
+    options = dict(batch=batch, measurement=measurement, legacy=legacy)
+    if legacy:
+        # PathName as written on the machine that ran CellProfiler: only the plate folder
+        # onwards is meaningful locally.
+        foreign = f"/home/ubuntu/bucket/projects/{batch}"
+        write_csv_gz(csv_dir / "load_data.csv.gz",
+                     load_data_table(foreign, plate, wells, sites, timestamp, **options))
+        write_csv_gz(csv_dir / "load_data_with_illum.csv.gz",
+                     load_data_table(foreign, plate, wells, sites, timestamp, illum=True,
+                                     **options))
+    else:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+        load_data_table(GALLERY, plate, wells, sites, timestamp, **options).to_csv(
+            csv_dir / "load_data.csv", index=False)
+        load_data_table(GALLERY, plate, wells, sites, timestamp, illum=True, **options).to_csv(
+            csv_dir / "load_data_with_illum.csv", index=False)
     if with_platemap:
-        write_platemap(root, [plate], wells)
+        write_platemap(root, [plate], wells, batch)
     return root
 
 
-def write_platemap(root: Path, plates, wells) -> None:
+def write_platemap(root: Path, plates, wells, batch: str = BATCH) -> None:
     """The batch's barcode_platemap.csv, its compound plate map and external metadata: the
     first well is a DMSO control (no broad_sample), the others one compound."""
     meta = root / "workspace" / "metadata"
-    maps = meta / "platemaps" / BATCH
+    maps = meta / "platemaps" / batch
     (maps / "platemap").mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"Assay_Plate_Barcode": list(plates),
                   "Plate_Map_Name": ["JUMP-Target-1_compound_platemap"] * len(plates)}
@@ -174,11 +202,16 @@ def write_platemap(root: Path, plates, wells) -> None:
                           sep="\t", index=False)
 
 
-def rewrite_load_data(root: Path, plate: str, change) -> None:
-    """Apply ``change(table) -> table`` to a plate's load_data.csv.gz (for bad-input tests)."""
-    path = root / "workspace" / "load_data_csv" / BATCH / plate / "load_data.csv.gz"
+def rewrite_load_data(root: Path, plate: str, change, batch: str = BATCH) -> None:
+    """Apply ``change(table) -> table`` to a plate's load_data.csv (or .csv.gz) (for bad-input
+    tests)."""
+    folder = root / "workspace" / "load_data_csv" / batch / plate
+    path = next(p for p in (folder / "load_data.csv", folder / "load_data.csv.gz") if p.is_file())
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    write_csv_gz(path, change(table))
+    if path.suffix == ".gz":
+        write_csv_gz(path, change(table))
+    else:
+        change(table).to_csv(path, index=False)
 
 
 def nuclei_field(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -103,3 +103,14 @@ def test_broken_plugin_in_cli_listing(tmp_path):
 
 # End-to-end: these train and evaluate through the CLI or the engine (`-m "not e2e"` skips them).
 pytestmark = pytest.mark.e2e
+
+
+def test_entry_points_of_the_importlib_metadata_backport_load():
+    """Once some packages are imported (iohub's dependencies), importlib.metadata hands out
+    importlib_metadata's EntryPoint class: the registry must load those too."""
+    backport = pytest.importorskip("importlib_metadata")
+    from vsbench.plugins import build_registry
+
+    ep = backport.EntryPoint(name="synthetic", value="vsbench.data.synthetic", group="vsbench")
+    registry = build_registry([ep])
+    assert sorted(registry.datasets) == ["synthetic"] and not registry.broken

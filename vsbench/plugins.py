@@ -127,7 +127,12 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None,
         pm = pluggy.PluginManager(PROJECT)
         pm.add_hookspecs(HookSpecs)
         try:
-            plugin = candidate.load() if isinstance(candidate, md.EntryPoint) else candidate
+            # By shape, not class: once some packages are imported (iohub's dependencies),
+            # importlib.metadata hands out importlib_metadata's EntryPoint, another class.
+            is_entry_point = isinstance(candidate, md.EntryPoint) or (
+                type(candidate).__name__ == "EntryPoint" and callable(getattr(candidate, "load",
+                                                                               None)))
+            plugin = candidate.load() if is_entry_point else candidate
             pm.register(plugin, name=origin.entry_point)
             methods = [m for batch in pm.hook.vsbench_methods() for m in batch]
             datasets = [d for batch in pm.hook.vsbench_datasets() for d in batch]

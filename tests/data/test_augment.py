@@ -4,11 +4,13 @@ them per channel or per image is a known bug of public virtual-staining code).""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from vsbench.data.source import DatasetInfo, DatasetSource, Sample, SampleRecord
 from vsbench.data.augment import dihedral as apply_code
-from vsbench.data.augment import paired_augment
+from vsbench.data.augment import check_symmetry, paired_augment, random_code, symmetry_of
+from vsbench.errors import ConfigError
 from vsbench.data.torch_dataset import PairedImageDataset
 
 
@@ -50,6 +52,7 @@ class PairedToy(DatasetSource):
 
     info = DatasetInfo("toy", channels=("DNA", "ER"), planes=("BF",))
     brightfield_normalised = True  # already on [0, 1]: the target stays a function of it
+    symmetry = "dihedral"
 
     def records(self):
         return [SampleRecord(f"s{i}", f"P{i}", "A01", "1") for i in range(2)]
@@ -87,3 +90,29 @@ def test_unaugmented_view_shares_the_prepared_samples():
     for seed in range(8):  # never augmented, whatever the seed
         torch.testing.assert_close(view[(1, seed)]["brightfield"], plain[1]["brightfield"])
     assert view._cache is data._cache and 1 in data._cache  # decoded once, for both
+
+
+@pytest.mark.parametrize("symmetry, codes", [("dihedral", set(range(8))), ("flips", {0, 2, 4, 6}),
+                                             ("rot180", {0, 2}), ("none", {0})])
+def test_only_the_declared_group_is_drawn(symmetry, codes):
+    generator = torch.Generator().manual_seed(1)
+    drawn = {random_code(generator, symmetry) for _ in range(200)}
+    assert drawn == codes
+    # flips: 4 mirrors left-right, 6 up-down, 2 is the half turn.
+    base = torch.arange(12.0).reshape(3, 4)
+    torch.testing.assert_close(apply_code(base, 4), base.flip(-1))
+    torch.testing.assert_close(apply_code(base, 6), base.flip(-2))
+    torch.testing.assert_close(apply_code(base, 2), base.flip(-1).flip(-2))
+
+
+def test_dataset_draws_from_the_source_symmetry():
+    toy = PairedToy()
+    undeclared = type("Undeclared", (PairedToy,), {"symmetry": DatasetSource.symmetry})()
+    assert symmetry_of(undeclared) == "none"
+    for source, symmetry, expected in ((undeclared, None, {0}), (toy, None, set(range(8))),
+                                       (toy, "rot180", {0, 2})):
+        data = PairedImageDataset(source, ["s0"], 16, augment=True, symmetry=symmetry)
+        assert {int(data[(0, seed)]["augmentation"]) for seed in range(64)} == expected
+    with pytest.raises(ConfigError, match="--set symmetry=mirror: use one of dihedral, flips, "
+                                          "rot180, none"):
+        check_symmetry("mirror")

@@ -26,6 +26,9 @@ BUCKET = "cellpainting-gallery"
 PREFIX = "cpg0000-jump-pilot/source_4"
 URL = f"s3://{BUCKET}/{PREFIX}"
 OTHER = "BR00116992"
+SHARED = "BR00117006"  # in the main batch and, re-imaged, in a timepoint batch
+TIMEPOINT = "2020_11_18_CPJUMP1_TimepointDay1"
+LATER_WELLS = ("B02", "B03", "B04")  # the timepoint batch's plate of SHARED
 SIZE = 24
 
 
@@ -44,7 +47,12 @@ def gallery(tmp_path_factory):
     for plate in (PLATE, OTHER):
         make_jump_plate(root, plate=plate, wells=("A01", "A02", "A03"), sites=2, size=SIZE,
                         with_platemap=False)
-    write_platemap(root, (PLATE, OTHER), ("A01", "A02", "A03"))
+    make_jump_plate(root, plate=SHARED, wells=("A01",), sites=1, size=SIZE, with_platemap=False,
+                    timestamp="2020-11-02T19_54_45")
+    make_jump_plate(root, plate=SHARED, wells=LATER_WELLS, sites=1, size=SIZE, batch=TIMEPOINT,
+                    timestamp="2020-11-03T19_45_39", measurement=2)
+    write_platemap(root, (PLATE, OTHER, SHARED), ("A01", "A02", "A03"))
+    write_platemap(root, (SHARED,), LATER_WELLS, TIMEPOINT)
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port())
     server.start()
     endpoint = f"http://127.0.0.1:{server._port}"
@@ -190,3 +198,73 @@ def test_unknown_plate_is_named(gallery, tmp_path):
     endpoint, _ = gallery
     with pytest.raises(DataError, match="Plate BR000 has no load_data_csv folder"):
         fetch_module.fetch_jump(URL, tmp_path, ("BR000",), endpoint_url=endpoint)
+
+
+def test_ambiguous_plate_needs_a_batch_then_fetches_and_prepares_it(gallery, tmp_path):
+    """The Gallery's current tables (load_data.csv with URL_ columns) through fetch and prepare;
+    a barcode in two batches is refused, by one line naming them, until --batch chooses."""
+    endpoint, _ = gallery
+    data = tmp_path / "data"
+    base = ["data", "fetch", "jump-cpg0000", "--plates", SHARED, "--endpoint-url", endpoint,
+            "--data-root", str(data)]
+    out = runner.invoke(app, base, env={"COLUMNS": "300"})
+    assert out.exit_code == 2, out.output
+    assert out.output.strip() == (f"error: Plate {SHARED} is in 2 batches ({BATCH}, {TIMEPOINT}"
+                                  "); choose one with --batch BATCH (or --set batch=BATCH).")
+    assert not (data / "jump-cpg0000").exists() or not list((data / "jump-cpg0000").rglob("*.*"))
+
+    out = runner.invoke(app, base + ["--batch", TIMEPOINT], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    local = data / "jump-cpg0000"
+    csvs = sorted(p.name for p in (local / "workspace" / "load_data_csv" / TIMEPOINT / SHARED
+                                   ).iterdir())
+    assert csvs == ["load_data.csv", "load_data_with_illum.csv"]
+    folders = {p.parent.parent.name for p in local.rglob("*.tiff")}
+    assert folders == {f"{SHARED}__2020-11-03T19_45_39-Measurement2"}
+    assert len(list(local.rglob("*.npy"))) == 8 and len(list(local.rglob("*.tiff"))) == 3 * 8
+    assert json.loads((local / "source.json").read_text())["batch"] == TIMEPOINT
+
+    out = runner.invoke(app, ["data", "prepare", "--dataset", "jump-cpg0000", "--data-root",
+                              str(data), "--image-size", "32"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "3 samples, 1 plate(s)" in out.output and "cache 32 px" in out.output
+    source = JumpSource.from_data_root(data)
+    assert [r.sample_id for r in source.records()] == [f"{SHARED}_{w}_s1" for w in LATER_WELLS]
+    sample = source.load(source.records()[0])
+    np.testing.assert_allclose(sample.fluorescence[0], expected_plane("DNA", 1, SIZE), atol=1e-6)
+
+
+def test_multipart_etag_is_verified_by_size(gallery, tmp_path):
+    """A multipart upload's ETag ('<md5>-<parts>') is no MD5: the file is checked by its size,
+    and a single-part ETag still by its MD5."""
+    endpoint, origin = gallery
+    fs, base = fetch_module.open_filesystem(URL, endpoint)
+    remote = f"{base}/workspace/load_data_csv/{BATCH}/{PLATE}/load_data.csv"
+    real_info = fs.info
+    info = dict(real_info(remote))
+    assert fetch_module._md5_of_etag(info) == hashlib.md5(
+        (origin / "workspace/load_data_csv" / BATCH / PLATE / "load_data.csv").read_bytes()
+    ).hexdigest()
+    multipart = dict(info, ETag='"0123456789abcdef0123456789abcdef-3"')
+    assert fetch_module._md5_of_etag(multipart) is None
+
+    class Multipart:
+        """The server's files, described as a multipart upload (reads go to the real ones)."""
+
+        def __init__(self, described):
+            self.described = described
+
+        def info(self, path):
+            return self.described
+
+        def open(self, path, mode="rb"):
+            return fs.open(path, mode)
+
+    local = tmp_path / "load_data.csv"
+    assert fetch_module.download(fs, remote, local) == info["size"]
+    assert local.read_bytes() == (origin / "workspace/load_data_csv" / BATCH / PLATE /
+                                  "load_data.csv").read_bytes()
+    # Verified by size: a server that says another size is refused.
+    with pytest.raises(DataError, match=f"is {info['size']} bytes, expected {info['size'] + 5}"):
+        fetch_module.download(Multipart(dict(multipart, size=info["size"] + 5)), remote,
+                              tmp_path / "other.csv", retries=0)

@@ -175,3 +175,18 @@ def test_planning_a_run_decodes_no_image(tmp_path, monkeypatch):
                                overrides={"image_size": "32"}))
     assert plan.config.dataset_fingerprint and len(plan.test_ids) == 4
     assert not (data / "folder" / "cache").exists()
+
+
+def test_symmetry_is_a_setting_that_defaults_to_none(tmp_path):
+    from vsbench.config import ConfigError
+    from vsbench.data.jump import JumpSource
+
+    root = make_folder_dataset(tmp_path / "lab", plates=("P1",), wells=("A01",), sites=1, size=16)
+    plain = FolderSource(FolderSettings(root=str(root)), tmp_path / "d")
+    assert plain.symmetry == "none"  # directional contrast is common: no rotation unless asked
+    widefield = FolderSource(FolderSettings(root=str(root), symmetry="dihedral"), tmp_path / "d")
+    assert widefield.symmetry == "dihedral"
+    assert widefield.fingerprint() == plain.fingerprint()  # a training choice, not the data
+    assert JumpSource.SYMMETRY == "dihedral"
+    with pytest.raises(ConfigError, match="--set symmetry=rot90: use one of dihedral, flips"):
+        FolderSettings(symmetry="rot90").validate()

@@ -121,8 +121,9 @@ def fresh_plate(tmp_path):
 
 
 def test_missing_column_names_it(fresh_plate, tmp_path):
-    rewrite_load_data(fresh_plate, PLATE, lambda t: t.drop(columns=["FileName_OrigER"]))
-    with pytest.raises(DataError, match=r"no column FileName_OrigER .*channel 'ER'"):
+    rewrite_load_data(fresh_plate, PLATE, lambda t: t.drop(columns=["URL_OrigER"]))
+    with pytest.raises(DataError, match=r"no column URL_OrigER \(nor FileName_OrigER\) for "
+                                        "channel 'ER'"):
         source_for(fresh_plate, tmp_path).records()
     rewrite_load_data(fresh_plate, PLATE, lambda t: t.drop(columns=["Metadata_Site"]))
     with pytest.raises(DataError, match="lacks column\\(s\\) Metadata_Site"):
@@ -131,7 +132,7 @@ def test_missing_column_names_it(fresh_plate, tmp_path):
 
 def test_channel_missing_for_some_sites(fresh_plate, tmp_path):
     def blank(table):
-        table.loc[[1, 3], "FileName_OrigRNA"] = ""
+        table.loc[[1, 3], "URL_OrigRNA"] = ""
         return table
 
     rewrite_load_data(fresh_plate, PLATE, blank)
@@ -189,3 +190,121 @@ def test_no_plates_and_bad_settings(tmp_path):
 def test_unknown_plate(plate_root, tmp_path):
     with pytest.raises(DataError, match=f"Plate\\(s\\) BR999 not found .*found: {PLATE}"):
         source_for(plate_root, tmp_path, plates=("BR999",)).records()
+
+
+# ------------------------------------------------------------- Gallery formats and batches
+
+TIMEPOINT = "2020_11_18_CPJUMP1_TimepointDay1"
+
+
+def test_older_csv_gz_format_reads_the_same(plate_root, tmp_path):
+    """The Gallery's older tables (.csv.gz, FileName_/PathName_ columns) give the same samples
+    and pixels as the current ones (load_data.csv, URL_ columns only)."""
+    legacy = make_jump_plate(tmp_path / "legacy", size=SIZE, legacy=True)
+    folder = legacy / "workspace" / "load_data_csv" / BATCH / PLATE
+    assert sorted(p.name for p in folder.iterdir()) == ["load_data.csv.gz",
+                                                        "load_data_with_illum.csv.gz"]
+    current_folder = plate_root / "workspace" / "load_data_csv" / BATCH / PLATE
+    header = (current_folder / "load_data.csv").read_text().splitlines()[0].split(",")
+    assert not any(c.startswith(("FileName_", "PathName_")) for c in header)
+    old, new = source_for(legacy, tmp_path), source_for(plate_root, tmp_path)
+    assert [r.sample_id for r in old.records()] == [r.sample_id for r in new.records()]
+    a, b = old.load(old.records()[3]), new.load(new.records()[3])
+    np.testing.assert_array_equal(a.fluorescence, b.fluorescence)
+    np.testing.assert_array_equal(a.brightfield, b.brightfield)
+
+
+def test_measurement2_plate_folder_is_read_from_the_urls(tmp_path):
+    root = make_jump_plate(tmp_path / "source_4", wells=("A01",), sites=1, size=SIZE,
+                           measurement=2)
+    assert (root / "images" / BATCH / "images" / plate_folder(measurement=2)).is_dir()
+    source = source_for(root, tmp_path)
+    sample = source.load(source.records()[0])
+    np.testing.assert_allclose(sample.fluorescence[0], expected_plane("DNA", 1, SIZE), atol=1e-6)
+
+
+@pytest.fixture
+def two_batches(tmp_path):
+    """PLATE in the main batch (wells A01-A02) and, re-imaged, in a timepoint batch (well B01,
+    a -Measurement2 folder); BR00116992 only in the main batch."""
+    root = tmp_path / "source_4"
+    make_jump_plate(root, wells=("A01", "A02"), sites=1, size=16)
+    make_jump_plate(root, plate="BR00116992", wells=("A01",), sites=1, size=16)
+    make_jump_plate(root, wells=("B01",), sites=1, size=16, batch=TIMEPOINT,
+                    timestamp="2020-11-19T10_00_00", measurement=2)
+    return root
+
+
+def test_ambiguous_barcode_needs_a_batch(two_batches, tmp_path):
+    with pytest.raises(DataError, match=rf"^Plate {PLATE} is in 2 batches \({BATCH}, "
+                                        rf"{TIMEPOINT}\); choose one with --batch BATCH"):
+        source_for(two_batches, tmp_path, plates=(PLATE,)).records()
+    # An unambiguous barcode needs none.
+    assert [r.sample_id for r in source_for(two_batches, tmp_path,
+                                            plates=("BR00116992",)).records()] == [
+        "BR00116992_A01_s1"]
+
+
+def test_batch_setting_chooses_the_plate(two_batches, tmp_path):
+    main = source_for(two_batches, tmp_path, plates=(PLATE,), batch=BATCH)
+    assert [r.sample_id for r in main.records()] == [f"{PLATE}_A01_s1", f"{PLATE}_A02_s1"]
+    later = source_for(two_batches, tmp_path, plates=(PLATE,), batch=TIMEPOINT)
+    assert [r.sample_id for r in later.records()] == [f"{PLATE}_B01_s1"]
+    assert main.fingerprint() != later.fingerprint()
+    np.testing.assert_allclose(later.load(later.records()[0]).fluorescence[0],
+                               expected_plane("DNA", 1, 16), atol=1e-6)
+    with pytest.raises(DataError, match="Batch 2099_nope not found .*found: "
+                                        f"{BATCH}, {TIMEPOINT}"):
+        source_for(two_batches, tmp_path, batch="2099_nope").records()
+    with pytest.raises(DataError, match=f"Plate\\(s\\) BR00116992 not found in batch {TIMEPOINT}"):
+        source_for(two_batches, tmp_path, plates=("BR00116992",), batch=TIMEPOINT).records()
+
+
+def test_every_plate_keys_an_ambiguous_barcode_by_its_batch(two_batches, tmp_path):
+    source = source_for(two_batches, tmp_path)
+    records = source.records()
+    assert [r.sample_id for r in records] == [
+        f"{BATCH}__{PLATE}_A01_s1", f"{BATCH}__{PLATE}_A02_s1", f"{TIMEPOINT}__{PLATE}_B01_s1",
+        "BR00116992_A01_s1"]
+    assert [r.plate for r in records] == [f"{BATCH}__{PLATE}"] * 2 + [
+        f"{TIMEPOINT}__{PLATE}", "BR00116992"]
+    for record in records:  # each reads its own batch's files and illumination functions
+        check_sample(source.load(record), source.info)
+
+
+def test_public_code_preprocessing_variant(plate_root, tmp_path):
+    """preprocess=public-code: no illumination correction, the same percentile clip, and the
+    brightfield the model sees z-scored per plane (fluorescence stays on [0, 1])."""
+    import torch
+
+    from tests.data_fixtures import illum_function, ramp
+    from vsbench.data.preprocess import percentile_normalise
+    from vsbench.data.torch_dataset import PairedImageDataset
+
+    ours = source_for(plate_root, tmp_path)
+    public = source_for(plate_root, tmp_path, preprocess="public-code")
+    assert public.preprocessing()["illum"] == "off" and public.preprocessing()["brightfield"] == (
+        "zscore")
+    assert "brightfield" not in ours.preprocessing()
+    assert public.fingerprint() != ours.fingerprint()
+    record = public.records()[0]
+    raw = {c: np.rint(ramp(c, 1, SIZE) * illum_function(c, SIZE)) for c in public.info.planes
+           + public.info.channels}
+    sample = public.load(record)
+    expected_fl = percentile_normalise(np.stack([raw[c] for c in public.info.channels]))
+    np.testing.assert_allclose(sample.fluorescence, expected_fl, atol=1e-6)
+    item = PairedImageDataset(public, [record.sample_id], SIZE)[0]
+    clipped = percentile_normalise(np.stack([raw[c] for c in public.info.planes]))
+    mean = clipped.mean(axis=(1, 2), keepdims=True)
+    std = clipped.std(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(item["brightfield"].numpy(), (clipped - mean) / std, atol=1e-5)
+    bf = item["brightfield"].double()
+    assert torch.allclose(bf.mean((1, 2)), torch.zeros(3, dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(bf.std((1, 2), correction=0), torch.ones(3, dtype=torch.float64),
+                          atol=1e-5)
+    # vsbench's default: corrected and on [0, 1], not z-scored.
+    default = PairedImageDataset(ours, [record.sample_id], SIZE)[0]["brightfield"]
+    np.testing.assert_allclose(default[1].numpy(), expected_plane("Brightfield", 1, SIZE),
+                               atol=1e-6)
+    with pytest.raises(ConfigError, match="preprocess=public-code uses no illumination"):
+        JumpSettings(preprocess="public-code", illum="on").validate()

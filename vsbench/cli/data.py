@@ -55,6 +55,9 @@ def fetch(
     dataset: str = typer.Argument(..., help="Dataset to download: jump-cpg0000."),
     plates: List[str] = typer.Option(..., "--plates", help="Plate barcode(s), e.g. BR00116991 "
                                      "(repeatable or comma-separated)."),
+    batch: str = typer.Option("", "--batch", help="The batch to take the plates from, e.g. "
+                              "2020_11_04_CPJUMP1 (needed for a barcode that several batches "
+                              "hold, such as BR00117006)."),
     sites_per_well: int = typer.Option(0, "--sites-per-well", help="Fetch the first N sites "
                                        "of each well (0: all, about 9 per well in the pilot)."),
     wells: Optional[List[str]] = typer.Option(None, "--wells", help="Only these wells, e.g. "
@@ -87,15 +90,17 @@ def fetch(
     stored = source_settings.load(jump.JumpSettings, data_root, jump.NAME)
     url = source or stored.source_url
     chosen = _split_list(plates)
+    batch = batch.strip()
     start = time.perf_counter()
     report = fetch_jump(url, dataset_folder(data_root, jump.NAME).path, chosen, sites_per_well,
                         _split_list(wells), stored.planes + stored.channels,
                         endpoint_url=endpoint_url, workers=workers,
-                        console=Console(stderr=True))
-    # Plates fetched earlier stay part of the dataset.
-    known = tuple(dict.fromkeys(stored.plates + chosen)) if not stored.root else chosen
+                        console=Console(stderr=True), batch=batch)
+    # Plates fetched earlier (from the same batch) stay part of the dataset.
+    same = not stored.root and stored.batch == batch
+    known = tuple(dict.fromkeys(stored.plates + chosen)) if same else chosen
     source_settings.update(jump.JumpSettings, data_root, jump.NAME, {
-        "root": "", "plates": known, "sites_per_well": sites_per_well,
+        "root": "", "batch": batch, "plates": known, "sites_per_well": sites_per_well,
         "wells": _split_list(wells), "source_url": url})
     console.print(f"{report.files} files for plate(s) {', '.join(chosen)}: "
                   f"{report.downloaded} downloaded ({_human(report.bytes)}), {report.skipped} "

@@ -5,13 +5,15 @@ Only the files that a selection of plates, wells and sites needs are fetched: ea
 and the batch's plate maps. Any fsspec URL works (``s3://`` needs the optional ``s3`` extra,
 ``pip install 'vsbench[s3]'``; the Gallery is public and read anonymously). A file is written
 to ``<name>.part`` and renamed when complete; an interrupted download continues from the bytes
-already there, and every download is checked against the server's size and MD5 (the S3 ETag of
-a single-part upload).
+already there, and every download is checked against the server's size and, for a single-part
+upload, its MD5 (the S3 ETag; a multipart upload's ETag is no MD5, so its size is what is
+checked).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -141,9 +143,11 @@ def _count(report: FetchReport, transferred: int) -> None:
 
 
 def _md5_of_etag(info: dict) -> str | None:
-    """The MD5 an S3 ETag stands for (None for multipart uploads and other file systems)."""
-    etag = str(info.get("ETag") or info.get("etag") or "").strip('"')
-    return etag.lower() if len(etag) == 32 and "-" not in etag else None
+    """The MD5 an S3 ETag stands for: a single-part upload's ETag is the object's MD5 (32 hex
+    digits); a multipart upload's (``<md5 of the parts' md5s>-<parts>``) and any other is not,
+    and gives None: such a file is verified by its size alone."""
+    etag = str(info.get("ETag") or info.get("etag") or "").strip().strip('"').lower()
+    return etag if re.fullmatch(r"[0-9a-f]{32}", etag) else None
 
 
 def download(fs, remote: str, local: Path, retries: int = 3, chunk: int = CHUNK,
@@ -206,12 +210,22 @@ def _join(base: str, *parts: str) -> str:
     return str(PurePosixPath(base, *parts))
 
 
-def _batch_of(fs, base: str, plate: str) -> str:
+def batch_of(fs, base: str, plate: str, batch: str = "") -> str:
+    """The batch whose ``load_data_csv`` holds ``plate``: ``batch`` if given (and it does),
+    else the only one; a barcode that several batches hold needs ``batch``."""
     hits = fs.glob(_join(base, "workspace", "load_data_csv", "*", plate))
-    if not hits:
+    batches = sorted(PurePosixPath(h).parent.name for h in hits)
+    if not batches:
         raise DataError(f"Plate {plate} has no load_data_csv folder under {base}/workspace/"
                         "load_data_csv/<batch>/; check the plate barcode (e.g. BR00116991).")
-    return PurePosixPath(sorted(hits)[0]).parent.name
+    if batch:
+        if batch not in batches:
+            raise DataError(f"Plate {plate} is not in batch {batch} (it is in "
+                            f"{', '.join(batches)}); change --batch.")
+        return batch
+    if len(batches) > 1:
+        raise jump.ambiguous_plate(plate, batches)
+    return batches[0]
 
 
 def _plate_folder(fs, base: str, batch: str, plate: str) -> str | None:
@@ -225,10 +239,11 @@ def _plate_folder(fs, base: str, batch: str, plate: str) -> str | None:
 
 
 def plan_plate(fs, base: str, local_root: Path, plate: str, wells: tuple[str, ...],
-               sites_per_well: int, channels: tuple[str, ...], fetch: Callable) -> list[Transfer]:
+               sites_per_well: int, channels: tuple[str, ...], fetch: Callable,
+               batch: str = "") -> list[Transfer]:
     """The files one plate's selection needs; its CSVs and plate maps are fetched on the way
     (with ``fetch(transfer)``) because they say which images to get."""
-    batch = _batch_of(fs, base, plate)
+    batch = batch_of(fs, base, plate, batch)
     csv_dir = _join(base, "workspace", "load_data_csv", batch, plate)
     present = {PurePosixPath(p).name for p in fs.ls(csv_dir, detail=False)}
     csvs = [n for n in load_data.LOAD_DATA + load_data.LOAD_DATA_ILLUM if n in present]
@@ -276,9 +291,10 @@ def fetch_jump(source_url: str, local_root: Path, plates: tuple[str, ...],
                sites_per_well: int = 0, wells: tuple[str, ...] = (),
                channels: tuple[str, ...] = jump.BRIGHTFIELD + jump.FLUORESCENCE,
                endpoint_url: str | None = None, workers: int = 8, retries: int = 3,
-               console=None) -> FetchReport:
+               console=None, batch: str = "") -> FetchReport:
     """Download the files of ``plates`` (the chosen wells, the first ``sites_per_well`` sites)
-    from ``source_url`` (the Gallery's ``source_4`` folder) into ``local_root``."""
+    from ``source_url`` (the Gallery's ``source_4`` folder) into ``local_root``, from ``batch``
+    (needed for a barcode that several batches hold; empty: the one batch holding each)."""
     if not plates:
         raise DataError("Name the plates to fetch, e.g. --plates BR00116991 (the pilot's plate "
                         "barcodes are listed in its barcode_platemap.csv).")
@@ -288,7 +304,7 @@ def fetch_jump(source_url: str, local_root: Path, plates: tuple[str, ...],
     fs, base = open_filesystem(source_url, endpoint_url)
     try:
         return _fetch(fs, base, local_root, plates, sites_per_well, wells, channels, workers,
-                      retries, console)
+                      retries, console, batch)
     except network_errors() as exc:  # the connection was lost after the probe
         raise DataError(f"Lost the connection to {source_url} ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else exc!r}); run the same "
@@ -297,7 +313,7 @@ def fetch_jump(source_url: str, local_root: Path, plates: tuple[str, ...],
 
 def _fetch(fs, base: str, local_root: Path, plates: tuple[str, ...], sites_per_well: int,
            wells: tuple[str, ...], channels: tuple[str, ...], workers: int, retries: int,
-           console) -> FetchReport:
+           console, batch: str = "") -> FetchReport:
     report = FetchReport(plates=list(plates))
     lock = threading.Lock()
 
@@ -306,9 +322,12 @@ def _fetch(fs, base: str, local_root: Path, plates: tuple[str, ...], sites_per_w
         with lock:
             _count(report, got)
 
+    # Every plate's batch first: an ambiguous barcode stops the fetch before any download.
+    batches = {plate: batch_of(fs, base, plate, batch) for plate in plates}
     transfers: dict[str, Transfer] = {}
     for plate in plates:
-        for t in plan_plate(fs, base, local_root, plate, wells, sites_per_well, channels, fetch):
+        for t in plan_plate(fs, base, local_root, plate, wells, sites_per_well, channels, fetch,
+                            batches[plate]):
             transfers.setdefault(t.relative, t)
     todo = list(transfers.values())
     with progress_bar(console, "fetch", len(todo)) as bar, \

@@ -111,8 +111,9 @@ class FileSource(DatasetSource):
         :meth:`_fingerprint_parts`; computed once."""
         self._build()
         if self._fingerprint is None:
+            # The symmetry is what training may do to the data, not the data.
             settings = {k: v for k, v in asdict(self.settings).items()
-                        if k not in self.LOCATION_SETTINGS}
+                        if k not in self.LOCATION_SETTINGS and k != "symmetry"}
             key = json.dumps({"source": self.NAME, "version": self.VERSION, "settings": settings,
                               **self._fingerprint_parts()}, sort_keys=True, default=list)
             self._fingerprint = f"{self.NAME}-" + hashlib.sha256(key.encode()).hexdigest()[:12]
@@ -124,6 +125,11 @@ class FileSource(DatasetSource):
 
         return build(self, image_size, dataset_folder(data_root, self.info.name).cache_root,
                      console=Console(stderr=True))
+
+    @property
+    def symmetry(self) -> str:  # type: ignore[override]
+        """The ``symmetry`` setting where the source has one, else the class's declaration."""
+        return getattr(self.settings, "symmetry", getattr(type(self), "SYMMETRY", "none"))
 
     def describe(self) -> dict[str, object]:
         return {**super().describe(), "root": str(self.root)}

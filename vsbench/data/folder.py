@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from vsbench.data.symmetry import check_symmetry
 from vsbench.data.digests import file_digests
 from vsbench.data.file_source import FileSource, validate_clip
 from vsbench.data.images import (SUFFIXES, check_dtype, check_odd_file, check_shape, read_plane,
@@ -53,16 +54,21 @@ class FolderSettings:
         manifest: the manifest, relative to ``root`` or absolute; when the file does not exist
             the folder layout is scanned instead.
         clip_low, clip_high: per-image percentile clip before rescaling to [0, 1].
+        symmetry: the transforms that leave the images' look unchanged, the only ones
+            augmentation draws: ``none`` (the default: oblique, DIC and phase-gradient contrast
+            are directional), ``rot180``, ``flips`` or ``dihedral`` (widefield brightfield).
     """
 
     root: str = ""
     manifest: str = "manifest.csv"
     clip_low: float = 2.0
     clip_high: float = 98.0
+    symmetry: str = "none"
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for inconsistent settings."""
         validate_clip(self.clip_low, self.clip_high)
+        check_symmetry(self.symmetry)
 
 
 def scan_layout(root: Path) -> list[dict[str, str]]:

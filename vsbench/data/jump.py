@@ -3,17 +3,21 @@
 Layout under the source root (a local copy of ``s3://cellpainting-gallery/cpg0000-jump-pilot/
 source_4/``, or the part of it that ``vsbench data fetch`` downloaded)::
 
-    images/<batch>/images/<plate>__<timestamp>-Measurement1/Images/rXXcYYfZZp01-chNsk1fk1fl1.tiff
+    images/<batch>/images/<plate>__<timestamp>-Measurement<N>/Images/rXXcYYfZZp01-chNsk1fk1fl1.tiff
     images/<batch>/illum/<plate>/<plate>_Illum<X>.npy
-    workspace/load_data_csv/<batch>/<plate>/load_data.csv(.gz)      (and load_data_with_illum)
+    workspace/load_data_csv/<batch>/<plate>/load_data.csv          (and load_data_with_illum.csv;
+                                                                    .csv.gz in older copies)
     workspace/metadata/platemaps/<batch>/barcode_platemap.csv, platemap/<plate map>.txt
     workspace/metadata/external_metadata/<plate map prefix>_metadata*.tsv
 
 Each site's files are taken from the plate's ``load_data.csv`` by column name
 (:mod:`vsbench.data.jump_load_data`), its labels from the plate maps
-(:mod:`vsbench.data.jump_platemaps`). Preprocessing as in the paper's public code: divide by the
-illumination function, clip each plane at its own 2nd / 98th percentile and rescale to [0, 1]
-(fluorescence and brightfield alike).
+(:mod:`vsbench.data.jump_platemaps`). Preprocessing is vsbench's choice (``preprocess=vsbench``):
+divide by the illumination function, clip each plane at its own 2nd / 98th percentile and
+rescale to [0, 1] (fluorescence and brightfield alike). ``preprocess=public-code`` is the
+variant of the paper's public code: no illumination correction, the same clip, and the
+brightfield input z-scored per plane (fluorescence stays on [0, 1], the metric protocol's
+scale).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from vsbench.data.jump_load_data import (LOAD_DATA, LOAD_DATA_ILLUM, find_load_d
                                          illum_file_names, image_paths, read_csv, sample_id,
                                          select_rows)
 from vsbench.data.jump_platemaps import LABEL_COLUMNS, NO_LABEL, labels_for_plate
-from vsbench.data.preprocess import correct_illumination
+from vsbench.data.preprocess import ZSCORE, correct_illumination
 from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
 from vsbench.spec import DatasetSpec, hookimpl
 
@@ -51,6 +55,10 @@ class JumpSettings:
     Attributes:
         root: the local source folder (holding ``images/`` and ``workspace/``); empty means
             ``<data_root>/jump-cpg0000``, where ``vsbench data fetch`` puts it.
+        batch: the batch to take plates from (e.g. ``2020_11_04_CPJUMP1``); empty means any.
+            Some barcodes are in several batches (BR00117006 is in the main batch and in a
+            timepoint batch): naming one of them in ``plates`` without a batch is an error, and
+            with every plate taken each of them is keyed ``<batch>__<plate>``.
         plates: plate barcodes to use (e.g. ``BR00116991``); empty means every plate found.
         wells: wells to use (e.g. ``A01``); empty means every well.
         sites_per_well: the first N sites of each well; 0 means all.
@@ -58,18 +66,23 @@ class JumpSettings:
         planes: brightfield planes to use as input, by their load_data.csv names.
         illum: ``auto`` divides by the illumination function where the plate has one, ``on``
             requires it, ``off`` skips it.
+        preprocess: ``vsbench`` (illumination correction as ``illum`` says, percentile clip,
+            [0, 1]) or ``public-code`` (the paper's public code: no illumination correction,
+            percentile clip, brightfield z-scored per plane).
         clip_low, clip_high: per-image percentile clip before rescaling to [0, 1].
         bit_depth: expected bits per pixel of the TIFFs (the pilot's are 16).
         source_url: where ``vsbench data fetch`` downloads from.
     """
 
     root: str = ""
+    batch: str = ""
     plates: tuple[str, ...] = ()
     wells: tuple[str, ...] = ()
     sites_per_well: int = 0
     channels: tuple[str, ...] = FLUORESCENCE
     planes: tuple[str, ...] = BRIGHTFIELD
     illum: Literal["auto", "on", "off"] = "auto"
+    preprocess: Literal["vsbench", "public-code"] = "vsbench"
     clip_low: float = 2.0
     clip_high: float = 98.0
     bit_depth: int = 16
@@ -83,6 +96,9 @@ class JumpSettings:
                               "more.")
         if self.bit_depth not in (8, 16):
             raise ConfigError(f"--set bit_depth={self.bit_depth}: use 8 or 16.")
+        if self.preprocess == "public-code" and self.illum == "on":
+            raise ConfigError("--set preprocess=public-code uses no illumination correction; "
+                              "drop --set illum=on (or use preprocess=vsbench).")
         if not self.channels or not self.planes:
             raise ConfigError("--set channels=... and planes=...: name at least one of each.")
         for kind, names in (("channels", self.channels), ("planes", self.planes)):
@@ -92,12 +108,30 @@ class JumpSettings:
 
 
 
+def effective_illum(settings: JumpSettings) -> str:
+    """The illumination correction ``settings`` ask for (``off`` under ``public-code``)."""
+    return "off" if settings.preprocess == "public-code" else settings.illum
+
+
 @dataclass
 class _Plate:
     batch: str
     plate: str
     load_data: Path
     illum: dict[str, Path | None]
+    key: str = ""  # the plate in sample ids and records (see plate_key)
+
+
+def plate_key(batch: str, plate: str) -> str:
+    """How a plate whose barcode several batches hold is named in sample ids and records:
+    ``<batch>__<plate>`` (e.g. ``2020_11_04_CPJUMP1__BR00117006``)."""
+    return f"{batch}__{plate}"
+
+
+def ambiguous_plate(plate: str, batches: list[str]) -> DataError:
+    """The one-line error for a barcode that several batches hold, chosen without a batch."""
+    return DataError(f"Plate {plate} is in {len(batches)} batches ({', '.join(sorted(batches))})"
+                     f"; choose one with --batch BATCH (or --set batch=BATCH).")
 
 
 class JumpSource(FileSource):
@@ -105,6 +139,7 @@ class JumpSource(FileSource):
 
     NAME, SETTINGS, VERSION = NAME, JumpSettings, SOURCE_VERSION
     LOCATION_SETTINGS = ("root", "source_url")
+    SYMMETRY = "dihedral"  # widefield brightfield: rotated or flipped, a field looks the same
 
     def __init__(self, settings: JumpSettings | None = None, data_root: Path = Path("datasets")
                  ) -> None:
@@ -116,24 +151,41 @@ class JumpSource(FileSource):
 
     def _plates(self) -> list[_Plate]:
         base = self.root / "workspace" / "load_data_csv"
-        found: dict[str, _Plate] = {}
+        s = self.settings
+        found: dict[str, list[_Plate]] = {}  # barcode -> its plates, one per batch holding it
         for folder in sorted(base.glob("*/*")) if base.is_dir() else []:
             load_data = (find_load_data(folder, LOAD_DATA)
                          or find_load_data(folder, LOAD_DATA_ILLUM))
             if folder.is_dir() and load_data is not None:
-                found.setdefault(folder.name, _Plate(folder.parent.name, folder.name, load_data,
-                                                     {}))
-        wanted = self.settings.plates or tuple(found)
+                found.setdefault(folder.name, []).append(
+                    _Plate(folder.parent.name, folder.name, load_data, {}))
         if not found:
             raise DataError(f"No JUMP plates under {self.root} (no workspace/load_data_csv/"
                             "<batch>/<plate>/load_data.csv). Fetch some with `vsbench data fetch "
                             "jump-cpg0000 --plates BR00116991`, or point to a local copy with "
                             "`vsbench data prepare --dataset jump-cpg0000 --set root=PATH`.")
-        missing = [p for p in wanted if p not in found]
+        if s.batch:
+            batches = sorted({p.batch for plates in found.values() for p in plates})
+            if s.batch not in batches:
+                raise DataError(f"Batch {s.batch} not found under {base} (found: "
+                                f"{', '.join(batches)}); fetch it or change --set batch=...")
+            found = {k: [p for p in v if p.batch == s.batch] for k, v in found.items()}
+            found = {k: v for k, v in found.items() if v}
+        missing = [p for p in s.plates if p not in found]
         if missing:
-            raise DataError(f"Plate(s) {', '.join(missing)} not found under {base} (found: "
+            where = f"batch {s.batch} under {base}" if s.batch else str(base)
+            raise DataError(f"Plate(s) {', '.join(missing)} not found in {where} (found: "
                             f"{', '.join(found)}); fetch them or change --set plates=...")
-        return [found[p] for p in wanted]
+        for plate in s.plates:
+            if len(found[plate]) > 1:  # never take one of them silently
+                raise ambiguous_plate(plate, [p.batch for p in found[plate]])
+        wanted = s.plates or tuple(found)
+        chosen = [p for name in wanted for p in found[name]]
+        # A barcode held by several batches (only when every plate is taken) is keyed by its
+        # batch too, so that its samples, split groups and illumination never mix.
+        return [_Plate(p.batch, p.plate, p.load_data, {},
+                       plate_key(p.batch, p.plate) if len(found[p.plate]) > 1 else p.plate)
+                for p in chosen]
 
     def _index(self) -> None:
         s = self.settings
@@ -150,16 +202,16 @@ class JumpSource(FileSource):
             folders = sorted(image_root.glob(f"{plate.plate}*")) if image_root.is_dir() else []
             plate_folder = folders[0].name if folders else None
             paths = image_paths(table, s.planes + s.channels, plate.batch, plate.plate,
-                                plate_folder, where)
+                                plate_folder, where, key=plate.key)
             files.update({sid: {ch: self.root / rel for ch, rel in chans.items()}
                           for sid, chans in paths.items()})
             illum.update(self._illum_for(plate))
-            digests[plate.plate] = hashlib.sha256(plate.load_data.read_bytes()).hexdigest()
+            digests[plate.key] = hashlib.sha256(plate.load_data.read_bytes()).hexdigest()
             labels = labels_for_plate(self.root, plate.batch, plate.plate)
             unmapped = {k: NO_LABEL for k in LABEL_COLUMNS}
             for well, site in zip(table["Metadata_Well"], table["_site"]):
                 well_labels = {} if labels is None else labels.get(well, unmapped)
-                records.append(SampleRecord(sample_id(plate.plate, well, site), plate.plate,
+                records.append(SampleRecord(sample_id(plate.key, well, site), plate.key,
                                             well, str(site), dict(well_labels)))
         # A label kind is offered only when every sample has it.
         kinds = [k for k in LABEL_COLUMNS if records and all(k in r.labels for r in records)]
@@ -177,8 +229,8 @@ class JumpSource(FileSource):
         """Each channel's illumination function for ``plate`` (None where not used)."""
         s = self.settings
         channels = s.planes + s.channels
-        if s.illum == "off":
-            return {(plate.plate, c): None for c in channels}
+        if effective_illum(s) == "off":
+            return {(plate.key, c): None for c in channels}
         folder = plate.load_data.parent
         illum_csv = find_load_data(folder, LOAD_DATA_ILLUM)
         table = read_csv(illum_csv, str(illum_csv)) if illum_csv else None
@@ -192,7 +244,7 @@ class JumpSource(FileSource):
                                     "fetch it, or use --set illum=auto to correct only where "
                                     "one exists.")
                 path = None
-            out[(plate.plate, channel)] = path
+            out[(plate.key, channel)] = path
         return out
 
     # -- DatasetSource -----------------------------------------------------------------------
@@ -205,8 +257,12 @@ class JumpSource(FileSource):
         s = self.settings
         corrected = [c for c in s.planes + s.channels
                      if all(p is not None for (_, ch), p in self._illum.items() if ch == c)]
-        return {"illum": s.illum, "illum_channels": corrected, "clip": [s.clip_low, s.clip_high],
-                "bit_depth": s.bit_depth, "normalise": "per image, per plane"}
+        out = {"illum": effective_illum(s), "illum_channels": corrected,
+               "clip": [s.clip_low, s.clip_high], "bit_depth": s.bit_depth,
+               "normalise": "per image, per plane"}
+        if s.preprocess == "public-code":
+            out["brightfield"] = ZSCORE  # applied after resizing (vsbench.data.prepare)
+        return out
 
     def _expected(self) -> tuple[tuple[int, int], np.dtype]:
         """Field size (from the first site's first file) and pixel type all files must have."""

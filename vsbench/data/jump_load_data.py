@@ -1,8 +1,9 @@
 """The ``load_data.csv`` files of the Cell Painting Gallery: which image file each site and
 channel has, and which illumination function each channel is divided by.
 
-Files are taken by column name (``FileName_Orig<X>`` with ``PathName_Orig<X>``, or
-``URL_Orig<X>``), never from the Phenix channel number or the file order. Used by the
+Files are taken by column name: ``URL_Orig<X>`` alone in the Gallery's current, uncompressed
+tables (since 2025), ``FileName_Orig<X>`` with ``PathName_Orig<X>`` in the older ``.csv.gz``
+ones; never from the Phenix channel number or the file order. Used by the
 ``jump-cpg0000`` source (:mod:`vsbench.data.jump`) and by ``vsbench data fetch``
 (:mod:`vsbench.data.fetch`), which downloads what these files name.
 """
@@ -41,7 +42,10 @@ def channel_columns(columns, channel: str, where: str) -> tuple[str | None, str 
     if url_col in columns:
         return None, url_col
     have = sorted(c for c in columns if "_Orig" in c)
-    raise DataError(f"{where} has no column {file_col} (nor {url_col}) for channel '{channel}'; "
+    # Name the column of the table's own format first (URL_ in the Gallery's current tables).
+    first, second = ((url_col, file_col) if any(c.startswith("URL_Orig") for c in have)
+                     else (file_col, url_col))
+    raise DataError(f"{where} has no column {first} (nor {second}) for channel '{channel}'; "
                     f"its image columns are {', '.join(have) or 'none'}. Choose channels it "
                     "has with --set channels=... / planes=..., or use the plate's load_data.csv "
                     "from the Cell Painting Gallery.")
@@ -102,13 +106,16 @@ def relative_image_path(batch: str, plate: str, filename: str, location: str,
 
 
 def image_paths(table, channels: tuple[str, ...], batch: str, plate: str,
-                plate_folder: str | None, where: str) -> dict[str, dict[str, str]]:
+                plate_folder: str | None, where: str, key: str | None = None
+                ) -> dict[str, dict[str, str]]:
     """For every row (by sample id), each channel's path relative to the source root.
 
-    A channel without a file for some sites is an error naming those sites.
+    ``key`` names the plate in the sample ids (default: the row's ``Metadata_Plate``; a
+    barcode that several batches hold is keyed by its batch too). A channel without a file
+    for some sites is an error naming those sites.
     """
     out: dict[str, dict[str, str]] = {}
-    ids = [sample_id(p, w, s) for p, w, s in
+    ids = [sample_id(key or p, w, s) for p, w, s in
            zip(table["Metadata_Plate"], table["Metadata_Well"], table["_site"])]
     for channel in channels:
         file_col, loc_col = channel_columns(table.columns, channel, where)
@@ -129,13 +136,16 @@ def image_paths(table, channels: tuple[str, ...], batch: str, plate: str,
 
 def illum_file_names(illum_table, plate: str, channels: tuple[str, ...]) -> dict[str, str]:
     """The illumination-function file of each channel: as ``load_data_with_illum.csv`` names
-    it (``FileName_Illum<X>``), else the Gallery's ``<plate>_Illum<X>.npy``."""
+    it (``FileName_Illum<X>``, or the file name of the ``URL_Illum<X>`` that the Gallery's
+    current tables have), else the Gallery's ``<plate>_Illum<X>.npy``."""
     names = {}
     for channel in channels:
-        column = f"FileName_Illum{channel}"
         name = ""
-        if illum_table is not None and column in illum_table.columns and len(illum_table):
-            name = str(illum_table[column].iloc[0]).strip()
+        for column in (f"FileName_Illum{channel}", f"URL_Illum{channel}"):
+            if illum_table is not None and column in illum_table.columns and len(illum_table):
+                value = str(illum_table[column].iloc[0]).strip()
+                name = PurePosixPath(value.replace("\\", "/")).name if value else ""
+                break
         names[channel] = name or f"{plate}_Illum{channel}.npy"
     return names
 

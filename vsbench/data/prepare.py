@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vsbench.data.preprocess import percentile_normalise
+from vsbench.data.preprocess import ZSCORE, percentile_normalise, zscore
 from vsbench.data.source import DatasetSource, Sample, check_sample
 
 
@@ -44,3 +44,19 @@ def prepare_sample(source: DatasetSource, sample: Sample, image_size: int
         bf = percentile_normalise(bf)
     return (resize(_tensor(bf), image_size).clamp(0, 1).contiguous(),
             resize(_tensor(sample.fluorescence), image_size).clamp(0, 1).contiguous())
+
+
+def standardises_input(source: DatasetSource) -> bool:
+    """Whether ``source`` (or the cache built from it) asks for the brightfield input to be
+    z-scored per plane after resizing (``preprocessing()["brightfield"] == "zscore"``)."""
+    describe = getattr(source, "preprocessing", None)
+    return callable(describe) and dict(describe()).get("brightfield") == ZSCORE
+
+
+def model_input(source: DatasetSource, brightfield: torch.Tensor) -> torch.Tensor:
+    """The brightfield a method sees, from :func:`prepare_sample`'s: as it is, or z-scored per
+    plane where the source asks for it. Training, evaluation and ``vsbench predict`` all go
+    through here, so new images are preprocessed exactly as the training ones."""
+    if not standardises_input(source):
+        return brightfield
+    return torch.from_numpy(zscore(brightfield.numpy()))

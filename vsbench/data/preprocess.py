@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The value of a source's ``preprocessing()["brightfield"]`` that asks for the brightfield input
+#: to be z-scored per plane once resized (the paper's public code does so; the cache keeps [0, 1]).
+ZSCORE = "zscore"
+
 
 def percentile_normalise(image: np.ndarray, low: float = 2.0, high: float = 98.0) -> np.ndarray:
     """Clip each plane of ``image`` [planes, H, W] at its own percentiles and rescale to [0, 1].
@@ -29,3 +33,12 @@ def correct_illumination(image: np.ndarray, function: np.ndarray) -> np.ndarray:
         raise ValueError(f"illumination function is {function.shape}, image is {image.shape}")
     safe = np.where(function > 0, function, 1.0).astype(np.float32)
     return np.asarray(image, dtype=np.float32) / safe
+
+
+def zscore(image: np.ndarray) -> np.ndarray:
+    """Standardise each plane of ``image`` [planes, H, W] to mean 0 and standard deviation 1
+    (a constant plane becomes all zeros)."""
+    image = np.asarray(image, dtype=np.float32)
+    mean = image.mean(axis=(-2, -1), keepdims=True, dtype=np.float64)
+    std = image.std(axis=(-2, -1), keepdims=True, dtype=np.float64)
+    return ((image - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)

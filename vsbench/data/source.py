@@ -79,6 +79,11 @@ class DatasetSource(abc.ABC):
     #: True when ``load`` returns brightfield already normalised to [0, 1] (e.g. with the
     #: source's own percentile clip); otherwise the torch dataset normalises it per image.
     brightfield_normalised: bool = False
+    #: The geometric symmetries of the data, the only transforms augmentation draws
+    #: (:data:`vsbench.data.augment.SYMMETRIES`): ``dihedral`` (widefield brightfield),
+    #: ``flips``, ``rot180`` or ``none`` (directional contrast: oblique, DIC, phase gradient).
+    #: A source that does not say gets no rotation or flip.
+    symmetry: str = "none"
 
     @property
     @abc.abstractmethod

@@ -23,12 +23,24 @@ class SyntheticSource(DatasetSource):
     """Procedural plates; the layout is a parameter, the default is the benchmark's."""
 
     def __init__(self, n_plates: int = 6, wells_per_plate: int = 6, sites_per_well: int = 4,
-                 field_size: int = 128, seed: int = 0, regime: str = "default") -> None:
+                 field_size: int = 128, seed: int = 0, regime: str = "default",
+                 contrast: str = "widefield", symmetry: str | None = None) -> None:
+        """``regime``: ``default`` (clean fields) or ``hard`` (imaging faults).
+        ``contrast``: ``widefield`` brightfield (the benchmark's; its symmetry is
+        ``dihedral``) or ``oblique``, a directional contrast (oblique illumination, DIC-like)
+        whose symmetry is ``none``. ``symmetry`` overrides the declared group (to show what a
+        wrong one does)."""
         from vsbench.data import synthetic_render as render
+        from vsbench.data.symmetry import check_symmetry
         from vsbench.data.synthetic_faults import REGIMES
 
         if regime not in REGIMES:
             raise DataError(f"synthetic regime {regime!r}: use one of {', '.join(REGIMES)}.")
+        if contrast not in render.CONTRASTS:
+            raise ValueError(f"contrast must be one of {render.CONTRASTS}, got {contrast!r}")
+        self.contrast = contrast
+        self.symmetry = check_symmetry(symmetry or ("dihedral" if contrast == "widefield"
+                                                    else "none"), "symmetry")
         self._render = render
         self.regime = regime
         self.n_plates, self.wells_per_plate = n_plates, wells_per_plate
@@ -70,21 +82,24 @@ class SyntheticSource(DatasetSource):
     def load(self, record: SampleRecord) -> Sample:
         field = self._render.render_field(self._field_seed(record.sample_id), self.field_size,
                                           self._perturbations[record.labels["perturbation"]],
-                                          self.regime)
+                                          self.regime, self.contrast)
         return Sample(record, field.brightfield, field.fluorescence)
 
     def structure(self, record: SampleRecord):
         """The ground-truth structure masks (bool [channels, H, W]) of a sample."""
         return self._render.render_field(self._field_seed(record.sample_id), self.field_size,
                                          self._perturbations[record.labels["perturbation"]],
-                                         self.regime).structure
+                                         self.regime, self.contrast).structure
 
     def fingerprint(self) -> str:
         fields = {"generator": GENERATOR_VERSION, "plates": self.n_plates,
                   "wells": self.wells_per_plate, "sites": self.sites_per_well,
                   "size": self.field_size, "seed": self.seed}
-        if self.regime != "default":  # the default dataset's fingerprint stays what it was
+        # The default dataset's fingerprint stays what it was.
+        if self.regime != "default":
             fields["regime"] = self.regime
+        if self.contrast != "widefield":
+            fields["contrast"] = self.contrast
         key = json.dumps(fields, sort_keys=True)
         return "synthetic-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 

@@ -40,9 +40,19 @@ _PLANES = (
 )
 
 
+_OBLIQUE_GAIN = 0.6  # contrast of the directional shading
+
+
 def acquire_brightfield(rng: np.random.Generator, lay: Layout,
-                         parts: dict[str, np.ndarray]) -> np.ndarray:
-    """Optical path length of the same cells, imaged at three focal planes."""
+                         parts: dict[str, np.ndarray], contrast: str = "widefield"
+                         ) -> np.ndarray:
+    """Optical path length of the same cells, imaged at three focal planes.
+
+    ``widefield``: the transport-of-intensity contrast, the Laplacian of the blurred path
+    length (rotation- and flip-invariant). ``oblique``: light from one side, as in oblique
+    illumination or DIC: the derivative of the blurred path length along x, so that a cell's
+    left flank is bright and its right flank dark; rotated or flipped, a field shows relief lit
+    from another side. Both draw the same random numbers."""
     size = lay.label.shape[0]
     cell, cyto = parts["cell"], parts["cyto"]
     rc = np.where(cell, lay.rc, 1.0)
@@ -79,8 +89,13 @@ def acquire_brightfield(rng: np.random.Generator, lay: Layout,
     planes = []
     for _, sigma, phase_gain, absorb_gain in _PLANES:
         # Scale-normalised LoG (sigma^2 factor) keeps the contrast comparable across planes.
-        log = ndimage.gaussian_laplace(opl, sigma, mode="nearest") * sigma ** 2
         gain = rng.uniform(0.95, 1.05)
+        if contrast == "oblique":
+            # Shear along x; scaled by sigma like the LoG, and of one sign through focus.
+            shade = ndimage.gaussian_filter(opl, sigma, order=(0, 1), mode="nearest") * sigma
+            planes.append(illum * gain * (1.0 + _OBLIQUE_GAIN * shade - absorb_gain * absorb))
+            continue
+        log = ndimage.gaussian_laplace(opl, sigma, mode="nearest") * sigma ** 2
         planes.append(illum * gain * (1.0 - phase_gain * log - absorb_gain * absorb))
     bf = np.stack(planes)
     bf += rng.normal(0.0, 0.01, bf.shape).astype(np.float32)

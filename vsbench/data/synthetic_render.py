@@ -75,6 +75,9 @@ __all__ = [
 ]
 
 CHANNELS: tuple[str, ...] = ("DNA", "ER", "RNA", "AGP", "Mito")
+#: Transmitted-light contrasts: ``widefield`` (the default, symmetric) and ``oblique``
+#: (directional: the relief lit from one side, as in oblique illumination or DIC).
+CONTRASTS: tuple[str, ...] = ("widefield", "oblique")
 BRIGHTFIELD_PLANES: tuple[str, ...] = ("LowZBF", "Brightfield", "HighZBF")  # below/in/above focus
 
 
@@ -96,7 +99,7 @@ class SyntheticField:
 
 
 def render_field(seed: int, size: int, perturbation: Perturbation,
-                 regime: str = "default") -> SyntheticField:
+                 regime: str = "default", contrast: str = "widefield") -> SyntheticField:
     """Render one square field of view.
 
     A pure function of its arguments: the same ``(seed, size, perturbation)`` gives
@@ -110,6 +113,8 @@ def render_field(seed: int, size: int, perturbation: Perturbation,
         regime: ``default`` (clean fields) or ``hard`` (the imaging faults of
             :mod:`vsbench.data.synthetic_faults`, from their own random stream: the default
             regime's arrays are unchanged by its existence).
+        contrast: ``widefield`` or ``oblique`` (:data:`CONTRASTS`; see
+            :func:`vsbench.data.synthetic_optics.acquire_brightfield`).
 
     Returns:
         The brightfield planes, the normalised fluorescence channels and the structure masks.
@@ -128,5 +133,5 @@ def render_field(seed: int, size: int, perturbation: Perturbation,
         fluorescence = acquire_fluorescence(rng, dens, HARD_PHOTONS, HARD_READ_NOISE)
     else:
         fluorescence = acquire_fluorescence(rng, dens)
-    brightfield = acquire_brightfield(rng, lay, parts)
+    brightfield = acquire_brightfield(rng, lay, parts, contrast)
     return SyntheticField(brightfield=brightfield, fluorescence=fluorescence, structure=masks)

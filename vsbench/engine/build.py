@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import torch
 
 from vsbench import config as cfg
+from vsbench.data.symmetry import symmetry_of
 from vsbench.data.source import DatasetInfo
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.checkpointing import load_method_state
@@ -64,7 +65,8 @@ def build_data(plan: RunPlan, ctx: DistContext = DistContext()
     eval_size = run.eval_image_size or size
     run_source = plan.source.for_run(size, data_root)
     eval_source = run_source if eval_size == size else plan.source.for_run(eval_size, data_root)
-    train_data = PairedImageDataset(run_source, plan.train_ids, size, augment=run.augment)
+    train_data = PairedImageDataset(run_source, plan.train_ids, size, augment=run.augment,
+                                    symmetry=symmetry_of(plan.source))
     test_data = PairedImageDataset(eval_source, shard(plan.test_ids, ctx), eval_size)
     return train_data, test_data
 

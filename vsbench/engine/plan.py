@@ -21,6 +21,7 @@ import torch
 
 import vsbench
 from vsbench import config as cfg
+from vsbench.data.symmetry import symmetry_of
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, load_or_create_split, split_size_warnings
 from vsbench.engine.resources import check_memory
@@ -94,6 +95,9 @@ def _config_record(request: RunRequest, entry: Registered, resolved: cfg.Resolve
         "dataset_fingerprint": source.fingerprint(), "split_hash": split.hash,
         "split_manifest": str(split.path),
         "channels": list(source.info.channels), "planes": list(source.info.planes),
+        # What augmentation applies: the source's declared group, or nothing (augment=false).
+        "augmentation": {"symmetry": symmetry_of(source),
+                         "applied": symmetry_of(source) if resolved.run.augment else "none"},
         "plugin": {"distribution": entry.origin.distribution, "version": entry.origin.version,
                    "module": entry.origin.module},
         "versions": code_version(), "control": bool(entry.spec.control),
