@@ -113,4 +113,4 @@ def test_entry_points_of_the_importlib_metadata_backport_load():
 
     ep = backport.EntryPoint(name="synthetic", value="vsbench.data.synthetic", group="vsbench")
     registry = build_registry([ep])
-    assert sorted(registry.datasets) == ["synthetic"] and not registry.broken
+    assert "synthetic" in registry.datasets and not registry.broken

@@ -34,7 +34,7 @@ def test_oblique_contrast_is_directional_and_declares_no_symmetry():
     first = default.records()[0]
     render = default._render.render_field(default._field_seed(first.sample_id), 128,
                                           default._perturbations[first.labels["perturbation"]],
-                                          "widefield")
+                                          contrast="widefield")
     np.testing.assert_array_equal(default.load(first).brightfield, render.brightfield)
 
 
