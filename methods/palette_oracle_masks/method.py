@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from vsbench.data.torch_dataset import PairedImageDataset
@@ -13,7 +12,7 @@ from vsbench.diffusion.guided import MaskGuidedMethod
 from vsbench.errors import MethodFailed
 from vsbench.nsc.masks import NSC
 from vsbench_methods.diffstain.method import setup_nsc
-from vsbench_methods.palette_threshold.method import threshold_mask
+from vsbench_methods.palette_threshold.method import threshold_masks
 
 
 class OracleMasksMethod(MaskGuidedMethod):
@@ -39,12 +38,7 @@ class OracleMasksMethod(MaskGuidedMethod):
     def structure_masks(self, images: torch.Tensor) -> torch.Tensor:
         if self.nsc is not None:
             return self.nsc.masks(images.float())
-        p = self.params
-        arrays = images.detach().float().cpu().numpy()
-        masks = np.stack([[threshold_mask(channel, p.threshold, p.threshold_block,
-                                          p.threshold_floor) for channel in image]
-                          for image in arrays])
-        return torch.from_numpy(masks).to(images.device)
+        return threshold_masks(images, self.params)
 
     def guide_masks(self, batch: dict[str, Any], estimate: torch.Tensor) -> torch.Tensor:
         """Masks of the ground truth (the batch's ``fluorescence``), not of the estimate."""

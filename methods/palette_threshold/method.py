@@ -26,16 +26,21 @@ def threshold_mask(image: np.ndarray, kind: str = "local", block: int = 63,
     raise ValueError(f"Unknown threshold '{kind}'.")
 
 
+def threshold_masks(images: torch.Tensor, params: Any) -> torch.Tensor:
+    """:func:`threshold_mask` of every channel of a batch ``[B, C, H, W]``, with the
+    ``threshold``, ``threshold_block`` and ``threshold_floor`` of ``params``."""
+    arrays = images.detach().float().cpu().numpy()
+    masks = np.stack([[threshold_mask(channel, params.threshold, params.threshold_block,
+                                      params.threshold_floor) for channel in image]
+                      for image in arrays])
+    return torch.from_numpy(masks).to(images.device)
+
+
 class PaletteThresholdMethod(MaskGuidedMethod):
     """Palette + thresholded masks + mask-guided denoising."""
 
     def structure_masks(self, images: torch.Tensor) -> torch.Tensor:
-        p = self.params
-        arrays = images.detach().float().cpu().numpy()
-        masks = np.stack([[threshold_mask(channel, p.threshold, p.threshold_block,
-                                          p.threshold_floor) for channel in image]
-                          for image in arrays])
-        return torch.from_numpy(masks).to(images.device)
+        return threshold_masks(images, self.params)
 
     def mask_source_record(self) -> dict[str, Any]:
         p = self.params
