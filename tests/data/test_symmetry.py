@@ -30,7 +30,7 @@ def test_oblique_contrast_is_directional_and_declares_no_symmetry():
     assert not np.allclose(a.brightfield, b.brightfield)
     # The default dataset is untouched by the option: the same renders, the same fingerprint.
     default = SyntheticSource()
-    assert default.fingerprint() == "synthetic-191e127a5354"
+    assert default.fingerprint() == "synthetic-2386ef25f722"
     first = default.records()[0]
     render = default._render.render_field(default._field_seed(first.sample_id), 128,
                                           default._perturbations[first.labels["perturbation"]],

@@ -9,15 +9,29 @@ from vsbench.data.synthetic import SyntheticSource
 from vsbench.errors import DataError
 from vsbench.plugins import build_registry
 
-# The default dataset's fingerprint and a digest of five of its fields (brightfield,
-# fluorescence, structure), as rendered before the hard regime existed (commit c873436's tree).
-DEFAULT_FINGERPRINT = "synthetic-191e127a5354"
+# The fingerprint and a digest of five fields (brightfield, fluorescence, structure) of the
+# 6 x 6 x 4 layout as rendered before the hard regime existed (commit c873436's tree): the
+# renderer must not drift. The default layout is 6 x 12 x 2 since 2026-12-01.
+OLD_LAYOUT = dict(wells_per_plate=6, sites_per_well=4)
+OLD_FINGERPRINT = "synthetic-191e127a5354"
+DEFAULT_FINGERPRINT = "synthetic-2386ef25f722"
 DEFAULT_DIGEST = "79262f7aaad1ee87"
 
 
-def test_the_default_dataset_renders_bit_identically():
+def test_the_default_layout_has_replicate_wells_on_every_plate():
     source = SyntheticSource()
     assert source.fingerprint() == DEFAULT_FINGERPRINT
+    records = source.records()
+    assert len(records) == 6 * 12 * 2
+    wells = {}
+    for r in records:
+        wells.setdefault((r.plate, r.labels["perturbation"]), set()).add(r.well)
+    assert len(wells) == 6 * 6 and all(len(w) == 2 for w in wells.values())
+
+
+def test_the_renderer_renders_bit_identically():
+    source = SyntheticSource(**OLD_LAYOUT)
+    assert source.fingerprint() == OLD_FINGERPRINT
     digest = hashlib.sha256()
     for record in source.records()[:3] + source.records()[-2:]:
         sample = source.load(record)

@@ -20,9 +20,15 @@ GENERATOR_VERSION = 1
 
 
 class SyntheticSource(DatasetSource):
-    """Procedural plates; the layout is a parameter, the default is the benchmark's."""
+    """Procedural plates; the layout is a parameter, the default is the benchmark's.
 
-    def __init__(self, n_plates: int = 6, wells_per_plate: int = 6, sites_per_well: int = 4,
+    The default, 6 plates x 12 wells x 2 sites, puts every perturbation in two wells of each
+    plate, so the test plate has replicate wells and well-level profiles can be retrieved by
+    mAP (an earlier layout, 6 wells x 4 sites, had one well per perturbation: same fields
+    count, different fingerprint and split hash).
+    """
+
+    def __init__(self, n_plates: int = 6, wells_per_plate: int = 12, sites_per_well: int = 2,
                  field_size: int = 128, seed: int = 0, regime: str = "default",
                  contrast: str = "widefield", symmetry: str | None = None) -> None:
         """``regime``: ``default`` (clean fields) or ``hard`` (imaging faults).
@@ -123,7 +129,7 @@ def _hard_source() -> SyntheticSource:
 def vsbench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec(
         name="synthetic",
-        description="Procedural Cell-Painting-like fields, 6 plates x 6 wells x 4 sites, offline.",
+        description="Procedural Cell-Painting-like fields, 6 plates x 12 wells x 2 sites, offline.",
         reference="built-in (vsbench.data.synthetic_render)",
         factory=lambda data_root: _default_source(),
     ), DatasetSpec(
