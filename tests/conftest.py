@@ -23,6 +23,25 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("cuda"):
             item.add_marker(skip)
 
+# Runs made by tests (in process and in subprocesses) score the pixel tier only: the biological
+# tiers cost seconds per run and are tested on their own, in tests marked ``tiers`` (and in
+# fixtures that call :func:`all_tiers`), which check that a default run scores them.
+os.environ["VSBENCH_TIERS"] = "pixel"
+
+
+@pytest.fixture(autouse=True)
+def _tiers_where_marked(request, monkeypatch):
+    if request.node.get_closest_marker("tiers") is not None:
+        monkeypatch.delenv("VSBENCH_TIERS", raising=False)
+
+
+def all_tiers() -> pytest.MonkeyPatch:
+    """A monkeypatch context in which runs score every tier (for module-scoped fixtures)."""
+    patch = pytest.MonkeyPatch()
+    patch.delenv("VSBENCH_TIERS", raising=False)
+    return patch
+
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_PLUGIN = REPO / "examples" / "vsbench-example-plugin"
 
@@ -60,3 +79,15 @@ def run_cli(args: list[str], cwd: Path, extra_path: list[Path] = (), timeout: in
     env["COLUMNS"] = "200"
     return subprocess.run([sys.executable, "-m", "vsbench", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def invoke(args: list[str]) -> subprocess.CompletedProcess:
+    """Run the CLI with ``args`` in this process (no interpreter start-up and imports: ~10 s
+    less than :func:`run_cli`), returning what :func:`run_cli` returns. For commands that need
+    no fresh process (no extra plugin path, no signals, no import checks)."""
+    from typer.testing import CliRunner
+
+    from vsbench.cli import app
+
+    out = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    return subprocess.CompletedProcess(args, out.exit_code, out.stdout, out.stderr)

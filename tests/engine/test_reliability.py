@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from tests.conftest import run_cli
+from tests.conftest import invoke, run_cli
 from vsbench.engine.checkpointing import CheckpointError, load_checkpoint, save_checkpoint
 from vsbench.atomic import write_bytes as atomic_write_bytes
 
@@ -76,8 +76,8 @@ def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
 
 
 def test_resume_without_unfinished_run_is_an_error(tmp_path):
-    out = run_cli(["run", *RESUMABLE, "--resume", "--results", str(tmp_path / "r"),
-                   "--data-root", str(tmp_path / "d")], tmp_path)
+    out = invoke(["run", *RESUMABLE, "--resume", "--results", str(tmp_path / "r"),
+                  "--data-root", str(tmp_path / "d")])
     assert out.returncode == 2
     assert "--resume: no unfinished unet run on synthetic with this configuration" in out.stderr
 

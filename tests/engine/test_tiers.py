@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.conftest import all_tiers
 from vsbench.cli import app
 from vsbench.engine import RunRequest, run_benchmark
 from vsbench.engine.predictions import load_test_predictions, save_test_predictions
@@ -28,9 +29,14 @@ runner = CliRunner()
 def two_runs(tmp_path_factory):
     """Two tiny unet runs (seeds 0 and 1) on one data root."""
     root = tmp_path_factory.mktemp("tiers")
-    results = [run_benchmark(RunRequest(method="unet", seed=seed, overrides=TINY, device="cpu",
-                                        results_dir=root / "res", data_root=root / "data"),
-                             Console(quiet=True)) for seed in (0, 1)]
+    patch = all_tiers()
+    try:
+        results = [run_benchmark(RunRequest(method="unet", seed=seed, overrides=TINY,
+                                            device="cpu", results_dir=root / "res",
+                                            data_root=root / "data"),
+                                 Console(quiet=True)) for seed in (0, 1)]
+    finally:
+        patch.undo()
     return root, results
 
 
@@ -112,3 +118,6 @@ def test_vsbench_evaluate_refuses_what_it_cannot_score(two_runs, tmp_path):
     out = runner.invoke(app, ["evaluate", "--tier", "pixels", str(first.folder)])
     assert out.exit_code == 2 and "--tier pixels: choose one of instance, features, all" in (
         out.output)
+
+
+pytestmark = [pytest.mark.e2e, pytest.mark.tiers]

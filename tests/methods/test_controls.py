@@ -144,6 +144,19 @@ def test_guided_runs_record_their_unguided_estimate_and_controls_are_never_ranke
     text = render(methods, "markdown")
     assert "Guided minus unguided" in text and "Average PCC" in text
     assert "rank" in render(controls, "markdown")  # the column is there, empty: "-"
+    # every export carries the paired differences: the CSV the numbers, LaTeX and HTML tables
+    import io
+
+    import pandas as pd
+
+    csv = pd.read_csv(io.StringIO(render(methods, "csv")), index_col="method")
+    assert csv.loc["palette-threshold", "DNA PCC guided-unguided"] == pytest.approx(
+        np.mean(dna), rel=1e-5)
+    assert 0 <= csv.loc["palette-threshold", "Average PCC guided-unguided p"] <= 1
+    assert render(methods, "latex").count("\\begin{tabular}") == 2
+    assert "Guided minus unguided" in render(methods, "latex")
+    assert "<h4>Guided minus unguided" in render(methods, "html")
+    assert "Average PCC guided-unguided" in render(controls, "csv")  # controls are guided too
     listing = CliRunner().invoke(app, ["compare", "--results", str(tmp_path / "res")],
                                  env={"COLUMNS": "250"})
     assert listing.exit_code == 0 and "CONTROLS" in listing.output

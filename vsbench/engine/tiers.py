@@ -6,6 +6,8 @@ After the test split is predicted, :func:`keep_and_score` writes ``test_predicti
 root. A failure of the tiers does not fail a run that trained and predicted: the summary then
 records the error, the run's predictions are on disk, and ``vsbench evaluate --tier all RUN``
 scores them again. ``VSBENCH_TIER_WORKERS`` (default 1) spreads the fields over processes.
+``VSBENCH_TIERS=pixel`` skips the tiers (the predictions are still kept, so ``vsbench evaluate``
+scores them later): for quick experiments, and for the test suite's runs that test other things.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from vsbench.layout import dataset_folder
 from vsbench.store import RunFolder
 
 WORKERS_VARIABLE = "VSBENCH_TIER_WORKERS"
+TIERS_VARIABLE = "VSBENCH_TIERS"
+
+
+def tiers_skipped() -> bool:
+    """Whether ``VSBENCH_TIERS=pixel`` asks runs to score the pixel tier only."""
+    return os.environ.get(TIERS_VARIABLE, "all").strip().lower() == "pixel"
 
 
 def tier_workers() -> int:
@@ -42,6 +50,9 @@ def keep_and_score(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
     channels = list(plan.source.info.channels)
     prediction = np.stack([fields.predictions[i] for i in ids])
     save_test_predictions(folder.path, prediction, ids, channels)
+    if tiers_skipped():
+        return {"skipped": f"{TIERS_VARIABLE}=pixel; score them with `vsbench evaluate --tier "
+                           f"all {folder.path}`"}
     try:
         return score_run(
             folder.path, prediction, ids, channels,

@@ -108,6 +108,18 @@ def guidance_table(board: Leaderboard, digits: int = 3) -> pd.DataFrame | None:
     return out
 
 
+def guidance_numbers(board: Leaderboard) -> pd.DataFrame | None:
+    """:func:`guidance_table`'s numbers (for the CSV): per guided row and channel, the mean
+    guided-minus-unguided difference of every metric recorded and its Wilcoxon p."""
+    if board.guidance is None:
+        return None
+    out = pd.DataFrame(index=board.guidance.index)
+    for channel, metric, kind in board.guidance.columns:
+        name = "guided-unguided" if kind == "diff" else "guided-unguided p"
+        out[f"{channel} {metric.upper()} {name}"] = board.guidance[(channel, metric, kind)]
+    return out
+
+
 def _guidance_markdown(board: Leaderboard) -> str:
     table = guidance_table(board)
     if table is None:
@@ -136,6 +148,9 @@ def numeric_table(board: Leaderboard) -> pd.DataFrame:
     out["runs"] = board.table[("", "runs")].astype(int)
     out["p_value"] = board.p_value if board.p_value is not None else np.nan
     out["sort_by"] = "/".join(board.sort_by)
+    guidance = guidance_numbers(board)
+    if guidance is not None:  # NaN in rows without unguided estimates (no guidance)
+        out = out.join(guidance)
     out.index.name = "method"
     return out
 
@@ -166,9 +181,19 @@ def to_latex(board: Leaderboard) -> str:
     table.columns = pd.MultiIndex.from_tuples(
         [("", "method"), *((c, m.upper() if c else m) for c, m in table.columns[1:])])
     caption = _latex_escape(f"{board.title()}. {board.caption()}").replace("±", "$\\pm$")
-    return table.to_latex(escape=False, index=False, multicolumn=True,
+    text = table.to_latex(escape=False, index=False, multicolumn=True,
                           multicolumn_format="c", caption=caption,
                           column_format="l" + "r" * (table.shape[1] - 1))
+    guidance = guidance_table(board)
+    if guidance is not None:
+        guidance.index = [_latex_escape(str(m)) for m in guidance.index]
+        guidance = guidance.map(lambda v: v.replace("<", "$<$"))
+        caption = _latex_escape(f"{GUIDANCE_TITLE} - {board.title()}; p: Wilcoxon signed-rank "
+                                "over test images (seeds pooled)")
+        text += "\n" + guidance.reset_index(names="method").to_latex(
+            escape=False, index=False, caption=caption,
+            column_format="l" + "r" * guidance.shape[1])
+    return text
 
 
 def to_html(board: Leaderboard) -> str:
@@ -177,7 +202,20 @@ def to_html(board: Leaderboard) -> str:
     table.index = [html.escape(str(m)) for m in table.index]
     table.index.name = "method"
     return (f"<h3>{html.escape(board.title())}</h3>\n" + table.to_html(escape=False)
-            + f"\n<p class=\"caption\">{html.escape(board.caption())}</p>\n")
+            + f"\n<p class=\"caption\">{html.escape(board.caption())}</p>\n"
+            + guidance_html(board))
+
+
+def guidance_html(board: Leaderboard) -> str:
+    """The guidance table (:func:`guidance_table`) as an ``<h4>`` and a table; "" if none."""
+    guidance = guidance_table(board)
+    if guidance is None:
+        return ""
+    guidance.index = [html.escape(str(m)) for m in guidance.index]
+    return (f"<h4>{html.escape(GUIDANCE_TITLE)}</h4>\n<p class=\"caption\">p: Wilcoxon "
+            "signed-rank over test images (seeds pooled).</p>\n"
+            + guidance.reset_index(names="method").to_html(index=False, border=0,
+                                                           classes="leaderboard"))
 
 
 RENDERERS: dict[str, Callable[[Leaderboard], str]] = {

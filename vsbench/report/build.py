@@ -27,6 +27,7 @@ from vsbench.layout import MASKS_NPZ, MASKS_PNG, PREDICTIONS_FILE, PREVIEW_FILE,
 from vsbench.leaderboard import (Leaderboard, build_leaderboards, formatted, load_runs,
                                  mark_stale)
 from vsbench.protocol import AVERAGE, METRICS
+from vsbench.leaderboard.render import guidance_html
 from vsbench.leaderboard.tiers import load_tier_runs
 from vsbench.report.charts import bar_charts, loss_curves
 from vsbench.report.tiers import tier_section
@@ -84,6 +85,7 @@ def _section(board: Leaderboard, index: int, n_fields: int) -> dict:
         "anchor": f"board-{index}", "title": board.title(), "stale": board.stale,
         "channels": [c for c in board.channels() if c != AVERAGE], "methods": methods,
         "leaderboard": _leaderboard_tables(board), "caption": board.caption(),
+        "guidance": guidance_html(board),
         "charts": bar_charts(board),
         "gallery": gallery, "previews": previews,
         "masks": [m for folder in runs["folder"] for m in _masks(Path(folder), runs)],
