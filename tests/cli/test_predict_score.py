@@ -1,6 +1,6 @@
 """`vsbench predict` (a completed run applied to new fields) and `vsbench score` (predictions
 made elsewhere, scored and ranked as a submitted run), end to end on one tiny unet run whose
-test fields (64 px) are predicted in tiles of its training size (32 px)."""
+test fields (48 px) are predicted in tiles of its training size (32 px)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def invoke(*args):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """A completed unet run (32 px tiles, 64 px test fields) and its saved test predictions."""
+    """A completed unet run (32 px tiles, 48 px test fields) and its saved test predictions."""
     root = tmp_path_factory.mktemp("apply")
     out = invoke("run", "--method", "unet", "--results", root / "results", "--data-root",
-                 root / "data", *TINY, "--set", "eval_image_size=64")
+                 root / "data", *TINY, "--set", "eval_image_size=48")
     assert out.exit_code == 0, out.output
     [folder] = (root / "results" / "runs" / "synthetic" / "unet").iterdir()
     return root, folder, load_test_predictions(folder)
@@ -63,7 +63,7 @@ def test_predict_a_folder_reproduces_the_runs_test_predictions(tiny_run, tmp_pat
         with tifffile.TiffFile(path) as tif:
             image = tif.asarray()
             ome = tif.ome_metadata
-        assert image.shape == (5, 64, 64) and image.dtype == np.float32
+        assert image.shape == (5, 48, 48) and image.dtype == np.float32
         assert all(f'Name="{c}"' in ome for c in CHANNELS)
         expected = saved.prediction[saved.sample_ids.index(sid)].astype(np.float32)
         # equal to float16 precision: within the saved arrays' rounding
@@ -77,7 +77,7 @@ def test_predict_a_folder_reproduces_the_runs_test_predictions(tiny_run, tmp_pat
     assert [r["sample_id"] for r in rows] == ids
     assert rows[0]["input"] == str(inputs / f"{ids[0]}.tif")
     assert rows[0]["output"] == f"{ids[0]}.ome.tif"
-    assert rows[0]["input_shape"] == [3, 128, 128] and rows[0]["shape"] == [5, 64, 64]
+    assert rows[0]["input_shape"] == [3, 128, 128] and rows[0]["shape"] == [5, 48, 48]
     assert {r["config_hash"] for r in rows} == {config["config_hash"]}
     header = (tmp_path / "pred" / "manifest.csv").read_text().splitlines()[0]
     assert header == "sample_id,input,output,input_shape,shape,pixel_size_um,run_id,config_hash"
@@ -164,7 +164,7 @@ def test_score_of_the_runs_own_predictions_reproduces_its_metrics(tiny_run, tmp_
     [again] = (root / "results" / "runs" / "synthetic" / "unet-again").iterdir()
     scored = metrics_of(again)
     assert scored["channels"] == run["channels"] and scored["average"] == run["average"]
-    assert scored["n_test_images"] == 24 and scored["eval_image_size"] == 64
+    assert scored["n_test_images"] == 24 and scored["eval_image_size"] == 48
     assert (scored["preset"], scored["image_size"]) == ("smoke", 32)  # the run's leaderboard
     assert scored["train_seconds"] is None
     same_tiers(scored["biometrics"], run["biometrics"])
@@ -194,8 +194,8 @@ def test_score_of_the_runs_own_predictions_reproduces_its_metrics(tiny_run, tmp_
 @pytest.mark.parametrize("fault, message", [
     ("missing", "no prediction for 1 test sample(s), e.g. {first}"),
     ("extra", "not-a-sample.npy is not a test sample of the split"),
-    ("channels", "Prediction {path} has shape (4, 64, 64); expected [5, H, W]"),
-    ("size", "Prediction {path} is 48 x 48 pixels; expected 64 x 64"),
+    ("channels", "Prediction {path} has shape (4, 48, 48); expected [5, H, W]"),
+    ("size", "Prediction {path} is 40 x 40 pixels; expected 48 x 48"),
     ("nan", "Prediction {path} has 1 NaN or Inf pixel(s)"),
 ])
 def test_score_refuses_bad_predictions_before_writing(tiny_run, tmp_path, fault, message):
@@ -203,19 +203,19 @@ def test_score_refuses_bad_predictions_before_writing(tiny_run, tmp_path, fault,
     preds = tmp_path / "preds"
     preds.mkdir()
     for sid in saved.sample_ids:
-        np.save(preds / f"{sid}.npy", np.full((5, 64, 64), 0.5, np.float32))
+        np.save(preds / f"{sid}.npy", np.full((5, 48, 48), 0.5, np.float32))
     second = saved.sample_ids[1]
     path = preds / f"{second}.npy"
     if fault == "missing":
         (preds / f"{saved.sample_ids[0]}.npy").unlink()
     elif fault == "extra":
-        np.save(preds / "not-a-sample.npy", np.zeros((5, 64, 64), np.float32))
+        np.save(preds / "not-a-sample.npy", np.zeros((5, 48, 48), np.float32))
     elif fault == "channels":
-        np.save(path, np.zeros((4, 64, 64), np.float32))
+        np.save(path, np.zeros((4, 48, 48), np.float32))
     elif fault == "size":
-        np.save(path, np.zeros((5, 48, 48), np.float32))
+        np.save(path, np.zeros((5, 40, 40), np.float32))
     else:
-        bad = np.zeros((5, 64, 64), np.float32)
+        bad = np.zeros((5, 48, 48), np.float32)
         bad[2, 3, 4] = np.nan
         np.save(path, bad)
     results = tmp_path / "results"
