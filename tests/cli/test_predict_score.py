@@ -47,7 +47,7 @@ def brightfield_folder(path, ids):
     for sid in ids:
         raw = source.load(by_id[sid]).brightfield
         assert raw.shape == (3, 128, 128)
-        tifffile.imwrite(path / f"{sid}.tif", raw.astype(np.float32))
+        tifffile.imwrite(path / f"{sid}.tif", raw.astype(np.float32), photometric="minisblack")
     return path
 
 
