@@ -158,6 +158,12 @@ class ConfigRecord(_Record):
     # A control method (MethodSpec.control: an all-zero guide, oracle masks ...): shown in its
     # own section, never ranked with real methods. Not hashed: it follows from the method.
     control: bool = False
+    # Predictions made outside vsbench and scored by ``vsbench score``: no training record;
+    # ``predictions_digest`` is the SHA-256 of the files (also in ``method_params``, so that
+    # other files make another configuration), ``description`` the submitter's.
+    submitted: bool = False
+    description: str | None = None
+    predictions_digest: str | None = None
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -170,7 +176,8 @@ class ConfigRecord(_Record):
         "config_hash": str, "device": str, "overrides": dict, "deterministic": bool,
         "split_manifest": _OPT_STR, "channels": list, "planes": list, "plugin": dict,
         "versions": dict, "started": _OPT_STR, "world_size": int, "method_record": _OPT_DICT,
-        "threads": _OPT_INT, "control": bool, "schema_version": int}
+        "threads": _OPT_INT, "control": bool, "submitted": bool, "description": _OPT_STR,
+        "predictions_digest": _OPT_STR, "schema_version": int}
 
     def hashed(self) -> "ConfigRecord":
         """This record with its ``config_hash`` computed from its fields."""
@@ -230,8 +237,8 @@ class MetricsRecord(_Record):
     n_test_images: int
     channels: dict[str, dict[str, float]]
     average: dict[str, float]
-    train_seconds: float
-    predict_seconds_per_image: float
+    train_seconds: float | None  # None: not trained by vsbench (a submitted run)
+    predict_seconds_per_image: float | None
     image_size: int | None = None
     eval_image_size: int | None = None
     pcc_undefined_images: int = 0
@@ -254,7 +261,8 @@ class MetricsRecord(_Record):
     _types: ClassVar[dict[str, Any]] = {
         "method": str, "dataset": str, "dataset_fingerprint": str, "split_hash": str,
         "preset": str, "seed": int, "n_test_images": int, "channels": dict, "average": dict,
-        "train_seconds": float, "predict_seconds_per_image": float, "image_size": _OPT_INT,
+        "train_seconds": (float, type(None)), "predict_seconds_per_image": (float, type(None)),
+        "image_size": _OPT_INT,
         "eval_image_size": _OPT_INT, "pcc_undefined_images": int, "run_id": _OPT_STR,
         "config_hash": _OPT_STR, "method_record": _OPT_DICT, "unguided": _OPT_DICT,
         "biometrics": _OPT_DICT,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import typer
 
-from vsbench.cli import compare, datasets, evaluate, methods, report, run, sweep, weights
+from vsbench.cli import (compare, datasets, evaluate, methods, predict, report, run, score,
+                         sweep, weights)
 from vsbench.cli.data import data_app
 from vsbench.cli.errors import Group
 
@@ -26,6 +27,8 @@ app.command()(sweep.sweep)
 app.command()(weights.weights)
 app.command()(run.run)
 app.command()(evaluate.evaluate)
+app.command()(predict.predict)
+app.command()(score.score)
 app.command()(compare.compare)
 app.command()(report.report)
 app.command()(methods.methods)

@@ -45,13 +45,19 @@ def recorded_data_root(config: ConfigRecord) -> Path:
 def _targets(config: ConfigRecord, data_root: Path, sample_ids: Sequence[str], size: int,
              registry: Registry) -> np.ndarray:
     """The real stains of ``sample_ids`` at ``size``, read as the run read them."""
-    from vsbench.data.torch_dataset import PairedImageDataset
-
     source = registry.dataset(config.dataset).spec.factory(data_root)
     if source.fingerprint() != config.dataset_fingerprint:
         raise ResultsError(f"the dataset '{config.dataset}' under {data_root} is not the one "
                            f"the run used (fingerprint {source.fingerprint()}, the run recorded "
                            f"{config.dataset_fingerprint}); pass its --data-root.")
+    return real_stains(source, data_root, sample_ids, size)
+
+
+def real_stains(source, data_root: Path, sample_ids: Sequence[str], size: int) -> np.ndarray:
+    """The real stains ``(N, C, size, size)`` of ``sample_ids`` of a dataset ``source``, read
+    as a run reads its test fields (through the source's cache at ``size``)."""
+    from vsbench.data.torch_dataset import PairedImageDataset
+
     data = PairedImageDataset(source.for_run(size, data_root), list(sample_ids), size)
     return np.stack([data[i]["fluorescence"].numpy() for i in range(len(data))])
 

@@ -66,7 +66,10 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
         base = dict(zip(GROUP_KEYS, _key(record)))
         # a control method (config.json "control"): its own section, never ranked with methods
         control = bool(item.run.config.control) if item.run.config is not None else False
-        base.update(method=record.method, configuration=item.configuration, label=item.label,
+        # predictions scored by `vsbench score`, not trained here: ranked, and marked so
+        submitted = item.run.config is not None and item.run.config.submitted
+        label = f"{item.label} (submitted)" if submitted else item.label
+        base.update(method=record.method, configuration=item.configuration, label=label,
                     seed=record.seed, run=folder.name, folder=str(folder), control=control)
         for channel, values in [*record.channels.items(), (AVERAGE, _average(record))]:
             for metric in METRICS:

@@ -199,6 +199,7 @@ def _speed_row(folder: Path) -> dict:
     per_image = metrics.predict_seconds_per_image
     return {"method": metrics.method, "seed": metrics.seed, "run": folder.name,
             "device": device, "epochs": epochs,
-            "train_seconds": f"{metrics.train_seconds:.1f}",
+            "train_seconds": ("-" if metrics.train_seconds is None
+                              else f"{metrics.train_seconds:.1f}"),
             "predict_seconds": f"{per_image:.4f}" if per_image is not None else "-",
             "n_test_images": metrics.n_test_images}
