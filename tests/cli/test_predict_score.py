@@ -12,7 +12,7 @@ import pytest
 import tifffile
 from typer.testing import CliRunner
 
-from tests.conftest import TINY
+from tests.conftest import TINY, all_tiers
 from vsbench.cli import app
 from vsbench.data.synthetic import SyntheticSource
 from vsbench.engine.predictions import load_test_predictions
@@ -31,8 +31,12 @@ def invoke(*args):
 def tiny_run(tmp_path_factory):
     """A completed unet run (32 px tiles, 48 px test fields) and its saved test predictions."""
     root = tmp_path_factory.mktemp("apply")
-    out = invoke("run", "--method", "unet", "--results", root / "results", "--data-root",
-                 root / "data", *TINY, "--set", "eval_image_size=48")
+    patch = all_tiers()  # `score` is checked against the run's own tier summaries
+    try:
+        out = invoke("run", "--method", "unet", "--results", root / "results", "--data-root",
+                     root / "data", *TINY, "--set", "eval_image_size=48")
+    finally:
+        patch.undo()
     assert out.exit_code == 0, out.output
     [folder] = (root / "results" / "runs" / "synthetic" / "unet").iterdir()
     return root, folder, load_test_predictions(folder)
@@ -232,3 +236,6 @@ def test_score_refuses_a_registered_methods_name(tiny_run, tmp_path):
     out = invoke("score", "--predictions", tmp_path, "--dataset", "synthetic", "--name", "unet",
                  "--results", tmp_path / "r", "--data-root", root / "data")
     assert out.exit_code == 2 and "a registered method has that name" in out.output
+
+
+pytestmark = [pytest.mark.e2e, pytest.mark.tiers]
