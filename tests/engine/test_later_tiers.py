@@ -184,3 +184,14 @@ def test_samples_are_batched_image_by_image_and_controls_are_recognised():
     assert "two replicate wells" in skip_note(label_table(one_each, ["s0", "s1"]))
     unlabelled = [Record("s0", "A01", None, None)]
     assert "no perturbation labels" in skip_note(label_table(unlabelled, ["s0"]))
+
+
+def test_the_report_has_the_profile_and_posterior_section(runs, tmp_path):
+    from vsbench.report import build_report
+
+    root, _ = runs
+    page = build_report(root / "res", tmp_path / "report", data_root=root / "data").read_text()
+    assert "Profiles and posteriors" in page
+    for alt in ("mAP per perturbation", "calibration", "sample gallery"):
+        assert f'alt="{alt}"' in page, alt
+    assert "posterior: crps" in page and "profiles: map" in page
