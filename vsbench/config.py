@@ -49,10 +49,14 @@ class RunConfig:
     channels_last: bool = False  # NHWC memory format for the model and its image inputs
     cudnn_benchmark: bool = True  # let cuDNN pick the fastest convolutions (CUDA only)
     compile: bool = False  # torch.compile the model (needs a C++ compiler on the CPU)
+    # Samples per test image of the posterior tier, for methods that declare themselves
+    # stochastic (MethodSpec.stochastic). Left out of the hashed run settings at its default
+    # (:data:`DEFAULT_N_SAMPLES`), so the configurations of earlier runs keep their hash.
+    n_samples: int = 4
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for values outside their range."""
-        positive = ("image_size", "epochs", "batch_size", "eval_batch_size")
+        positive = ("image_size", "epochs", "batch_size", "eval_batch_size", "n_samples")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"--set {name}={getattr(self, name)}: must be at least 1.")
@@ -74,6 +78,8 @@ class RunConfig:
             raise ConfigError(f"--set tile_overlap={self.tile_overlap}: must be between 0 and "
                               f"half the tile (image_size // 2 = {self.image_size // 2}).")
 
+
+DEFAULT_N_SAMPLES = 4  # RunConfig.n_samples's default (not hashed when at it)
 
 # What each preset changes in the run settings (methods may refine these in their own presets).
 RUN_PRESETS: dict[str, dict[str, Any]] = {

@@ -11,7 +11,8 @@ Data root (``--data-root``, default ``datasets/``), one folder per dataset::
         models/         models a method trains on the dataset itself (e.g. a self-supervised
                         backbone), keyed by the data and the settings
         biometrics/     the ground truth's objects and cell features of the biological
-                        tiers, one .npz per fingerprint, split, size and settings
+                        tiers, one .npz per fingerprint, split, size and settings; the real
+                        stain's profile scores, profiles-<key>.json
 
 Results folder (``--results``, default ``results/``)::
 
@@ -43,6 +44,11 @@ TEST_PREDICTIONS_FILE = "test_predictions.npz"  # every test prediction, float16
 PER_IMAGE_INSTANCE_FILE = "per_image_instance.csv"  # instance tier: per field and object kind
 CELL_FEATURES_FILE = "cell_features.csv.gz"  # feature tier: per object, channel, feature
 FEATURE_SCORES_FILE = "feature_scores.csv"  # feature tier: per feature, real vs predicted
+PROFILES_MAP_FILE = "profiles_map.csv"  # profile tier: per perturbation, mAP real and virtual
+PROFILES_CONSISTENCY_FILE = "profiles_consistency.csv"  # profile tier: per target
+PER_IMAGE_POSTERIOR_FILE = "per_image_posterior.csv"  # posterior tier: per image and channel
+PER_IMAGE_MEAN_FILE = "per_image_metrics_mean.csv"  # posterior tier: the sample mean's scores
+POSTERIOR_SAMPLES_FILE = "posterior_samples.npz"  # posterior tier: one field's samples
 TENSORBOARD_DIR = "tensorboard"
 
 REPORT_FILE = "report.html"

@@ -79,3 +79,51 @@ def ensemble_scores(samples: np.ndarray, target: np.ndarray,
     for level, value in interval_coverage(samples, target, levels).items():
         out[f"coverage_{round(level * 100)}"] = value
     return out
+
+
+CALIBRATION_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # the calibration curve
+SUMMARY_VERSION = 1
+SCORE_NAMES = ("crps", "coverage_50", "coverage_90", "diversity", "mae_first", "mae_mean")
+
+
+class PosteriorScores:
+    """The posterior tier's numbers, image by image: per image and channel the
+    :func:`ensemble_scores` (``rows``) and the empirical coverage at every
+    :data:`CALIBRATION_LEVELS` level (pooled over images, per channel, for the curve)."""
+
+    def __init__(self, channels: Sequence[str]) -> None:
+        self.channels = tuple(channels)
+        self.rows: list[dict[str, float | str]] = []
+        self._calibration: dict[str, list[dict[float, float]]] = {c: [] for c in channels}
+
+    def add(self, sample_id: str, samples: np.ndarray, target: np.ndarray) -> None:
+        """Score one image's ensemble ``samples`` ``(S, C, H, W)`` against ``target``
+        ``(C, H, W)`` (values on [0, 1])."""
+        samples, target = _check(samples, target)
+        if target.shape[0] != len(self.channels):
+            raise ValueError(f"{target.shape[0]} channels, expected {len(self.channels)}")
+        for c, channel in enumerate(self.channels):
+            scores = ensemble_scores(samples[:, c], target[c])
+            self.rows.append({"sample_id": sample_id, "channel": channel,
+                              **{k: scores[k] for k in SCORE_NAMES}})
+            self._calibration[channel].append(
+                interval_coverage(samples[:, c], target[c], CALIBRATION_LEVELS))
+
+    def summary(self) -> dict:
+        """Per channel and Average (over channels) the mean over images of each score, and
+        the calibration curve (nominal levels, empirical coverage per channel and Average)."""
+        if not self.rows:
+            raise ValueError("no image was scored")
+        channels = {}
+        for channel in self.channels:
+            group = [r for r in self.rows if r["channel"] == channel]
+            channels[channel] = {k: float(np.mean([r[k] for r in group])) for k in SCORE_NAMES}
+        average = {k: float(np.mean([v[k] for v in channels.values()])) for k in SCORE_NAMES}
+        curve = {channel: [float(np.mean([c[level] for c in values]))
+                           for level in CALIBRATION_LEVELS]
+                 for channel, values in self._calibration.items()}
+        curve["Average"] = [float(np.mean([curve[c][i] for c in self.channels]))
+                            for i in range(len(CALIBRATION_LEVELS))]
+        return {"channels": channels, "average": average,
+                "calibration": {"nominal": list(CALIBRATION_LEVELS), "empirical": curve},
+                "n_images": len({r["sample_id"] for r in self.rows})}

@@ -22,4 +22,14 @@ INSTANCE_METRICS: tuple[str, ...] = ("f1", "precision", "recall", "mean_iou", "a
 FEATURE_METRICS: tuple[str, ...] = ("feature_r", "feature_good")
 HIGHER_IS_BETTER.update({m: True for m in (*INSTANCE_METRICS, *FEATURE_METRICS)},
                         count_error=False)
+# The posterior tier's columns (vsbench.posterior; per test image and channel): ensemble CRPS
+# (a point mass: the MAE), coverage of the central 50 % / 90 % per-pixel intervals (honest at
+# 0.5 / 0.9; a too-narrow ensemble, the usual failure, is below: so higher counts as better up
+# to nominal), diversity, the sample mean's MAE and PCC. The profile tier's (per treated
+# perturbation): the virtual stain's phenotypic-activity mAP and whether it is retrieved.
+POSTERIOR_METRICS: tuple[str, ...] = ("crps", "coverage_50", "coverage_90", "diversity",
+                                      "mae_mean", "pcc_mean")
+PROFILE_METRICS: tuple[str, ...] = ("map", "retrieved")
+HIGHER_IS_BETTER.update(crps=False, coverage_50=True, coverage_90=True, diversity=True,
+                        mae_mean=False, pcc_mean=True, map=True, retrieved=True)
 SSIM_KERNEL, SSIM_SIGMA, DATA_RANGE = 11, 1.5, 1.0

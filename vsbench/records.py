@@ -10,7 +10,8 @@ A run folder holds three JSON records, each read and written only through the cl
 - :class:`MetricsRecord` (``metrics.json``): per channel and Average ``mse``, ``mae``, ``pcc``,
   ``ssim``, the number of test images, timings, what the method reported about itself, and
   the summaries of the biological tiers (``biometrics``: nuclei/cell matching and cell
-  features; absent in older runs).
+  features; absent in older runs), and of the profile and posterior tiers (``profiles``,
+  ``posterior``; absent in older runs).
 
 Every record carries ``schema_version`` (:data:`SCHEMA_VERSION`); a file without one was written
 before versioning (version 1, the same fields). ``from_json`` checks a record's types and
@@ -251,6 +252,10 @@ class MetricsRecord(_Record):
     # The biological tiers (vsbench.biometrics.tiers; its own "version" inside); None in
     # runs made before them.
     biometrics: dict[str, Any] | None = None
+    # The profile tier (vsbench.profiles.tier: well-level mAP, real vs virtual) and the
+    # posterior tier (vsbench.engine.posterior: ensemble CRPS, coverage); None in older runs.
+    profiles: dict[str, Any] | None = None
+    posterior: dict[str, Any] | None = None
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -265,7 +270,7 @@ class MetricsRecord(_Record):
         "image_size": _OPT_INT,
         "eval_image_size": _OPT_INT, "pcc_undefined_images": int, "run_id": _OPT_STR,
         "config_hash": _OPT_STR, "method_record": _OPT_DICT, "unguided": _OPT_DICT,
-        "biometrics": _OPT_DICT,
+        "biometrics": _OPT_DICT, "profiles": _OPT_DICT, "posterior": _OPT_DICT,
         "schema_version": int}
 
     def _check(self, source: object) -> None:

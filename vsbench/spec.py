@@ -54,6 +54,9 @@ class MethodSpec:
         control: a control, not a method to rank (e.g. an all-zero guide, or masks from the
             ground truth: an upper bound). Recorded as ``control`` in the run's config.json;
             leaderboards show controls in their own section, never ranked with real methods.
+        stochastic: the prediction is a sample of a distribution (a diffusion sampler): the
+            posterior tier draws ``n_samples`` samples per test image and scores them as an
+            ensemble; a deterministic method is scored as a point mass (CRPS = MAE).
     """
 
     name: str
@@ -63,6 +66,7 @@ class MethodSpec:
     factory: Callable[[Any, Any], Any]
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     control: bool = False
+    stochastic: bool = False
 
 
 @dataclass(frozen=True)

@@ -46,4 +46,5 @@ def vsbench_methods() -> list[MethodSpec]:
         params=ClassGuidedParams,
         factory=build,
         presets=diffusion_presets(),
+        stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
     )]

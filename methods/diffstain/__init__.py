@@ -50,4 +50,5 @@ def vsbench_methods() -> list[MethodSpec]:
         params=DiffStainParams,
         factory=build,
         presets=diffusion_presets(),
+        stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
     )]

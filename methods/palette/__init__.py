@@ -32,4 +32,5 @@ def vsbench_methods() -> list[MethodSpec]:
         params=DiffusionParams,
         factory=build,
         presets=diffusion_presets(),
+        stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
     )]

@@ -59,5 +59,6 @@ def vsbench_methods() -> list[MethodSpec]:
         params=OracleMasksParams,
         factory=build,
         presets=diffusion_presets(),
+        stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
         control=True,
     )]

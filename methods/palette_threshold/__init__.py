@@ -66,4 +66,5 @@ def vsbench_methods() -> list[MethodSpec]:
         params=PaletteThresholdParams,
         factory=build,
         presets=diffusion_presets(),
+        stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
     )]

@@ -32,5 +32,6 @@ def vsbench_methods() -> list[MethodSpec]:
         params=MaskGuidedParams,
         factory=build,
         presets=diffusion_presets(),
+        stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
         control=True,
     )]

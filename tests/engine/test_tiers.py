@@ -116,7 +116,7 @@ def test_vsbench_evaluate_refuses_what_it_cannot_score(two_runs, tmp_path):
     out = runner.invoke(app, ["evaluate", str(old)])
     assert out.exit_code == 2 and "the run is running, not completed" in out.output
     out = runner.invoke(app, ["evaluate", "--tier", "pixels", str(first.folder)])
-    assert out.exit_code == 2 and "--tier pixels: choose one of instance, features, all" in (
+    assert out.exit_code == 2 and "--tier pixels: choose one of instance, features, profiles, posterior, all" in (
         out.output)
 
 

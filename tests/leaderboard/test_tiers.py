@@ -104,7 +104,7 @@ def test_compare_tier_all_and_errors(results):
     default = runner.invoke(app, ["compare", "--results", str(root)], env={"COLUMNS": "250"})
     assert "instance tier" not in default.output
     bad = runner.invoke(app, ["compare", "--results", str(root), "--tier", "cells"])
-    assert bad.exit_code == 2 and "--tier cells: choose one of pixel, instance, features, all" in (
+    assert bad.exit_code == 2 and "--tier cells: choose one of pixel, instance, features, profiles, posterior, all" in (
         bad.output)
     none = runner.invoke(app, ["compare", "--results", str(root), "--tier", "instance",
                                "--methods", "palette"])

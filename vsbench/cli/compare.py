@@ -52,7 +52,10 @@ def compare(
                              "(nuclei and cells found: F1, precision, recall, IoU, AP, count "
                              "error; ranked on nuclei F1), features (cp-measure cell features: "
                              "mean real-vs-predicted r and fraction with r >= 0.5 per channel; "
-                             "ranked on the Average r) or all. --channels, --metrics and "
+                             "ranked on the Average r), profiles (well-level phenotypic "
+                             "activity mAP per perturbation, real stain beside each method), "
+                             "posterior (ensemble CRPS, 50/90 % coverage, diversity, sample "
+                             "mean; ranked on the Average CRPS) or all. --channels, --metrics and "
                              "--sort-by apply to the pixel tier."),
 ) -> None:
     """Rank finished runs on leaderboards.
@@ -116,21 +119,50 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
         print_board(out, board)
         for note in board.notes:
             warn(note)
+        if getattr(board, "tier", None) == "profiles":
+            print_perturbations(out, board)
     if fmt is not None:
         path = output or leaderboard_file(results, FORMATS[fmt])
         export(boards, fmt, path)
         console().print(f"wrote {path}")
 
 
+def print_perturbations(out, board) -> None:
+    """The profile tier's own table: per treated perturbation, the real stain's mAP beside
+    each method's (mean over its runs), and the real-vs-virtual agreement."""
+    from rich.table import Table
+
+    from vsbench.leaderboard.later_tiers import perturbation_table
+
+    folders = {label: list(group["folder"]) for label, group in board.runs.groupby(
+        "label", sort=False)}
+    frame = perturbation_table(folders)
+    if frame.empty:
+        return
+    table = Table(title="phenotypic activity mAP per perturbation (real stain vs virtual)")
+    table.add_column("perturbation")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for name, row in frame.iterrows():
+        table.add_row(str(name), *("-" if pd_isna(v) else f"{v:.3f}" for v in row))
+    out.print(table)
+
+
+def pd_isna(value) -> bool:
+    """NaN or None."""
+    return value is None or value != value
+
+
 def tier_boards(results: Path, data_root: Path, tier: str, dataset: str | None,
                 methods: str | None) -> list:
-    """The leaderboards of the instance and/or feature tiers (``tier``: instance, features
-    or all; pixel: none); notes for runs without the tier on stderr."""
+    """The leaderboards of the instance, feature, profile and posterior tiers (``tier``: one
+    of them or all; pixel: none); notes for runs without the tier on stderr."""
     from vsbench.leaderboard import filter_runs, mark_stale
     from vsbench.leaderboard.tiers import build_tier_boards, load_tier_runs
 
     boards = []
-    for name in [t for t in ("instance", "features") if tier in (t, "all")]:
+    for name in [t for t in ("instance", "features", "profiles", "posterior")
+                 if tier in (t, "all")]:
         runs, notes = load_tier_runs(results, name)
         for note in notes:
             if not note.startswith("skipped"):  # the pixel tier already named those

@@ -87,6 +87,10 @@ def _config_record(request: RunRequest, entry: Registered, resolved: cfg.Resolve
                    device: torch.device, source: DatasetSource, split: Split) -> ConfigRecord:
     """The ``config.json`` record of a planned run, with its hash."""
     resolved_dict = resolved.to_dict()
+    # n_samples at its default stays out of the hashed run settings (configurations made
+    # before the posterior tier keep their hash); it is recorded under "posterior".
+    if resolved_dict["run"].get("n_samples") == cfg.DEFAULT_N_SAMPLES:
+        del resolved_dict["run"]["n_samples"]
     return ConfigRecord.from_json({
         "method": request.method, "dataset": request.dataset, "preset": request.preset,
         "seed": request.seed, "device": str(device), "overrides": request.overrides,
@@ -101,6 +105,8 @@ def _config_record(request: RunRequest, entry: Registered, resolved: cfg.Resolve
         "plugin": {"distribution": entry.origin.distribution, "version": entry.origin.version,
                    "module": entry.origin.module},
         "versions": code_version(), "control": bool(entry.spec.control),
+        "posterior": {"stochastic": bool(getattr(entry.spec, "stochastic", False)),
+                      "n_samples": resolved.run.n_samples},
     }, "the run's configuration").hashed()
 
 

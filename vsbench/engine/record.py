@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from vsbench import atomic
+from vsbench.biometrics.scoring import plain_json
 from vsbench.engine.plan import RunPlan
 from vsbench.engine.train import TrainState
 from vsbench.figures import prediction_grid
@@ -61,10 +62,12 @@ def write_preview(folder: RunFolder, plan: RunPlan, preview: dict[str, Any]) -> 
 def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
                    summary: dict[str, Any], predict_seconds: float,
                    unguided: dict[str, Any] | None = None,
-                   biometrics: dict[str, Any] | None = None) -> MetricsRecord:
+                   biometrics: dict[str, Any] | None = None,
+                   tiers: dict[str, dict[str, Any]] | None = None) -> MetricsRecord:
     """The ``metrics.json`` record of a run (``summary``: ``MetricAccumulator.compute()``;
     ``unguided``: the same of the unguided first estimates, for a guided method;
-    ``biometrics``: the biological tiers' summary)."""
+    ``biometrics``: the biological tiers' summary; ``tiers``: the ``profiles`` and
+    ``posterior`` summaries)."""
     request, run = plan.request, plan.resolved.run
     record = {
         "method": request.method, "dataset": request.dataset,
@@ -86,13 +89,16 @@ def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, train
                               "per_image_file": PER_IMAGE_UNGUIDED_FILE}
     if biometrics is not None:
         record["biometrics"] = biometrics
+    for name, value in (tiers or {}).items():
+        record[name] = plain_json(value)
     return MetricsRecord.from_json(record)
 
 
 def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, trained: TrainState,
                   scores: MetricAccumulator, preview: dict[str, Any], predict_seconds: float,
                   unguided: MetricAccumulator | None = None,
-                  biometrics: dict[str, Any] | None = None) -> MetricsRecord:
+                  biometrics: dict[str, Any] | None = None,
+                  tiers: dict[str, dict[str, Any]] | None = None) -> MetricsRecord:
     """Write the log, per-image metrics, preview and metrics.json (with the biological
     tiers' summary ``biometrics``); mark the run completed. ``unguided``: the scores of a
     guided method's unguided first estimates (else None)."""
@@ -103,7 +109,8 @@ def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, traine
         atomic.write_text(folder.file(PER_IMAGE_UNGUIDED_FILE), csv_text(unguided.per_image()))
     write_preview(folder, plan, preview)
     metrics = metrics_record(plan, config, folder, trained, summary, predict_seconds,
-                             None if unguided is None else unguided.compute(), biometrics)
+                             None if unguided is None else unguided.compute(), biometrics,
+                             tiers)
     folder.write_metrics(metrics)
     folder.set_state("completed")
     return metrics

@@ -5,7 +5,10 @@
 (:func:`vsbench.biometrics.scoring.score_run`; the ground truth from the data root's cache,
 else from the dataset's real stains at the run's size) and rewrites the run's ``metrics.json``
 with the new summaries merged in, atomically. The run stays completed; its other records and
-scores are untouched.
+scores are untouched. ``--tier profiles`` scores the profile tier from the run's
+``cell_features.csv.gz``; ``--tier posterior`` the posterior tier
+(:mod:`vsbench.engine.rescore_posterior`: a stochastic method's checkpoint reloaded and
+sampled, a deterministic one's saved predictions as a point mass).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vsbench.biometrics.scoring import score_run
+from vsbench.biometrics.scoring import plain_json, score_run
 from vsbench.biometrics.segmenters import DEFAULT_SEGMENTER
 from vsbench.biometrics.tiers import TIERS
 from vsbench.engine.predictions import load_test_predictions
@@ -26,13 +29,18 @@ from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
 
 
+LATER_TIERS = ("profiles", "posterior")  # scored after (and from) the biological tiers
+
+
 def tiers_of(choice: str) -> tuple[str, ...]:
-    """The tiers of ``--tier`` (``instance``, ``features`` or ``all``)."""
+    """The tiers of ``--tier`` (``instance``, ``features``, ``profiles``, ``posterior`` or
+    ``all``)."""
     if choice == "all":
-        return TIERS
-    if choice in TIERS:
+        return TIERS + LATER_TIERS
+    if choice in TIERS + LATER_TIERS:
         return (choice,)
-    raise ResultsError(f"--tier {choice}: choose one of instance, features, all.")
+    raise ResultsError(f"--tier {choice}: choose one of instance, features, profiles, "
+                       "posterior, all.")
 
 
 def recorded_data_root(config: ConfigRecord) -> Path:
@@ -42,15 +50,20 @@ def recorded_data_root(config: ConfigRecord) -> Path:
         "datasets")
 
 
-def _targets(config: ConfigRecord, data_root: Path, sample_ids: Sequence[str], size: int,
-             registry: Registry) -> np.ndarray:
-    """The real stains of ``sample_ids`` at ``size``, read as the run read them."""
+def _source(config: ConfigRecord, data_root: Path, registry: Registry):
+    """The dataset source the run used (its fingerprint checked)."""
     source = registry.dataset(config.dataset).spec.factory(data_root)
     if source.fingerprint() != config.dataset_fingerprint:
         raise ResultsError(f"the dataset '{config.dataset}' under {data_root} is not the one "
                            f"the run used (fingerprint {source.fingerprint()}, the run recorded "
                            f"{config.dataset_fingerprint}); pass its --data-root.")
-    return real_stains(source, data_root, sample_ids, size)
+    return source
+
+
+def _targets(config: ConfigRecord, data_root: Path, sample_ids: Sequence[str], size: int,
+             registry: Registry) -> np.ndarray:
+    """The real stains of ``sample_ids`` at ``size``, read as the run read them."""
+    return real_stains(_source(config, data_root, registry), data_root, sample_ids, size)
 
 
 def real_stains(source, data_root: Path, sample_ids: Sequence[str], size: int) -> np.ndarray:
@@ -64,8 +77,10 @@ def real_stains(source, data_root: Path, sample_ids: Sequence[str], size: int) -
 
 def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None = None,
                 segmenter: str = DEFAULT_SEGMENTER, workers: int = 1,
-                registry: Registry | None = None) -> MetricsRecord:
-    """Score the completed run at ``path`` for ``tiers`` and return its updated metrics."""
+                registry: Registry | None = None, device: str = "auto") -> MetricsRecord:
+    """Score the completed run at ``path`` for ``tiers`` and return its updated metrics
+    (``metrics.json`` rewritten atomically, every other summary in it kept). The posterior
+    tier of a stochastic method reloads the run's checkpoint on ``device`` and samples."""
     folder = RunFolder(Path(path))
     if not folder.path.is_dir():
         raise ResultsError(f"{path}: no such run folder; pass a folder under "
@@ -78,14 +93,29 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
     saved = load_test_predictions(folder.path)
     root = Path(data_root) if data_root is not None else recorded_data_root(config)
     size = int(saved.prediction.shape[-1])
-    summary = score_run(
-        folder.path, saved.prediction, saved.sample_ids, saved.channels,
-        dataset_fingerprint=config.dataset_fingerprint, split_hash=config.split_hash,
-        cache_dir=dataset_folder(root, config.dataset).biometrics_cache,
-        targets=lambda: _targets(config, root, saved.sample_ids, size,
-                                 registry or default_registry()),
-        tiers=tiers, segmenter=segmenter, workers=workers)
-    updated = metrics.replace(biometrics=merged(metrics.biometrics, summary))
+    registry = registry or default_registry()
+    updated = metrics
+    biological = [t for t in tiers if t in TIERS]
+    if biological:
+        summary = score_run(
+            folder.path, saved.prediction, saved.sample_ids, saved.channels,
+            dataset_fingerprint=config.dataset_fingerprint, split_hash=config.split_hash,
+            cache_dir=dataset_folder(root, config.dataset).biometrics_cache,
+            targets=lambda: _targets(config, root, saved.sample_ids, size, registry),
+            tiers=biological, segmenter=segmenter, workers=workers)
+        updated = updated.replace(biometrics=merged(metrics.biometrics, summary))
+    if "profiles" in tiers:
+        from vsbench.profiles.tier import profile_tier
+
+        updated = updated.replace(profiles=plain_json(profile_tier(
+            folder.path, _source(config, root, registry).records(), saved.sample_ids,
+            updated.biometrics, dataset_folder(root, config.dataset).biometrics_cache)))
+    if "posterior" in tiers:
+        from vsbench.engine.rescore_posterior import rescore_posterior
+
+        updated = updated.replace(posterior=plain_json(rescore_posterior(
+            folder, config, saved, root, registry, device,
+            lambda: _targets(config, root, saved.sample_ids, size, registry))))
     folder.write_metrics(updated)
     return updated
 

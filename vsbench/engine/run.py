@@ -31,7 +31,7 @@ from vsbench.engine.plan import RunPlan, RunRequest, plan_run
 from vsbench.engine.record import write_results
 from vsbench.engine.runtime import (apply_speedups, restored_torch_flags, seed_everything,
                                     select_device)
-from vsbench.engine.tiers import keep_and_score
+from vsbench.engine.tiers import keep_and_score, later_tiers
 from vsbench.engine.tracking import Tracker
 from vsbench.engine.train import train
 from vsbench.errors import CheckpointError, ConfigError, EngineError, ResultsError
@@ -231,9 +231,11 @@ def _train_and_evaluate(plan: RunPlan, opened: OpenedRun, config: ConfigRecord,
             firsts = [p[2] for p in parts if p[2] is not None]
             fields = FieldCollector().merge([p[3] for p in parts])
             biometrics = keep_and_score(plan, folder, fields, console)
+            later = later_tiers(plan, folder, fields, biometrics, method, test_data, console,
+                                distributed=ctx.enabled)
             record = write_results(plan, config, folder, trained, scores, preview,
                                    sum(p[1] for p in parts),
                                    unguided=MetricAccumulator.merged(firsts) if firsts else None,
-                                   biometrics=biometrics)
+                                   biometrics=biometrics, tiers=later)
             tracker.metrics(record, trained.step)
     return broadcast(record, ctx)

@@ -5,9 +5,13 @@ After the test split is predicted, :func:`keep_and_score` writes ``test_predicti
 (:func:`vsbench.biometrics.scoring.score_run`), with the ground truth cached under the data
 root. A failure of the tiers does not fail a run that trained and predicted: the summary then
 records the error, the run's predictions are on disk, and ``vsbench evaluate --tier all RUN``
-scores them again. ``VSBENCH_TIER_WORKERS`` (default 1) spreads the fields over processes.
-``VSBENCH_TIERS=pixel`` skips the tiers (the predictions are still kept, so ``vsbench evaluate``
-scores them later): for quick experiments, and for the test suite's runs that test other things.
+scores them again. :func:`later_tiers` then scores the profile tier (well-level mAP from the
+per-cell features) and the posterior tier (``n_samples`` samples of a stochastic method), each
+recorded as an error, never raised, when it fails (``vsbench evaluate --tier profiles|posterior
+RUN`` scores it again). ``VSBENCH_TIER_WORKERS`` (default 1) spreads the fields over processes.
+``VSBENCH_TIERS=pixel`` skips every tier but the pixel one (the predictions are still kept, so
+``vsbench evaluate`` scores them later): for quick experiments, and for the test suite's runs
+that test other things.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from rich.console import Console
 from vsbench.biometrics.scoring import score_run
 from vsbench.engine.evaluate import FieldCollector
 from vsbench.engine.plan import RunPlan
+from vsbench.engine.posterior import score_posterior
 from vsbench.engine.predictions import save_test_predictions
 from vsbench.layout import dataset_folder
+from vsbench.method import Method
+from vsbench.profiles.tier import profile_tier
 from vsbench.store import RunFolder
 
 WORKERS_VARIABLE = "VSBENCH_TIER_WORKERS"
@@ -66,3 +73,39 @@ def keep_and_score(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
                       f"{folder.path}`.", highlight=False, soft_wrap=True)
         return {"error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc()}
+
+
+def _guarded(name: str, folder: RunFolder, console: Console, work) -> dict[str, Any]:
+    try:
+        return work()
+    except Exception as exc:  # a tier must not cost a trained run
+        console.print(f"[yellow]warning:[/] the {name} tier failed ({type(exc).__name__}: "
+                      f"{exc}); score it later with `vsbench evaluate --tier {name} "
+                      f"{folder.path}`.", highlight=False, soft_wrap=True)
+        return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+
+
+def later_tiers(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
+                biometrics: dict[str, Any], method: Method, test_data: Any, console: Console,
+                distributed: bool = False) -> dict[str, dict[str, Any]]:
+    """The ``profiles`` and ``posterior`` summaries of a run that predicted ``fields``."""
+    if tiers_skipped():
+        note = (f"{TIERS_VARIABLE}=pixel; score it with `vsbench evaluate --tier "
+                "{tier} " + str(folder.path) + "`")
+        return {tier: {"skipped": note.format(tier=tier)} for tier in ("profiles", "posterior")}
+    ids = [i for i in plan.test_ids if i in fields.predictions]
+    cache = dataset_folder(plan.data_root, plan.request.dataset).biometrics_cache
+    out = {"profiles": _guarded("profiles", folder, console, lambda: profile_tier(
+        folder.path, plan.source.records(), ids, biometrics, cache))}
+    stochastic = bool(getattr(plan.method_entry.spec, "stochastic", False))
+    run = plan.resolved.run
+    if distributed and stochastic:
+        out["posterior"] = {"skipped": "a distributed run draws no extra samples; score them "
+                                       f"with `vsbench evaluate --tier posterior {folder.path}`"}
+        return out
+    out["posterior"] = _guarded("posterior", folder, console, lambda: score_posterior(
+        folder.path, list(plan.source.info.channels),
+        {i: fields.predictions[i] for i in ids}, {i: fields.targets[i] for i in ids},
+        stochastic=stochastic, n_samples=run.n_samples, seed=plan.request.seed,
+        method=method, data=test_data, run=run, device=plan.device))
+    return out

@@ -12,6 +12,9 @@ bootstrap intervals and paired Wilcoxon tests as the pixel tier
   r >= 0.5 (``feature_good``), from ``feature_scores.csv``; intervals and tests over
   features (paired by channel and feature name). Ranked on Average feature_r.
 
+- ``posterior`` and ``profiles``: :mod:`vsbench.leaderboard.later_tiers` (over test images,
+  ranked on Average CRPS; over treated perturbations, ranked on the virtual stain's mAP).
+
 A counted run without the tier (made before it, or on a channel set without DNA) is named in
 a note with the command that scores it.
 """
@@ -30,11 +33,18 @@ from vsbench.layout import FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE
 from vsbench.leaderboard.board import Leaderboard
 from vsbench.leaderboard.configurations import count_runs
 from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key
-from vsbench.protocol import AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER, INSTANCE_METRICS
+from vsbench.leaderboard.later_tiers import ACTIVITY, posterior_units, profile_units
+from vsbench.protocol import (AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER, INSTANCE_METRICS,
+                              POSTERIOR_METRICS, PROFILE_METRICS)
 from vsbench.store import ResultsStore
 
-TIER_CHOICES = ("pixel", "instance", "features", "all")
-DEFAULT_SORTS = {"instance": ("nuclei", "f1"), "features": (AVERAGE, "feature_r")}
+TIER_CHOICES = ("pixel", "instance", "features", "profiles", "posterior", "all")
+DEFAULT_SORTS = {"instance": ("nuclei", "f1"), "features": (AVERAGE, "feature_r"),
+                 "posterior": (AVERAGE, "crps"), "profiles": (ACTIVITY, "map")}
+TIER_METRICS = {"instance": INSTANCE_METRICS, "features": FEATURE_METRICS,
+                "posterior": POSTERIOR_METRICS, "profiles": PROFILE_METRICS}
+TIER_UNITS = {"instance": "test images", "features": "features", "posterior": "test images",
+              "profiles": "perturbations"}
 
 
 def _number(value) -> float:
@@ -44,6 +54,10 @@ def _number(value) -> float:
 def per_unit(folder: Path, tier: str) -> pd.DataFrame | None:
     """A run's values per unit (instance: test image; features: feature name) with columns
     ``(channel, metric)``; None when the run has no such file."""
+    if tier == "posterior":
+        return posterior_units(folder)
+    if tier == "profiles":
+        return profile_units(folder)
     try:
         if tier == "instance":
             frame = pd.read_csv(Path(folder) / PER_IMAGE_INSTANCE_FILE,
@@ -67,6 +81,16 @@ def per_unit(folder: Path, tier: str) -> pd.DataFrame | None:
     return wide
 
 
+def has_tier(record, tier: str) -> bool:
+    """Whether a run's metrics record has scores of ``tier`` (not skipped, not failed)."""
+    if tier in ("posterior", "profiles"):
+        summary = getattr(record, tier, None) or {}
+        if not summary or "error" in summary or summary.get("skipped"):
+            return False
+        return tier == "posterior" or "mean_map" in (summary.get("virtual") or {})
+    return bool((record.biometrics or {}).get(tier))
+
+
 def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str]]:
     """The long table (as :func:`vsbench.leaderboard.load.load_runs`) of the tier's values of
     every counted run that has the tier, and notes naming those that lack it."""
@@ -80,11 +104,12 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
         base = dict(zip(GROUP_KEYS, _key(record)))
         base.update(method=record.method, configuration=item.configuration, label=item.label,
                     seed=record.seed, run=folder.name, folder=str(folder))
-        values = (per_unit(folder, tier) if (record.biometrics or {}).get(tier) else None)
+        values = (per_unit(folder, tier) if has_tier(record, tier) else None)
         if values is None:
             lacking.append(str(folder))
             continue
-        order = {c: i for i, c in enumerate(["nuclei", "cells", *record.channels, AVERAGE])}
+        order = {c: i for i, c in enumerate(["nuclei", "cells", ACTIVITY, *record.channels,
+                                             AVERAGE])}
         means = sorted(values.mean(axis=0).items(), key=lambda kv: order.get(kv[0][0], 99))
         for (channel, metric), column in means:
             rows.append({**base, "channel": channel, "metric": metric,
@@ -101,7 +126,7 @@ def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
     boards = []
     if runs.empty:
         return boards
-    metrics = INSTANCE_METRICS if tier == "instance" else FEATURE_METRICS
+    metrics = TIER_METRICS[tier]
     keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
     for key, group in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
         channel_order = list(dict.fromkeys(group["channel"]))
@@ -123,8 +148,7 @@ def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
                                                    "run", "folder"]]
         board = Leaderboard(dict(zip(GROUP_KEYS, key)), table, std=std.loc[table.index],
                             sort_by=sort_by, runs=per_run.reset_index(drop=True),
-                            unit="test images" if tier == "instance" else "features",
-                            tier=tier)
+                            unit=TIER_UNITS[tier], tier=tier)
         board.rank = stats.rank(table[sort_by], sort_by[1])
         _add_statistics(board, tier)
         boards.append(board)

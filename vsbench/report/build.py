@@ -30,6 +30,7 @@ from vsbench.protocol import AVERAGE, METRICS
 from vsbench.leaderboard.render import guidance_html
 from vsbench.leaderboard.tiers import load_tier_runs
 from vsbench.report.charts import bar_charts, loss_curves
+from vsbench.report.later_tiers import later_section
 from vsbench.report.tiers import tier_section
 from vsbench.report.images import Image, png_uri, text_png, uri
 from vsbench.store import RunFolder
@@ -51,8 +52,11 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
     warnings += [note for board in boards for note in board.notes]
     sections = [_section(board, i, n_fields) for i, board in enumerate(boards)]
     tier_runs = {tier: load_tier_runs(results_dir, tier)[0] for tier in ("instance", "features")}
+    later_runs = {tier: load_tier_runs(results_dir, tier)[0]
+                  for tier in ("profiles", "posterior")}
     for section, board in zip(sections, boards):
         section["tiers"] = tier_section(board, tier_runs, data_root)
+        section["later"] = later_section(board, later_runs)
     page = _environment().get_template(TEMPLATE).render(
         sections=sections, warnings=warnings, results_dir=str(results_dir),
         n_runs=int(runs["folder"].nunique()), generated=time.strftime("%Y-%m-%d %H:%M"))

@@ -1,0 +1,146 @@
+"""The posterior tier of a run: a stochastic method's prediction judged as a distribution.
+
+A method whose plugin declares ``stochastic=True`` (a diffusion sampler) is sampled
+``n_samples`` times per test image: the first sample is the run's prediction (what the pixel
+tier scored, unchanged), the other ``n_samples - 1`` are drawn here, all samples of an image in
+one batch (each batch of the loader is repeated ``n_samples - 1`` times along its batch axis,
+so images' samples run together on a GPU and on a CPU alike). The ensemble is scored by
+:class:`vsbench.posterior.PosteriorScores` (per-pixel CRPS, central-interval coverage and the
+calibration curve, diversity, MAE of the first sample and of the sample mean) and the sample
+mean by the metric protocol (``per_image_metrics_mean.csv``). A deterministic method is a point
+mass: its one prediction is the ensemble, so its CRPS is its MAE and every method has the
+column. The cost is recorded (seconds per image and per drawn sample), and the first test
+field's samples are kept for the report (``posterior_samples.npz``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from vsbench import atomic
+from vsbench import config as cfg
+from vsbench.data.torch_dataset import PairedImageDataset
+from vsbench.engine.record import csv_text
+from vsbench.engine.runtime import autocast_context, loader_options, to_device
+from vsbench.layout import PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE, POSTERIOR_SAMPLES_FILE
+from vsbench.method import Method, as_prediction
+from vsbench.metrics import MetricAccumulator
+from vsbench.posterior import SUMMARY_VERSION, PosteriorScores
+from vsbench.tiling import predict_batch_tiled
+
+SEED_OFFSET = 7919  # the extra samples' noise: seeded from the run's seed, apart from training
+
+
+def repeat_batch(batch: Mapping[str, Any], times: int) -> dict[str, Any]:
+    """``batch`` with every per-image tensor repeated ``times`` times, image by image (image
+    0's copies first), labels included."""
+    def rep(value: Any) -> Any:
+        if isinstance(value, torch.Tensor) and value.ndim >= 1:
+            return value.repeat_interleave(times, dim=0)
+        if isinstance(value, Mapping):
+            return {k: rep(v) for k, v in value.items()}
+        return value
+    return {key: rep(value) for key, value in batch.items()}
+
+
+@torch.inference_mode()
+def draw_samples(method: Method, data: PairedImageDataset, run: cfg.RunConfig,
+                 device: torch.device, extra: int
+                 ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, float]]:
+    """Per batch of test images: their ids, ``extra`` new samples ``(B, extra, C, H, W)``,
+    the real stains ``(B, C, H, W)`` and the seconds spent sampling."""
+    per_batch = max(1, run.eval_batch_size // extra)
+    options = loader_options(run, device) | {"persistent_workers": False}
+    loader = torch.utils.data.DataLoader(data, batch_size=per_batch, shuffle=False, **options)
+    for batch in loader:
+        batch = to_device(batch, device, run.channels_last)
+        ids = [data.records[int(i)].sample_id for i in batch["index"]]
+        repeated = repeat_batch(batch, extra)
+        start = time.perf_counter()
+        with autocast_context(device, run.precision):
+            output = as_prediction(predict_batch_tiled(
+                method.predict, repeated, run.image_size, run.tile_overlap,
+                len(ids) * extra))
+        image = output.image.float().clamp(0, 1)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        samples = image.reshape(len(ids), extra, *image.shape[1:]).cpu().numpy()
+        yield ids, samples, batch["fluorescence"].float().cpu().numpy(), seconds
+
+
+def _rows_to_csv(path: Path, rows: list[dict]) -> None:
+    atomic.write_text(path, csv_text(rows))
+
+
+def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.ndarray],
+                    targets: Mapping[str, np.ndarray] | None, *, stochastic: bool,
+                    n_samples: int, seed: int, method: Method | None = None,
+                    data: PairedImageDataset | None = None, run: cfg.RunConfig | None = None,
+                    device: torch.device | None = None) -> dict[str, Any]:
+    """Score the posterior tier, write its files into ``folder`` and return the ``posterior``
+    summary of ``metrics.json``.
+
+    ``first``: each test field's prediction (the run's, ``(C, H, W)``); ``targets``: the real
+    stains by id (for a deterministic method; a stochastic one reads them from ``data``). A
+    stochastic method is sampled ``n_samples - 1`` more times on ``data`` (with ``run``'s
+    batch size and precision, on ``device``)."""
+    ids = list(first)
+    scores, mean_scores = PosteriorScores(channels), MetricAccumulator(channels)
+    gallery: dict[str, np.ndarray] = {}
+    seconds, drawn = 0.0, 0
+
+    def add(sample_id: str, ensemble: np.ndarray, target: np.ndarray) -> None:
+        scores.add(sample_id, ensemble, target)
+        mean_scores.update(torch.from_numpy(ensemble.mean(axis=0)[None]).float(),
+                           torch.from_numpy(target[None]).float(), [sample_id],
+                           method="sample mean")
+        if not gallery:
+            gallery.update(sample_id=np.array(sample_id), samples=ensemble.astype(np.float16),
+                           target=target.astype(np.float16))
+
+    if stochastic and n_samples > 1:
+        if method is None or data is None or run is None or device is None:
+            raise ValueError("a stochastic method is sampled: pass method, data, run, device")
+        torch.manual_seed(seed + SEED_OFFSET)
+        for batch_ids, samples, real, spent in draw_samples(method, data, run, device,
+                                                            n_samples - 1):
+            seconds += spent
+            for i, sample_id in enumerate(batch_ids):
+                ensemble = np.concatenate([np.asarray(first[sample_id], np.float32)[None],
+                                           samples[i]])
+                add(sample_id, ensemble, real[i])
+                drawn += 1
+    else:
+        if targets is None:
+            raise ValueError("a point mass is scored against targets: pass targets")
+        for sample_id in ids:
+            add(sample_id, np.asarray(first[sample_id], np.float32)[None],
+                np.asarray(targets[sample_id], np.float32))
+    folder = Path(folder)
+    _rows_to_csv(folder / PER_IMAGE_POSTERIOR_FILE, scores.rows)
+    _rows_to_csv(folder / PER_IMAGE_MEAN_FILE, mean_scores.per_image())
+    atomic.write_npz(folder / POSTERIOR_SAMPLES_FILE, channels=np.array(channels, dtype=str),
+                     **gallery)
+    mean = mean_scores.compute()
+    ensemble = n_samples if stochastic else 1
+    summary = {"version": SUMMARY_VERSION, "stochastic": bool(stochastic),
+               "n_samples": ensemble, **scores.summary(),
+               "sample_mean": {"channels": mean["channels"], "average": mean["average"]},
+               "files": [PER_IMAGE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE,
+                         POSTERIOR_SAMPLES_FILE]}
+    if stochastic and n_samples > 1:
+        summary["seconds"] = {
+            "sampling": round(seconds, 4),
+            "per_image": round(seconds / max(drawn, 1), 5),
+            "per_image_per_sample": round(seconds / max(drawn * (n_samples - 1), 1), 5),
+            "device": str(device)}
+    else:
+        summary["note"] = ("deterministic: scored as a point mass (CRPS = MAE, no spread)"
+                           if not stochastic else "n_samples = 1: one sample, no spread")
+    return summary

@@ -1,0 +1,93 @@
+"""Per-unit values of the profile and posterior tiers, for their leaderboards, and the
+profile tier's per-perturbation table (torch-free).
+
+- ``posterior``: per test image, per channel and their Average, the ensemble CRPS, the
+  coverage of the central 50 % / 90 % intervals, the diversity (``per_image_posterior.csv``)
+  and the sample mean's MAE and PCC (``per_image_metrics_mean.csv``). Ranked on Average CRPS.
+- ``profiles``: per treated perturbation (``profiles_map.csv``), under the column group
+  ``activity``, the virtual stain's mAP and retrieval (corrected p < 0.05). Ranked on mAP.
+  :func:`perturbation_table` puts the real stain's mAP beside every method's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from vsbench.layout import PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE, PROFILES_MAP_FILE
+from vsbench.protocol import AVERAGE, POSTERIOR_METRICS, PROFILE_METRICS
+
+ACTIVITY = "activity"
+
+
+def posterior_units(folder: Path) -> pd.DataFrame | None:
+    """A run's posterior values per test image, columns ``(channel, metric)``."""
+    try:
+        frame = pd.read_csv(Path(folder) / PER_IMAGE_POSTERIOR_FILE,
+                            dtype={"sample_id": str, "channel": str})
+        mean = pd.read_csv(Path(folder) / PER_IMAGE_MEAN_FILE,
+                           dtype={"sample_id": str, "channel": str})
+    except (OSError, ValueError):
+        return None
+    mean = mean.rename(columns={"mae": "mae_mean_protocol", "pcc": "pcc_mean"})
+    frame = frame.merge(mean[["sample_id", "channel", "pcc_mean"]], on=["sample_id", "channel"],
+                        how="left")
+    try:
+        wide = frame.set_index(["sample_id", "channel"])[list(POSTERIOR_METRICS)].unstack(
+            "channel").swaplevel(axis=1).astype(float)
+    except KeyError:
+        return None
+    for metric in POSTERIOR_METRICS:
+        wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
+    return wide
+
+
+def profile_units(folder: Path) -> pd.DataFrame | None:
+    """A run's virtual-stain mAP and retrieval per treated perturbation, columns
+    ``("activity", metric)``."""
+    try:
+        frame = pd.read_csv(Path(folder) / PROFILES_MAP_FILE, dtype={"perturbation": str})
+    except (OSError, ValueError):
+        return None
+    if "map_virtual" not in frame:
+        return None
+    retrieved = frame["retrieved_virtual"].map(
+        lambda v: 1.0 if str(v) == "True" else 0.0 if str(v) == "False" else float("nan"))
+    out = pd.DataFrame({(ACTIVITY, "map"): frame["map_virtual"].astype(float).to_numpy(),
+                        (ACTIVITY, "retrieved"): retrieved.to_numpy()},
+                       index=frame["perturbation"].to_numpy())
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    return out[[(ACTIVITY, m) for m in PROFILE_METRICS]]
+
+
+def perturbation_table(folders: dict[str, list[str]]) -> pd.DataFrame:
+    """Per treated perturbation (rows), the real stain's mAP and each method's (columns: the
+    mean over its runs), for ``folders`` (label -> run folders of one board); the last row is
+    the agreement (Pearson r over perturbations, real vs virtual; mean over runs)."""
+    columns: dict[str, pd.Series] = {}
+    agreement: dict[str, float] = {}
+    for label, paths in folders.items():
+        maps, real, rs = [], None, []
+        for path in paths:
+            try:
+                frame = pd.read_csv(Path(path) / PROFILES_MAP_FILE, dtype={"perturbation": str})
+            except (OSError, ValueError):
+                continue
+            if "map_virtual" not in frame:
+                continue
+            frame = frame.set_index("perturbation")
+            real = frame["map_real"] if real is None else real
+            maps.append(frame["map_virtual"].astype(float))
+            if frame["map_virtual"].std() > 0 and frame["map_real"].std() > 0:
+                rs.append(float(frame["map_real"].corr(frame["map_virtual"])))
+        if maps:
+            columns.setdefault("real stain", real.astype(float))
+            columns[label] = pd.concat(maps, axis=1).mean(axis=1)
+            agreement[label] = float(pd.Series(rs).mean()) if rs else float("nan")
+    table = pd.DataFrame(columns)
+    if table.empty:
+        return table
+    table.loc["agreement r"] = pd.Series(agreement)
+    table.index.name = "perturbation"
+    return table
