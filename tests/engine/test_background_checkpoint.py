@@ -49,7 +49,7 @@ def test_background_failure_is_raised_by_join_and_keeps_the_previous_file(tmp_pa
 
 def test_a_run_whose_final_checkpoint_fails_is_never_completed(tmp_path, monkeypatch):
     """The background write fails: the run is marked failed, not completed, and writes no
-    metrics."""
+    metrics (that a completed run has its final checkpoint, the resume tests show)."""
     real = checkpointing.save_checkpoint
 
     def failing(path, state):
@@ -65,9 +65,3 @@ def test_a_run_whose_final_checkpoint_fails_is_never_completed(tmp_path, monkeyp
     assert json.loads(state.read_text())["status"] == "failed"
     assert not list(state.parent.glob("metrics.json"))
 
-    monkeypatch.undo()
-    done = run_benchmark(RunRequest(method="unet", overrides=TINY, data_root=tmp_path / "data",
-                                    results_dir=tmp_path / "ok"))
-    folder = done.folder
-    assert json.loads((folder / "state.json").read_text())["status"] == "completed"
-    assert load_checkpoint(folder / "checkpoint.pt")["train_state"]["epoch"] == TINY["epochs"]
