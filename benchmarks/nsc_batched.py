@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
         value_diff = float(max(np.abs(v - e).max() for v, (e, _) in zip(values, ref)))
 
     def old_path(on: bool) -> None:
-        nsc.batched = not on
+        nsc.batched = not on  # "after": batched forced, also on the CPU
         if cnn:
             layout(not on)
 

@@ -72,7 +72,8 @@ def test_nsc_masks_batched_equal_the_cpu_path():
     images = F.interpolate(images, size=48, mode="area")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nsc_weights.NSCWeightsWarning)
-        nsc = NSC(NSCConfig(input_size=96, fov=32, n_init=2))  # 2 x 2 fields, 288-node graphs
+        # 2 x 2 fields, 288-node graphs; batched forced (the default batches on a GPU only)
+        nsc = NSC(NSCConfig(input_size=96, fov=32, n_init=2), batched=True)
         fast = nsc.masks(images)
         fast_labels = nsc.cluster(images)
         assert "block Krylov" in nsc.record()["eigensolver"]
