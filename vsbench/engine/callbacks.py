@@ -23,7 +23,7 @@ import torch
 from rich.console import Console
 
 from vsbench import config as cfg
-from vsbench.engine.checkpointing import capture, save_checkpoint
+from vsbench.engine.checkpointing import CheckpointWriter, capture
 from vsbench.engine.batchnorm import batchnorm_layers, recompute_batchnorm_statistics
 from vsbench.engine.distributed import DistContext, unwrapped
 from vsbench.engine.runtime import autocast_context, to_device
@@ -117,10 +117,13 @@ class Checkpointer(Callback):
     """A checkpoint every ``run.checkpoint_every`` optimiser steps, every
     ``run.checkpoint_minutes`` minutes, and when training ends (small runs would otherwise
     spend their time writing checkpoints). Only rank 0 writes; without a ``path`` nothing is
-    written (the training seconds are still brought up to date)."""
+    written (the training seconds are still brought up to date). With a ``writer`` the final
+    checkpoint is written in its background thread (the caller joins it; see
+    :class:`~vsbench.engine.checkpointing.CheckpointWriter`)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, writer: CheckpointWriter | None = None) -> None:
         self.path = path
+        self.writer = writer
         self.last = time.perf_counter()
 
     def before_train(self, trainer: TrainerView) -> None:
@@ -134,19 +137,25 @@ class Checkpointer(Callback):
             self.save(trainer)
 
     def after_train(self, trainer: TrainerView) -> None:
-        self.save(trainer)  # the final state: a crash during evaluation resumes without retraining
+        # the final state: a crash during evaluation resumes without retraining
+        self.save(trainer, background=self.writer is not None)
 
-    def save(self, trainer: TrainerView) -> None:
-        """Write the checkpoint now."""
+    def save(self, trainer: TrainerView, background: bool = False) -> None:
+        """Write the checkpoint now (``background``: start writing it in the writer's
+        thread)."""
         trainer.elapsed()
         self.last = time.perf_counter()
         if self.path is not None and trainer.ctx.is_main:
-            save_checkpoint(self.path, capture(trainer.method, trainer.optimizer,
-                                               vars(trainer.state)))
+            writer = self.writer or CheckpointWriter()
+            state = capture(trainer.method, trainer.optimizer, vars(trainer.state))
+            (writer.save_later if background else writer.save)(self.path, state)
 
 
 def default_callbacks(console: Console | None, checkpoint_path: Path | None = None,
-                      tracker: Tracker | None = None) -> list[Callback]:
-    """The engine's callbacks, in their order (see the module's docstring)."""
+                      tracker: Tracker | None = None, writer: CheckpointWriter | None = None
+                      ) -> list[Callback]:
+    """The engine's callbacks, in their order (see the module's docstring); ``writer``: the
+    final checkpoint is written in its background thread."""
     callbacks: list[Callback] = [Tracking(tracker)] if tracker is not None else []
-    return callbacks + [Progress(console), PreciseBatchNorm(), Checkpointer(checkpoint_path)]
+    return callbacks + [Progress(console), PreciseBatchNorm(),
+                        Checkpointer(checkpoint_path, writer)]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import random
+import threading
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -53,6 +55,63 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         raise CheckpointError(f"could not write checkpoint {path}: {exc.strerror or exc}; the "
                               "previous checkpoint is intact. Free space and rerun with "
                               "--resume.") from exc
+
+
+def _detached(value: Any) -> Any:
+    """``value`` with every tensor cloned (nested dicts, lists and tuples rebuilt), so that a
+    background write never sees weights that change after the capture (e.g. EMA weights
+    swapped into the model for evaluation)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _detached(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_detached(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+class CheckpointWriter:
+    """Writes checkpoints now (:meth:`save`) or in a background thread (:meth:`save_later`:
+    the final checkpoint, written while the run evaluates). :meth:`join` waits for a pending
+    write and re-raises its error; the engine joins before it marks a run completed, so a
+    completed run always has its checkpoint, and a crash before that leaves the run unfinished
+    with the previous checkpoint intact (writes are atomic)."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.seconds = 0.0  # time the last background write took
+
+    def save(self, path: Path, state: dict[str, Any]) -> None:
+        """Write ``state`` to ``path`` now (after any pending write)."""
+        self.join()
+        save_checkpoint(path, state)
+
+    def save_later(self, path: Path, state: dict[str, Any]) -> None:
+        """Start writing a copy of ``state`` to ``path`` in a background thread."""
+        self.join()
+        state = _detached(state)
+
+        def write() -> None:
+            start = time.perf_counter()
+            try:
+                save_checkpoint(path, state)
+            except BaseException as exc:  # handed to join()
+                self._error = exc
+            self.seconds = time.perf_counter() - start
+
+        self._thread = threading.Thread(target=write, name="vsbench-checkpoint")
+        self._thread.start()
+
+    def join(self) -> None:
+        """Wait for a pending background write; raise its error if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from rich.console import Console
 
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.build import build_data, method_cache, method_for
-from vsbench.engine.checkpointing import load_checkpoint, position
+from vsbench.engine.checkpointing import CheckpointWriter, load_checkpoint, position
 from vsbench.engine.distributed import (DistContext, barrier, broadcast, gather, init_from_env,
                                         shutdown)
 from vsbench.engine.evaluate import FieldCollector, evaluate
@@ -216,15 +216,18 @@ def _train_and_evaluate(plan: RunPlan, opened: OpenedRun, config: ConfigRecord,
     if ctx.enabled:  # same initial weights everywhere, different noise per rank
         torch.manual_seed(request.seed + 1_000_003 * ctx.rank)
     record = None
+    writer = CheckpointWriter()  # the final checkpoint is written while the run evaluates
     with closing(Tracker(folder.path if ctx.is_main else None, run.tensorboard)) as tracker:
         trained = train(method, train_data, run, plan.device, request.seed, console,
                         checkpoint_path=folder.file(CHECKPOINT_FILE),
-                        resume_from=opened.resume_from, ctx=ctx, tracker=tracker)
+                        resume_from=opened.resume_from, ctx=ctx, tracker=tracker,
+                        writer=writer)
         fields = FieldCollector()
         scores, preview, predict_seconds, unguided = evaluate(method, test_data, run,
                                                               plan.device, request.method,
                                                               console, fields)
         parts = gather((scores, predict_seconds, unguided, fields), ctx)
+        writer.join()  # before anything marks the run completed
         if ctx.is_main:
             method.write_artifacts(folder.path, preview)
             scores = MetricAccumulator.merged([p[0] for p in parts])

@@ -26,7 +26,7 @@ from rich.console import Console
 from vsbench import config as cfg
 from vsbench.data.sampler import EpochSampler
 from vsbench.data.torch_dataset import PairedImageDataset
-from vsbench.engine.checkpointing import restore
+from vsbench.engine.checkpointing import CheckpointWriter, restore
 from vsbench.engine.callbacks import Callback, default_callbacks
 from vsbench.engine.distributed import DistContext, unwrap_model, wrap_model
 from vsbench.engine.runtime import autocast_context, loader_options, to_device
@@ -167,10 +167,12 @@ class Trainer:
 def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
           seed: int, console: Console | None, checkpoint_path: Path | None = None,
           resume_from: dict | None = None, ctx: DistContext = DistContext(),
-          tracker: Tracker | None = None) -> TrainState:
+          tracker: Tracker | None = None, writer: CheckpointWriter | None = None
+          ) -> TrainState:
     """Train ``method`` for ``run.epochs`` epochs with the engine's callbacks (progress on
     ``console``, ``tracker``'s loss curve, precise BatchNorm, checkpoints at
     ``checkpoint_path``); return the final state (log, seconds). ``resume_from`` is a
-    checkpoint to continue from."""
-    callbacks = default_callbacks(console, checkpoint_path, tracker)
+    checkpoint to continue from. With a ``writer`` the final checkpoint is still being written
+    (in its thread) when this returns: call ``writer.join()`` before relying on it."""
+    callbacks = default_callbacks(console, checkpoint_path, tracker, writer)
     return Trainer(method, data, run, device, seed, ctx, callbacks, resume_from).fit()

@@ -66,16 +66,27 @@ def cluster_fields(anchor: torch.Tensor, fields: list[torch.Tensor], r: int = 5,
         seed, n_init: k-means restarts and their seed (and the eigensolver's start vector).
     """
     n_a = len(anchor)
-    reference = None
-    synced, raw, values = [], [], []
+    values, embeddings = [], []
     for field in fields:
         eigvals, embedding = spectral_embedding(augmented_affinity(anchor, field), r, solver,
                                                 seed)
+        values.append(eigvals)
+        embeddings.append(embedding)
+    return cluster_embeddings(n_a, embeddings, values, k, seed, n_init)
+
+
+def cluster_embeddings(n_a: int, embeddings: list[np.ndarray], eigenvalues: list[np.ndarray],
+                       k: int = 5, seed: int = 0, n_init: int = 10) -> JointClustering:
+    """k-means of each field's joint spectral embedding ``[n_a + n_s, r]`` (anchor rows
+    first), labels synchronised through the anchor: the part of :func:`cluster_fields` after
+    the eigensolver (the batched solver of :mod:`vsbench.nsc.batched` feeds it too)."""
+    reference = None
+    synced, raw = [], []
+    for embedding in embeddings:
         labels = kmeans_labels(embedding, k, seed, n_init)
         if reference is None:
             reference = labels[:n_a]
         theta = label_mapping(labels[:n_a], reference, k)
         synced.append(theta[labels[n_a:]])
         raw.append(labels[n_a:])
-        values.append(eigvals)
-    return JointClustering(reference, synced, raw, values)
+    return JointClustering(reference, synced, raw, list(eigenvalues))

@@ -39,7 +39,8 @@ import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 
 from vsbench.nsc.backbones import backbone
-from vsbench.nsc.clustering import cluster_fields
+from vsbench.nsc.batched import DENSE_MAX_NODES, spectral_embeddings
+from vsbench.nsc.clustering import cluster_embeddings, cluster_fields
 from vsbench.nsc.config import NSCConfig
 from vsbench.nsc.features import PatchFeatures
 from vsbench.nsc.weights import WeightsRecord, load_backbone
@@ -70,12 +71,18 @@ class NSC:
     """Neural spectral clustering with an anchor per channel; see the module docstring.
 
     The backbone is loaded on first use. ``record()`` says which backbone and weights run.
+    With ``batched`` the ``eigsh`` solver runs for all graphs of a batch at once on the
+    backbone's device (:mod:`vsbench.nsc.batched`; its clusters equal ARPACK's, see
+    ``benchmarks/nsc_batched.py``); ``batched=False`` solves each graph alone with ARPACK. The
+    default (None) batches on a GPU only: on the idle 2-core CPU ARPACK was 2.4x faster.
     """
 
-    def __init__(self, config: NSCConfig, device: torch.device | str = "cpu") -> None:
+    def __init__(self, config: NSCConfig, device: torch.device | str = "cpu",
+                 batched: bool | None = None) -> None:
         config.validate()
         self.config = config
         self.device = torch.device(device)
+        self.batched = batched
         self._features: PatchFeatures | None = None
         self._weights: WeightsRecord | None = None
         self._anchors: torch.Tensor | None = None
@@ -84,7 +91,8 @@ class NSC:
     # -- backbone ------------------------------------------------------------------------
 
     def to(self, device: torch.device | str) -> "NSC":
-        """Run the backbone on ``device`` (clustering runs on the CPU)."""
+        """Run the backbone (and the batched eigensolver) on ``device``; k-means runs on the
+        CPU."""
         self.device = torch.device(device)
         if self._features is not None:
             self._features.model.to(self.device)
@@ -111,7 +119,18 @@ class NSC:
                 "path": self._weights.path, "requested": self._weights.requested,
                 "detail": self._weights.detail, "features": feats.describe(),
                 "input_size": feats.input_size, "grid": feats.grid,
-                "config": asdict(self.config)}
+                "config": asdict(self.config), "eigensolver": self.eigensolver()}
+
+    def eigensolver(self) -> str:
+        """How the configured solver runs (for the record; not part of :meth:`key`)."""
+        if self.config.solver == "eigsh" and self._batches():
+            return (f"eigsh: batched on the backbone's device (dense eigh up to "
+                    f"{DENSE_MAX_NODES} nodes, block Krylov above, ARPACK for any graph "
+                    "that does not converge)")
+        return f"{self.config.solver}: one graph at a time"
+
+    def _batches(self) -> bool:
+        return self.batched if self.batched is not None else self.device.type != "cpu"
 
     def key(self) -> str:
         """A hash of everything that determines the masks (settings, backbone, weights)."""
@@ -141,7 +160,7 @@ class NSC:
         if channel not in self._anchor_features:
             tile = self._anchors[channel][None, None]
             feats = self.features(tile)[0]
-            self._anchor_features[channel] = feats.reshape(-1, feats.shape[-1]).cpu()
+            self._anchor_features[channel] = feats.reshape(-1, feats.shape[-1])
         return self._anchor_features[channel]
 
     # -- masks ---------------------------------------------------------------------------
@@ -165,21 +184,19 @@ class NSC:
         tiles = self.tiles(h, w)
         crops = torch.stack([images[:, :, y:y + th, x:x + tw] for y, x, th, tw in tiles], 2)
         flat = crops.reshape(b * c * len(tiles), 1, *crops.shape[-2:])
-        feats = self.features(flat).cpu()
+        feats = self.features(flat)  # every field of every image and channel in one pass
         g = feats.shape[1]
         feats = feats.reshape(b, c, len(tiles), g * g, -1)
         intensity = F.adaptive_avg_pool2d(flat.cpu(), g).reshape(b, c, len(tiles), g, g)
-        cfg = self.config
+        anchors = torch.stack([torch.stack([
+            self._anchor(j) if self._anchors is not None else feats[i, j, 0] for j in range(c)])
+            for i in range(b)])  # [b, c, n_a, D]
+        joints = self._joint_clusterings(anchors, feats)
         out = []
         for i in range(b):
             per_channel = []
             for j in range(c):
-                anchor = self._anchor(j) if self._anchors is not None else feats[i, j, 0]
-                # One BLAS/OpenMP thread: the matrices are small (2 n_p <= a few thousand), and on a
-                # busy 2-core machine multithreaded BLAS ran 10-100x slower (measured).
-                with threadpool_limits(limits=1):
-                    joint = cluster_fields(anchor, list(feats[i, j]), cfg.r, cfg.k,
-                                           cfg.solver, cfg.seed, cfg.n_init)
+                joint = joints[i][j]
                 per_channel.append({
                     "labels": [lab.reshape(g, g) for lab in joint.fields],
                     "raw": [lab.reshape(g, g) for lab in joint.raw_fields],
@@ -187,6 +204,31 @@ class NSC:
                     "anchor": joint.anchor})
             out.append(per_channel)
         return out
+
+    def _joint_clusterings(self, anchors: torch.Tensor, feats: torch.Tensor) -> list[list[Any]]:
+        """Per image and channel, the synchronised clustering of its fields with its anchor
+        (anchors ``[b, c, n_a, D]``, fields ``[b, c, t, n_s, D]``)."""
+        cfg = self.config
+        b, c, t = feats.shape[:3]
+        n_a = anchors.shape[2]
+        # One BLAS/OpenMP thread for k-means and ARPACK: the matrices are small (2 n_p <= a few
+        # thousand), and on a busy 2-core machine multithreaded BLAS ran 10-100x slower
+        # (measured).
+        if cfg.solver == "eigsh" and self._batches():
+            flat_anchors = anchors[:, :, None].expand(b, c, t, *anchors.shape[2:])
+            values, vectors, _ = spectral_embeddings(
+                flat_anchors.reshape(b * c * t, *anchors.shape[2:]),
+                feats.reshape(b * c * t, *feats.shape[3:]), cfg.r, cfg.seed)
+            values = values.reshape(b, c, t, -1)
+            vectors = vectors.reshape(b, c, t, *vectors.shape[1:])
+            with threadpool_limits(limits=1):
+                return [[cluster_embeddings(n_a, list(vectors[i, j]), list(values[i, j]), cfg.k,
+                                            cfg.seed, cfg.n_init) for j in range(c)]
+                        for i in range(b)]
+        anchors, feats = anchors.cpu(), feats.cpu()
+        with threadpool_limits(limits=1):
+            return [[cluster_fields(anchors[i, j], list(feats[i, j]), cfg.r, cfg.k, cfg.solver,
+                                    cfg.seed, cfg.n_init) for j in range(c)] for i in range(b)]
 
     @torch.inference_mode()
     def masks(self, images: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,67 @@
+"""The final checkpoint written in a background thread while the run evaluates."""
+
+import errno
+import json
+import os
+
+import pytest
+import torch
+
+from vsbench.engine import RunRequest, run_benchmark
+from vsbench.engine import checkpointing
+from vsbench.engine.checkpointing import CheckpointError, CheckpointWriter, load_checkpoint
+
+TINY = {"image_size": 32, "epochs": 1, "max_train_images": 8, "batch_size": 4,
+        "n_preview": 1, "tensorboard": False}
+
+
+def test_background_write_holds_the_state_at_capture_time(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    weights = torch.ones(4)
+    writer = CheckpointWriter()
+    writer.save_later(path, {"step": 3, "nested": {"w": weights, "list": [weights * 2]}})
+    weights.zero_()  # e.g. EMA weights swapped in for evaluation after the capture
+    writer.join()
+    saved = load_checkpoint(path)
+    assert saved["step"] == 3
+    assert torch.equal(saved["nested"]["w"], torch.ones(4))
+    assert torch.equal(saved["nested"]["list"][0], torch.full((4,), 2.0))
+    assert writer.seconds > 0
+    writer.join()  # nothing pending: a no-op
+
+
+def test_background_failure_is_raised_by_join_and_keeps_the_previous_file(tmp_path,
+                                                                          monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    writer = CheckpointWriter()
+    writer.save(path, {"step": 1})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    writer.save_later(path, {"step": 2})
+    with pytest.raises(CheckpointError, match="No space left on device"):
+        writer.join()
+    monkeypatch.undo()
+    assert load_checkpoint(path)["step"] == 1
+
+
+def test_a_run_whose_final_checkpoint_fails_is_never_completed(tmp_path, monkeypatch):
+    """The background write fails: the run is marked failed, not completed, and writes no
+    metrics (that a completed run has its final checkpoint, the resume tests show)."""
+    real = checkpointing.save_checkpoint
+
+    def failing(path, state):
+        if state["train_state"]["epoch"] == TINY["epochs"]:  # only the final checkpoint
+            raise CheckpointError(f"could not write checkpoint {path}: disk full")
+        real(path, state)
+
+    monkeypatch.setattr(checkpointing, "save_checkpoint", failing)
+    with pytest.raises(CheckpointError, match="disk full"):
+        run_benchmark(RunRequest(method="unet", overrides=TINY, data_root=tmp_path / "data",
+                                 results_dir=tmp_path / "results"))
+    [state] = (tmp_path / "results").glob("runs/synthetic/unet/*/state.json")
+    assert json.loads(state.read_text())["status"] == "failed"
+    assert not list(state.parent.glob("metrics.json"))
+
