@@ -219,7 +219,8 @@ def test_compare_on_empty_results(tmp_path):
 def test_unwritable_results_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    out = invoke("run", "--method", "unet", "--results", str(blocker), *TINY)
+    out = invoke("run", "--method", "unet", "--results", str(blocker), "--data-root",
+                 str(tmp_path / "data"), *TINY)
     assert out.exit_code == 2 and "Cannot create results folder" in out.output
 
 
