@@ -17,9 +17,8 @@ import pandas as pd
 from vsbench.layout import POSTERIOR_SAMPLES_FILE
 from vsbench.leaderboard import Leaderboard
 from vsbench.leaderboard.later_tiers import perturbation_table
-from vsbench.leaderboard.tiers import build_tier_boards
 from vsbench.report.images import Image, png_uri
-from vsbench.report.tiers import tier_tables
+from vsbench.report.tiers import board_tier_tables
 from vsbench.store import RunFolder
 
 
@@ -27,13 +26,7 @@ def later_section(board: Leaderboard, tier_runs: dict[str, pd.DataFrame]) -> dic
     """The tables and figures of the two tiers for ``board``'s runs (None: no run has them).
     ``tier_runs``: the long tables of :func:`load_tier_runs` for ``profiles`` and
     ``posterior``."""
-    folders = set(board.runs["folder"])
-    tables, captions = [], []
-    for tier, runs in tier_runs.items():
-        mine = runs[runs["folder"].isin(folders)]
-        for tier_board in build_tier_boards(mine, tier):
-            tables += tier_tables(tier_board)
-            captions.append(tier_board.caption())
+    tables, captions = board_tier_tables(board, tier_runs)
     if not tables:
         return None
     first = board.runs.drop_duplicates("label")

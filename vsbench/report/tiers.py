@@ -37,10 +37,9 @@ def tier_tables(board: Leaderboard) -> list[dict]:
     return tables
 
 
-def tier_section(board: Leaderboard, tier_runs: dict[str, pd.DataFrame],
-                 data_root: Path) -> dict | None:
-    """The tiers' tables, outlines and scatter plots for ``board``'s runs (None: none has
-    the tiers). ``tier_runs``: the long tables of :func:`load_tier_runs` per tier."""
+def board_tier_tables(board: Leaderboard, tier_runs: dict[str, pd.DataFrame]
+                      ) -> tuple[list[dict], list[str]]:
+    """The HTML tables and captions of every tier board made from ``board``'s runs."""
     folders = set(board.runs["folder"])
     tables, captions = [], []
     for tier, runs in tier_runs.items():
@@ -48,6 +47,14 @@ def tier_section(board: Leaderboard, tier_runs: dict[str, pd.DataFrame],
         for tier_board in build_tier_boards(mine, tier):
             tables += tier_tables(tier_board)
             captions.append(tier_board.caption())
+    return tables, captions
+
+
+def tier_section(board: Leaderboard, tier_runs: dict[str, pd.DataFrame],
+                 data_root: Path) -> dict | None:
+    """The tiers' tables, outlines and scatter plots for ``board``'s runs (None: none has
+    the tiers). ``tier_runs``: the long tables of :func:`load_tier_runs` per tier."""
+    tables, captions = board_tier_tables(board, tier_runs)
     if not tables:
         return None
     first = board.runs.drop_duplicates("label")  # one run per row, in ranked order
