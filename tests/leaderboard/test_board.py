@@ -24,7 +24,7 @@ def _zero_mean(rng, n):
 
 
 def make_run(results, method, seed, pcc, split="s1", status="completed", mse=0.02,
-             per_image=True, channels=CHANNELS, overrides=None):
+             per_image=True, channels=CHANNELS, overrides=None, control=False):
     """A fabricated completed run: config.json (the smoke settings, changed by
     ``overrides``, which are recorded as the user's --set), metrics.json and, with
     ``per_image``, a per-image CSV
@@ -39,7 +39,7 @@ def make_run(results, method, seed, pcc, split="s1", status="completed", mse=0.0
                           method_params={"loss": "l1", **{k: v for k, v in overrides.items()
                                                           if k not in ("lr", "epochs")}},
                           dataset_fingerprint="fp", split_hash=split,
-                          overrides=overrides).hashed()
+                          overrides=overrides, control=control).hashed()
     folder.write_config(config)
     means = {ch: {"mse": mse, "mae": 0.1, "pcc": pcc + 0.01 * i, "ssim": 0.5}
              for i, ch in enumerate(channels)}

@@ -93,6 +93,28 @@ def test_features_board(results):
     assert board.n_images == 10 and "paired over 10 features" in board.caption()
 
 
+def test_controls_have_their_own_unranked_tier_boards(results):
+    root, base = results
+    # a control better than every method on every tier: it must not take rank 1 or be the
+    # row the methods are tested against
+    control = make_run(root, "palette-oracle-masks", 0, 0.9, control=True)
+    add_tiers(control, np.clip(base + 0.3, 0, 1), {c: np.full(10, 0.95) for c in CHANNELS})
+    for tier in ("instance", "features"):
+        boards = build_tier_boards(load_tier_runs(root, tier)[0], tier)
+        by_section = {b.section: b for b in boards}
+        assert len(boards) == 2 and set(by_section) == {"methods", "controls"}
+        methods, controls = by_section["methods"], by_section["controls"]
+        assert list(methods.table.index) == ["dodnet", "unet"]
+        assert int(methods.rank["dodnet"]) == 1 and not np.isnan(methods.p_value["unet"])
+        assert list(controls.table.index) == ["palette-oracle-masks"]
+        assert controls.rank is None and controls.p_value is None
+        assert "CONTROLS" in controls.title() and controls.title().startswith(f"{tier} tier")
+    out = CliRunner().invoke(app, ["compare", "--results", str(root), "--tier", "instance"],
+                             env={"COLUMNS": "250"})
+    assert out.exit_code == 0, out.output
+    assert out.output.count("CONTROLS") == 1
+
+
 def test_compare_tier_all_and_errors(results):
     root, _ = results
     runner = CliRunner()

@@ -102,8 +102,9 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
     for item in counted:
         record, folder = item.run.metrics, item.run.folder.path
         base = dict(zip(GROUP_KEYS, _key(record)))
+        control = bool(item.run.config.control) if item.run.config is not None else False
         base.update(method=record.method, configuration=item.configuration, label=item.label,
-                    seed=record.seed, run=folder.name, folder=str(folder))
+                    seed=record.seed, run=folder.name, folder=str(folder), control=control)
         values = (per_unit(folder, tier) if has_tier(record, tier) else None)
         if values is None:
             lacking.append(str(folder))
@@ -126,33 +127,46 @@ def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
     boards = []
     if runs.empty:
         return boards
-    metrics = TIER_METRICS[tier]
     keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
-    for key, group in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
-        channel_order = list(dict.fromkeys(group["channel"]))
-        if AVERAGE in channel_order:
-            channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
-        pivot = dict(index="label", columns=["channel", "metric"], values="value",
-                     dropna=False)
-        table = group.pivot_table(aggfunc="mean", **pivot)
-        columns = [(c, m) for c in channel_order for m in metrics if (c, m) in table.columns]
-        std = group.pivot_table(aggfunc="std", **pivot).reindex(index=table.index,
-                                                                columns=columns)
-        table = table[columns]
-        table[("", "runs")] = group.groupby("label")["seed"].nunique()
-        sort_by = DEFAULT_SORTS[tier] if DEFAULT_SORTS[tier] in columns else columns[0]
-        table = table.sort_values(sort_by, ascending=not HIGHER_IS_BETTER[sort_by[1]],
-                                  kind="stable", na_position="last")
-        table.index.name = "method"
-        per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
-                                                   "run", "folder"]]
-        board = Leaderboard(dict(zip(GROUP_KEYS, key)), table, std=std.loc[table.index],
-                            sort_by=sort_by, runs=per_run.reset_index(drop=True),
-                            unit=TIER_UNITS[tier], tier=tier)
-        board.rank = stats.rank(table[sort_by], sort_by[1])
-        _add_statistics(board, tier)
-        boards.append(board)
+    if "control" not in keyed.columns:
+        keyed = keyed.assign(control=False)
+    keyed["control"] = keyed["control"].fillna(False).astype(bool)
+    for key, whole in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
+        # Controls (zero guide, oracle masks) get their own board, never ranked with methods.
+        for section, group in (("methods", whole[~whole["control"]]),
+                               ("controls", whole[whole["control"]])):
+            if not group.empty:
+                boards.append(_tier_board(dict(zip(GROUP_KEYS, key)), group, tier, section))
     return boards
+
+
+def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Leaderboard:
+    """One board of ``tier`` for one comparability key and section."""
+    metrics = TIER_METRICS[tier]
+    channel_order = list(dict.fromkeys(group["channel"]))
+    if AVERAGE in channel_order:
+        channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
+    pivot = dict(index="label", columns=["channel", "metric"], values="value",
+                 dropna=False)
+    table = group.pivot_table(aggfunc="mean", **pivot)
+    columns = [(c, m) for c in channel_order for m in metrics if (c, m) in table.columns]
+    std = group.pivot_table(aggfunc="std", **pivot).reindex(index=table.index,
+                                                            columns=columns)
+    table = table[columns]
+    table[("", "runs")] = group.groupby("label")["seed"].nunique()
+    sort_by = DEFAULT_SORTS[tier] if DEFAULT_SORTS[tier] in columns else columns[0]
+    table = table.sort_values(sort_by, ascending=not HIGHER_IS_BETTER[sort_by[1]],
+                              kind="stable", na_position="last")
+    table.index.name = "method"
+    per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
+                                               "run", "folder"]]
+    board = Leaderboard(key, table, std=std.loc[table.index],
+                        sort_by=sort_by, runs=per_run.reset_index(drop=True),
+                        unit=TIER_UNITS[tier], tier=tier, section=section)
+    if section == "methods":  # controls are never ranked
+        board.rank = stats.rank(table[sort_by], sort_by[1])
+    _add_statistics(board, tier)
+    return board
 
 
 def _add_statistics(board: Leaderboard, tier: str) -> None:
@@ -170,6 +184,9 @@ def _add_statistics(board: Leaderboard, tier: str) -> None:
     for label, pooled in board.per_image.items():
         low, high = stats.bootstrap_ci(pooled.reindex(columns=index))
         board.ci_low.loc[label], board.ci_high.loc[label] = low.to_numpy(), high.to_numpy()
+    if board.section == "controls":  # no rank, so no test against a best row
+        board.p_value = None
+        return
     best = board.table.index[0]
     if best not in board.per_image:
         return
