@@ -49,6 +49,8 @@ PROFILES_CONSISTENCY_FILE = "profiles_consistency.csv"  # profile tier: per targ
 PER_IMAGE_POSTERIOR_FILE = "per_image_posterior.csv"  # posterior tier: per image and channel
 PER_IMAGE_MEAN_FILE = "per_image_metrics_mean.csv"  # posterior tier: the sample mean's scores
 POSTERIOR_SAMPLES_FILE = "posterior_samples.npz"  # posterior tier: one field's samples
+FEATURE_POSTERIOR_FILE = "feature_posterior.csv"  # posterior tier: samples' cell features
+PER_IMAGE_FEATURE_POSTERIOR_FILE = "per_image_feature_posterior.csv"  # ... per field, channel
 TENSORBOARD_DIR = "tensorboard"
 
 REPORT_FILE = "report.html"

@@ -27,9 +27,13 @@ HIGHER_IS_BETTER.update({m: True for m in (*INSTANCE_METRICS, *FEATURE_METRICS)}
 # 0.5 / 0.9; a too-narrow ensemble, the usual failure, is below: so higher counts as better up
 # to nominal), diversity, the sample mean's MAE and PCC. The profile tier's (per treated
 # perturbation): the virtual stain's phenotypic-activity mAP and whether it is retrieved.
+# The samples' cell features (vsbench.biometrics.feature_posterior): per field and channel the
+# median over features of the CRPS scaled by the feature's between-cell SD, and the coverage.
 POSTERIOR_METRICS: tuple[str, ...] = ("crps", "coverage_50", "coverage_90", "diversity",
-                                      "mae_mean", "pcc_mean")
+                                      "mae_mean", "pcc_mean", "feature_crps",
+                                      "feature_coverage_50", "feature_coverage_90")
 PROFILE_METRICS: tuple[str, ...] = ("map", "retrieved")
 HIGHER_IS_BETTER.update(crps=False, coverage_50=True, coverage_90=True, diversity=True,
-                        mae_mean=False, pcc_mean=True, map=True, retrieved=True)
+                        mae_mean=False, pcc_mean=True, map=True, retrieved=True,
+                        feature_crps=False, feature_coverage_50=True, feature_coverage_90=True)
 SSIM_KERNEL, SSIM_SIGMA, DATA_RANGE = 11, 1.5, 1.0

@@ -22,8 +22,9 @@ from vsbench.engine import RunRequest, run_benchmark
 from tests.conftest import all_tiers
 from vsbench.engine.plan import plan_run
 from vsbench.engine.posterior import repeat_batch
-from vsbench.layout import (METRICS_FILE, PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
-                            POSTERIOR_SAMPLES_FILE, PROFILES_MAP_FILE)
+from vsbench.layout import (FEATURE_POSTERIOR_FILE, METRICS_FILE,
+                            PER_IMAGE_FEATURE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE,
+                            PER_IMAGE_POSTERIOR_FILE, POSTERIOR_SAMPLES_FILE, PROFILES_MAP_FILE)
 from vsbench.profiles.tier import is_control, label_table, skip_note
 
 TINY = {"image_size": 32, "epochs": 1, "max_train_images": 8, "n_preview": 2,
@@ -83,6 +84,24 @@ def test_a_deterministic_method_is_a_point_mass_whose_crps_is_its_mae(runs):
         assert values["crps"] == pytest.approx(record.channels[channel]["mae"], abs=1e-3)
     rows = pd.read_csv(out["unet"].folder / PER_IMAGE_POSTERIOR_FILE)
     assert len(rows) == record.n_test_images * 5
+    # its cell features too: the CRPS of a point mass is its absolute error, here checked
+    # against the feature tier's own per-cell table (real and predicted per cell)
+    cells = pd.read_csv(out["unet"].folder / "cell_features.csv.gz").dropna()
+    scored = pd.read_csv(out["unet"].folder / FEATURE_POSTERIOR_FILE).set_index(
+        ["channel", "feature"])
+    checked = 0
+    for (channel, feature), group in cells.groupby(["channel", "feature"]):
+        if (channel, feature) not in scored.index:
+            continue
+        direct = (group["predicted"] - group["real"]).abs().mean() / group["real"].std(ddof=0)
+        assert scored.loc[(channel, feature), "crps"] == pytest.approx(direct, rel=1e-6)
+        # a point mass covers a real value only where it hits it exactly (e.g. both 0)
+        assert scored.loc[(channel, feature), "coverage_90"] == pytest.approx(
+            (group["predicted"] == group["real"]).mean())
+        checked += 1
+    assert checked > 100
+    assert posterior["features"]["n_samples"] == 1
+    assert set(posterior["features"]["channels"]) == {"DNA", "ER", "RNA", "AGP", "Mito"}
 
 
 def test_a_stochastic_method_is_scored_as_an_ensemble_of_its_samples(runs):
@@ -113,6 +132,14 @@ def test_a_stochastic_method_is_scored_as_an_ensemble_of_its_samples(runs):
     assert len(posterior["calibration"]["empirical"]["Average"]) == 9
     mean = pd.read_csv(folder / PER_IMAGE_MEAN_FILE)
     assert len(mean) == record.n_test_images * 5
+    # the samples' cell features, measured on the ground truth's cells
+    features = posterior["features"]
+    assert features["n_samples"] == 2 and features["seconds_measuring"] > 0
+    assert 0 < features["average"]["median_spread"]
+    assert 0 <= features["average"]["coverage_50"] <= features["average"]["coverage_90"] <= 1
+    per_image = pd.read_csv(folder / PER_IMAGE_FEATURE_POSTERIOR_FILE)
+    assert set(per_image["sample_id"]) == set(rows.index.get_level_values(0))
+    assert (per_image["feature_crps"] > 0).all()
 
 
 def test_evaluate_fills_in_the_tiers_of_a_finished_run(runs, tmp_path):
@@ -148,6 +175,7 @@ def test_compare_shows_the_profile_and_posterior_columns(runs):
     assert result.exit_code == 0, result.output
     assert "posterior tier" in result.output and "CRPS" in result.output
     assert "COVERAGE_90" in result.output and "palette" in result.output
+    assert "FEATURE_CRPS" in result.output
     result = runner.invoke(app, ["compare", "--results", str(root / "res"), "--data-root",
                                  str(root / "data"), "--tier", "profiles"],
                            env={"COLUMNS": "250"})

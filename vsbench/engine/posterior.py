@@ -24,10 +24,13 @@ import torch
 
 from vsbench import atomic
 from vsbench import config as cfg
+from vsbench.biometrics.feature_posterior import FeatureEnsembles
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.record import csv_text
 from vsbench.engine.runtime import autocast_context, loader_options, to_device
-from vsbench.layout import PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE, POSTERIOR_SAMPLES_FILE
+from vsbench.layout import (FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE,
+                            PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
+                            POSTERIOR_SAMPLES_FILE)
 from vsbench.method import Method, as_prediction
 from vsbench.metrics import MetricAccumulator
 from vsbench.posterior import SUMMARY_VERSION, PosteriorScores
@@ -82,14 +85,18 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
                     targets: Mapping[str, np.ndarray] | None, *, stochastic: bool,
                     n_samples: int, seed: int, method: Method | None = None,
                     data: PairedImageDataset | None = None, run: cfg.RunConfig | None = None,
-                    device: torch.device | None = None) -> dict[str, Any]:
+                    device: torch.device | None = None,
+                    cell_features: FeatureEnsembles | None = None,
+                    cell_features_note: str | None = None) -> dict[str, Any]:
     """Score the posterior tier, write its files into ``folder`` and return the ``posterior``
     summary of ``metrics.json``.
 
     ``first``: each test field's prediction (the run's, ``(C, H, W)``); ``targets``: the real
     stains by id (for a deterministic method; a stochastic one reads them from ``data``). A
     stochastic method is sampled ``n_samples - 1`` more times on ``data`` (with ``run``'s
-    batch size and precision, on ``device``)."""
+    batch size and precision, on ``device``). ``cell_features``: the accumulator that measures
+    every sample's cell features on the ground truth's objects
+    (:mod:`vsbench.biometrics.feature_posterior`); None: ``cell_features_note`` says why not."""
     ids = list(first)
     scores, mean_scores = PosteriorScores(channels), MetricAccumulator(channels)
     gallery: dict[str, np.ndarray] = {}
@@ -97,6 +104,8 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
 
     def add(sample_id: str, ensemble: np.ndarray, target: np.ndarray) -> None:
         scores.add(sample_id, ensemble, target)
+        if cell_features is not None:
+            cell_features.add(sample_id, ensemble)
         mean_scores.update(torch.from_numpy(ensemble.mean(axis=0)[None]).float(),
                            torch.from_numpy(target[None]).float(), [sample_id],
                            method="sample mean")
@@ -129,11 +138,20 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
                      **gallery)
     mean = mean_scores.compute()
     ensemble = n_samples if stochastic else 1
+    files = [PER_IMAGE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE, POSTERIOR_SAMPLES_FILE]
+    if cell_features is not None:
+        scored = cell_features.scored()
+        rows = cell_features.rows(scored)
+        _rows_to_csv(folder / FEATURE_POSTERIOR_FILE, rows)
+        _rows_to_csv(folder / PER_IMAGE_FEATURE_POSTERIOR_FILE, cell_features.per_image(scored))
+        features = cell_features.summary(rows)
+        files += features["files"]
+    else:
+        features = {"skipped": cell_features_note or "no cell features were measured"}
     summary = {"version": SUMMARY_VERSION, "stochastic": bool(stochastic),
                "n_samples": ensemble, **scores.summary(),
                "sample_mean": {"channels": mean["channels"], "average": mean["average"]},
-               "files": [PER_IMAGE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE,
-                         POSTERIOR_SAMPLES_FILE]}
+               "features": features, "files": files}
     if stochastic and n_samples > 1:
         summary["seconds"] = {
             "sampling": round(seconds, 4),

@@ -115,7 +115,8 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
 
         updated = updated.replace(posterior=plain_json(rescore_posterior(
             folder, config, saved, root, registry, device,
-            lambda: _targets(config, root, saved.sample_ids, size, registry))))
+            lambda: _targets(config, root, saved.sample_ids, size, registry),
+            biometrics=updated.biometrics)))
     folder.write_metrics(updated)
     return updated
 

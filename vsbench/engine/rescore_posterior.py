@@ -36,16 +36,25 @@ def posterior_settings(config: ConfigRecord, registry: Registry) -> tuple[bool, 
 
 def rescore_posterior(folder: RunFolder, config: ConfigRecord, saved: SavedPredictions,
                       data_root: Path, registry: Registry, device: str,
-                      targets: Callable[[], np.ndarray]) -> dict[str, Any]:
-    """The ``posterior`` summary of the completed run in ``folder`` (its files rewritten)."""
+                      targets: Callable[[], np.ndarray],
+                      biometrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``posterior`` summary of the completed run in ``folder`` (its files rewritten);
+    with the run's feature tier summary ``biometrics``, the samples' cell features too."""
+    from vsbench.biometrics.feature_posterior import feature_ensembles
+    from vsbench.layout import dataset_folder
+
     stochastic, n_samples = posterior_settings(config, registry)
     channels = list(saved.channels)
+    cells, note = feature_ensembles(biometrics, dataset_folder(data_root, config.dataset)
+                                    .biometrics_cache, channels)
+    extra = {"cell_features": cells, "cell_features_note": note}
     first = {i: saved.prediction[k].astype(np.float32) for k, i in enumerate(saved.sample_ids)}
     if not stochastic or n_samples < 2:
         real = targets()
         return score_posterior(folder.path, channels, first,
                                {i: real[k] for k, i in enumerate(saved.sample_ids)},
-                               stochastic=stochastic, n_samples=n_samples, seed=config.seed)
+                               stochastic=stochastic, n_samples=n_samples, seed=config.seed,
+                               **extra)
     from vsbench.engine.build import build_data, load_trained
     from vsbench.engine.runtime import select_device
 
@@ -58,4 +67,4 @@ def rescore_posterior(folder: RunFolder, config: ConfigRecord, saved: SavedPredi
     return score_posterior(folder.path, channels, first, None, stochastic=True,
                            n_samples=n_samples, seed=config.seed, method=trained.method,
                            data=test_data, run=trained.plan.resolved.run,
-                           device=trained.plan.device)
+                           device=trained.plan.device, **extra)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from vsbench.biometrics.feature_posterior import feature_ensembles
 from vsbench.biometrics.scoring import score_run
 from vsbench.engine.evaluate import FieldCollector
 from vsbench.engine.plan import RunPlan
@@ -103,9 +104,15 @@ def later_tiers(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
         out["posterior"] = {"skipped": "a distributed run draws no extra samples; score them "
                                        f"with `vsbench evaluate --tier posterior {folder.path}`"}
         return out
-    out["posterior"] = _guarded("posterior", folder, console, lambda: score_posterior(
-        folder.path, list(plan.source.info.channels),
-        {i: fields.predictions[i] for i in ids}, {i: fields.targets[i] for i in ids},
-        stochastic=stochastic, n_samples=run.n_samples, seed=plan.request.seed,
-        method=method, data=test_data, run=run, device=plan.device))
+    channels = list(plan.source.info.channels)
+
+    def posterior() -> dict[str, Any]:
+        cells, note = feature_ensembles(biometrics, cache, channels)
+        return score_posterior(
+            folder.path, channels, {i: fields.predictions[i] for i in ids},
+            {i: fields.targets[i] for i in ids}, stochastic=stochastic,
+            n_samples=run.n_samples, seed=plan.request.seed, method=method, data=test_data,
+            run=run, device=plan.device, cell_features=cells, cell_features_note=note)
+
+    out["posterior"] = _guarded("posterior", folder, console, posterior)
     return out

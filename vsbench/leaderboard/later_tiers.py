@@ -3,7 +3,9 @@ profile tier's per-perturbation table (torch-free).
 
 - ``posterior``: per test image, per channel and their Average, the ensemble CRPS, the
   coverage of the central 50 % / 90 % intervals, the diversity (``per_image_posterior.csv``)
-  and the sample mean's MAE and PCC (``per_image_metrics_mean.csv``). Ranked on Average CRPS.
+  and the sample mean's MAE and PCC (``per_image_metrics_mean.csv``), and the samples' cell
+  features' scaled CRPS and coverage (``per_image_feature_posterior.csv``, where the run has
+  it: :mod:`vsbench.biometrics.feature_posterior`). Ranked on Average CRPS.
 - ``profiles``: per treated perturbation (``profiles_map.csv``), under the column group
   ``activity``, the virtual stain's mAP and retrieval (corrected p < 0.05). Ranked on mAP.
   :func:`perturbation_table` puts the real stain's mAP beside every method's.
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from vsbench.layout import PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE, PROFILES_MAP_FILE
+from vsbench.layout import (PER_IMAGE_FEATURE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE,
+                            PER_IMAGE_POSTERIOR_FILE, PROFILES_MAP_FILE)
 from vsbench.protocol import AVERAGE, POSTERIOR_METRICS, PROFILE_METRICS
 
 ACTIVITY = "activity"
@@ -33,12 +36,19 @@ def posterior_units(folder: Path) -> pd.DataFrame | None:
     mean = mean.rename(columns={"mae": "mae_mean_protocol", "pcc": "pcc_mean"})
     frame = frame.merge(mean[["sample_id", "channel", "pcc_mean"]], on=["sample_id", "channel"],
                         how="left")
+    try:  # the samples' cell features (absent in runs scored before them)
+        cells = pd.read_csv(Path(folder) / PER_IMAGE_FEATURE_POSTERIOR_FILE,
+                            dtype={"sample_id": str, "channel": str})
+        frame = frame.merge(cells, on=["sample_id", "channel"], how="left")
+    except (OSError, ValueError):
+        pass
+    metrics = [m for m in POSTERIOR_METRICS if m in frame.columns]
     try:
-        wide = frame.set_index(["sample_id", "channel"])[list(POSTERIOR_METRICS)].unstack(
+        wide = frame.set_index(["sample_id", "channel"])[metrics].unstack(
             "channel").swaplevel(axis=1).astype(float)
     except KeyError:
         return None
-    for metric in POSTERIOR_METRICS:
+    for metric in metrics:
         wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
     return wide
 
