@@ -57,6 +57,12 @@ class MethodSpec:
         stochastic: the prediction is a sample of a distribution (a diffusion sampler): the
             posterior tier draws ``n_samples`` samples per test image and scores them as an
             ensemble; a deterministic method is scored as a point mass (CRPS = MAE).
+        trains_as: the name of the method whose training this one's is, bit for bit (the same
+            network, loss, data and random numbers; it differs only at inference, e.g. in the
+            masks that guide sampling). A run then starts from the final checkpoint of a
+            completed run with the same training key instead of training again
+            (:mod:`vsbench.engine.shared_training`; ``--retrain`` trains anyway). Declare it
+            only when that holds: a test should compare the two final checkpoints.
     """
 
     name: str
@@ -67,6 +73,7 @@ class MethodSpec:
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
     control: bool = False
     stochastic: bool = False
+    trains_as: str | None = None
 
 
 @dataclass(frozen=True)

@@ -138,8 +138,34 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
                 console.print(f"skip {method} seed {seed}: completed in {done.name}")
             else:
                 todo.append(request)
+    waves = _waves(todo, base.retrain)
+    if len(waves) > 1:
+        console.print(f"{len(waves[1])} job(s) can reuse the training of another method of "
+                      "the grid (MethodSpec.trains_as): they run after the jobs that train")
+    ran = [o for wave in waves for o in _run_wave(wave, base, launcher, slurm, console,
+                                                     runner, jobs)]
+    order = {(r.method, r.seed): i for i, r in enumerate(todo)}  # the grid's order again
+    return outcomes + sorted(ran, key=lambda o: order[(o.method, o.seed)])
+
+
+def _waves(todo: list[RunRequest], retrain: bool) -> list[list[RunRequest]]:
+    """The jobs that train, then those that can reuse one of their trainings
+    (:func:`vsbench.engine.shared_training.sharing_groups`); one wave with ``--retrain``."""
+    from vsbench.engine.shared_training import sharing_groups
+
+    if retrain or len(todo) < 2:
+        return [todo] if todo else []
+    first, later = sharing_groups([(r.method, r.seed) for r in todo])
+    return [[todo[i] for i in first], [todo[i] for i in later]] if later else [todo]
+
+
+def _run_wave(todo: list[RunRequest], base: RunRequest, launcher: str,
+              slurm: SlurmOptions | None, console: Console,
+              runner: Callable[[RunRequest], str], jobs: int) -> list[JobOutcome]:
+    """Run ``todo`` with the launcher (every job finished when this returns)."""
+    outcomes: list[JobOutcome] = []
     if launcher == "local" and jobs > 1 and len(todo) > 1:
-        return outcomes + _run_concurrently(todo, jobs, console, runner)
+        return _run_concurrently(todo, jobs, console, runner)
     if launcher == "local":
         for request in todo:
             console.print(f"[bold]run[/] {request.method} seed {request.seed}")
@@ -152,9 +178,9 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
                 console.print(f"[red]failed[/] {request.method} seed {request.seed}: {exc}")
         return outcomes
     executor = _executor(launcher, submitit_folder(base.results_dir), slurm or SlurmOptions())
-    jobs = [(request, executor.submit(runner, request)) for request in todo]
-    console.print(f"submitted {len(jobs)} job(s) with {launcher}; waiting for them")
-    for request, job in jobs:
+    submitted = [(request, executor.submit(runner, request)) for request in todo]
+    console.print(f"submitted {len(submitted)} job(s) with {launcher}; waiting for them")
+    for request, job in submitted:
         try:
             outcomes.append(JobOutcome(request.method, request.seed, "completed", job.result()))
         except Exception as exc:

@@ -67,4 +67,5 @@ def vsbench_methods() -> list[MethodSpec]:
         factory=build,
         presets=diffusion_presets(),
         stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
+        trains_as="palette",  # Palette's network and training; only inference differs
     )]

@@ -36,6 +36,10 @@ def run(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch "
                                           "(default: torch's own choice); recorded in the "
                                           "run."),
+    retrain: bool = typer.Option(False, "--retrain", help="Train even when a completed run "
+                                 "already did this training (a method declaring trains_as, "
+                                 "e.g. palette-threshold after palette, otherwise starts from "
+                                 "that run's final checkpoint: the same weights)."),
 ) -> None:
     """Train and evaluate one method; write its run folder.
 
@@ -52,7 +56,7 @@ def run(
     request = RunRequest(method=method, dataset=dataset, preset=preset, seed=seed,
                          overrides=overrides, device=device, results_dir=results,
                          data_root=data_root, resume=resume, deterministic=deterministic,
-                         threads=threads)
+                         threads=threads, retrain=retrain)
     with method_failures(method):
         result = run_benchmark(request, out)
     record = result.metrics

@@ -66,6 +66,9 @@ def sweep(
                              "cores; results equal a sequential sweep with the same --threads."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads per run "
                                           "(default: torch's, or the cores / --jobs)."),
+    retrain: bool = typer.Option(False, "--retrain", help="Train every job, even those that "
+                                 "could reuse another method's identical training "
+                                 "(MethodSpec.trains_as: the palette-family methods)."),
 ) -> None:
     """Run every method x seed, skipping runs already completed with the same config.
 
@@ -80,7 +83,8 @@ def sweep(
     out = console()
     base = RunRequest(method="", dataset=dataset, preset=preset,
                       overrides=parse_overrides(set_ or []), device=device,
-                      results_dir=results, data_root=data_root, threads=threads)
+                      results_dir=results, data_root=data_root, threads=threads,
+                      retrain=retrain)
     # A job's own failure (even a crash) is one row of the table, not the end of the grid.
     outcomes = run_sweep(base, method_names, seed_values, launcher,
                          SlurmOptions(partition, gpus, cpus, time_min), out, jobs=jobs)

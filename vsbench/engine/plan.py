@@ -47,6 +47,7 @@ class RunRequest:
     resume: bool = False
     deterministic: bool = False
     threads: int | None = None  # torch's CPU threads for this run (None: torch's default)
+    retrain: bool = False  # train even when a completed run's training can be reused
 
 
 @dataclass(frozen=True)

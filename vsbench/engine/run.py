@@ -31,6 +31,7 @@ from vsbench.engine.plan import RunPlan, RunRequest, plan_run
 from vsbench.engine.record import write_results
 from vsbench.engine.runtime import (apply_speedups, restored_torch_flags, seed_everything,
                                     select_device)
+from vsbench.engine.shared_training import find_trained, load_trained, training_record
 from vsbench.engine.tiers import keep_and_score, later_tiers
 from vsbench.engine.tracking import Tracker
 from vsbench.engine.train import train
@@ -174,6 +175,7 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
     opened = broadcast(opened, ctx)
     folder = opened.folder
     config = opened.config.replace(world_size=ctx.world_size)
+    config, opened = _shared_training(plan, opened, config, console, ctx)
     if ctx.is_main:
         folder.write_config(config)
         folder.set_state("running", pid=os.getpid(), host=platform.node())
@@ -187,6 +189,25 @@ def _run(plan: RunPlan, console: Console, ctx: DistContext) -> RunResult:
                              traceback=traceback.format_exc())
         raise
     return RunResult(folder.path, record, resumed=plan.request.resume)
+
+
+def _shared_training(plan: RunPlan, opened: OpenedRun, config: ConfigRecord, console: Console,
+                     ctx: DistContext) -> tuple[ConfigRecord, OpenedRun]:
+    """Record the run's training key; a fresh single-process run whose training a completed
+    run already did (:mod:`vsbench.engine.shared_training`) starts from its final checkpoint
+    (unless ``--retrain``)."""
+    training = training_record(config.to_json(), plan.method_entry.spec)
+    if opened.resume_from is None and not plan.request.retrain and not ctx.enabled:
+        donor = find_trained(plan.request.results_dir, plan.request.dataset, training["key"],
+                             plan.request.method)
+        checkpoint = load_trained(donor) if donor is not None else None
+        if checkpoint is not None:
+            training["reused"] = {"method": donor.parent.name, "run": donor.name,
+                                  "folder": str(donor)}
+            opened = OpenedRun(opened.folder, opened.config, checkpoint)
+            console.print(f"training: reusing {donor.parent.name}/{donor.name} (the same "
+                          "training, bit for bit; --retrain trains anyway)")
+    return config.replace(extra={**config.extra, "training": training}), opened
 
 
 def _prepared_method(plan: RunPlan, train_data: PairedImageDataset, config: ConfigRecord,
