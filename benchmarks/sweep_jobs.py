@@ -1,13 +1,19 @@
-"""A grid's wall time: one run after another against ``vsbench sweep --jobs N``.
+"""A grid's wall time: one run after another against ``vsbench sweep --jobs N``, and with
+shared training (``MethodSpec.trains_as``: the palette family trains once per seed).
 
-Both sweep the same grid (methods x seeds, smoke preset unless told) into fresh results
-folders on the same prepared data root. The sequential sweep runs each cell with all the
-machine's threads (torch's default); the concurrent one runs N cells at once with
-cores / N threads each. Both are timed in this one process, side by side, so the ratio is
-meaningful on a shared machine; the concurrent sweep's metrics are checked against a
-sequential sweep with the same threads per run (they must be identical):
+Every sweep runs the same grid (methods x seeds, smoke preset unless told) into a fresh results
+folder on the same prepared data root, timed in this one process, side by side, so the ratios
+are meaningful on a shared machine:
+
+- ``sequential --retrain``: each cell trained, one after another with all the machine's threads
+  (torch's default): what a sweep did before ``--jobs`` and shared training;
+- ``--jobs N --retrain``: N cells at once with cores / N threads each;
+- ``--jobs N``: the same with shared training (today's default);
+- with ``--check``, ``sequential --threads cores/N --retrain``: the reference whose metrics the
+  two concurrent sweeps must equal exactly (same threads per run).
 
     python benchmarks/sweep_jobs.py [--methods unet,palette] [--seeds 0,1] [--jobs 2] [--quick]
+        [--check] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--preset", default="smoke")
     parser.add_argument("--quick", action="store_true", help="32 px, 1 epoch of 16 images")
+    parser.add_argument("--check", action="store_true", help="also the sequential sweep with "
+                        "the concurrent ones' threads, whose metrics they must equal")
+    parser.add_argument("--set", dest="sets", action="append", default=[],
+                        metavar="KEY=VALUE", help="a setting for every run (repeatable)")
     parser.add_argument("--output", type=Path, default=RESULTS / "sweep_jobs.json")
     return parser.parse_args(argv)
 
@@ -43,7 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def _sweep(results: Path, data_root: Path, args: argparse.Namespace, extra: list[str]) -> float:
     command = [sys.executable, "-m", "vsbench", "sweep", "--methods", args.methods, "--seeds",
                args.seeds, "--preset", args.preset, "--results", str(results), "--data-root",
-               str(data_root), "--device", "cpu", *(QUICK if args.quick else []), *extra]
+               str(data_root), "--device", "cpu", *(QUICK if args.quick else []),
+               *[a for kv in args.sets for a in ("--set", kv)], *extra]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, text=True,
                    env=dict(os.environ, COLUMNS="200"))
@@ -62,24 +73,32 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     cores = os.cpu_count() or 1
     share = max(1, cores // args.jobs)
+    jobs = ["--jobs", str(args.jobs)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data_root = tmp / "data"
         # Warm-up: the data cache is built once, outside the timings.
         _sweep(tmp / "warm", data_root, argparse.Namespace(**{**vars(args), "seeds": "0",
                                                               "methods": "unet"}), QUICK)
-        sequential = _sweep(tmp / "seq", data_root, args, [])
-        concurrent = _sweep(tmp / "jobs", data_root, args, ["--jobs", str(args.jobs)])
-        same_threads = _sweep(tmp / "seq1", data_root, args, ["--threads", str(share)])
-        identical = _metrics(tmp / "jobs") == _metrics(tmp / "seq1")
+        sequential = _sweep(tmp / "seq", data_root, args, ["--retrain"])
+        concurrent = _sweep(tmp / "jobs", data_root, args, [*jobs, "--retrain"])
+        shared = _sweep(tmp / "shared", data_root, args, jobs)
+        rows = [("sequential --retrain (torch's threads)", sequential, 1.0),
+                (f"--jobs {args.jobs} --retrain ({share} thread(s) each)", concurrent,
+                 sequential / concurrent),
+                (f"--jobs {args.jobs}, shared training", shared, sequential / shared)]
+        identical = None
+        if args.check:
+            same = _sweep(tmp / "seq1", data_root, args, ["--threads", str(share), "--retrain"])
+            rows.append((f"sequential --threads {share} --retrain", same, sequential / same))
+            reference = _metrics(tmp / "seq1")
+            identical = {"jobs": _metrics(tmp / "jobs") == reference,
+                         "shared": _metrics(tmp / "shared") == reference}
     cells = len(args.methods.split(",")) * len(args.seeds.split(","))
-    rows = [("sequential (torch's threads)", sequential, 1.0),
-            (f"--jobs {args.jobs} ({share} thread(s) each)", concurrent, sequential / concurrent),
-            (f"sequential, --threads {share}", same_threads, sequential / same_threads)]
     print_table(f"grid of {cells} cells ({args.methods} x seeds {args.seeds})",
                 ["sweep", "wall s", "speed-up"], rows)
-    print(f"--jobs {args.jobs} metrics identical to the sequential sweep with --threads "
-          f"{share}: {identical}")
+    if identical is not None:
+        print(f"metrics identical to the sequential sweep with --threads {share}: {identical}")
     write_json(args.output, {"machine": machine(), "args": {k: str(v) for k, v in
                                                             vars(args).items()},
                              "rows": [{"sweep": r[0], "seconds": r[1], "speedup": r[2]}
