@@ -8,9 +8,10 @@ are meaningful on a shared machine:
 - ``sequential --retrain``: each cell trained, one after another with all the machine's threads
   (torch's default): what a sweep did before ``--jobs`` and shared training;
 - ``--jobs N --retrain``: N cells at once with cores / N threads each;
-- ``--jobs N``: the same with shared training (today's default);
-- with ``--check``, ``sequential --threads cores/N --retrain``: the reference whose metrics the
-  two concurrent sweeps must equal exactly (same threads per run).
+- ``--jobs N``: the same with shared training (today's default); its metrics must equal the
+  ``--jobs N --retrain`` sweep's exactly (every run trained alone with the same threads);
+- with ``--check``, ``sequential --threads cores/N --retrain``: the sequential reference the
+  two concurrent sweeps must equal too.
 
     python benchmarks/sweep_jobs.py [--methods unet,palette] [--seeds 0,1] [--jobs 2] [--quick]
         [--check] [--set KEY=VALUE ...]
@@ -87,18 +88,18 @@ def main(argv: list[str]) -> None:
                 (f"--jobs {args.jobs} --retrain ({share} thread(s) each)", concurrent,
                  sequential / concurrent),
                 (f"--jobs {args.jobs}, shared training", shared, sequential / shared)]
-        identical = None
+        identical = {"shared_vs_jobs_retrain":
+                     _metrics(tmp / "shared") == _metrics(tmp / "jobs")}
         if args.check:
             same = _sweep(tmp / "seq1", data_root, args, ["--threads", str(share), "--retrain"])
             rows.append((f"sequential --threads {share} --retrain", same, sequential / same))
             reference = _metrics(tmp / "seq1")
-            identical = {"jobs": _metrics(tmp / "jobs") == reference,
-                         "shared": _metrics(tmp / "shared") == reference}
+            identical.update(jobs=_metrics(tmp / "jobs") == reference,
+                             shared=_metrics(tmp / "shared") == reference)
     cells = len(args.methods.split(",")) * len(args.seeds.split(","))
     print_table(f"grid of {cells} cells ({args.methods} x seeds {args.seeds})",
                 ["sweep", "wall s", "speed-up"], rows)
-    if identical is not None:
-        print(f"metrics identical to the sequential sweep with --threads {share}: {identical}")
+    print(f"metrics identical: {identical}")
     write_json(args.output, {"machine": machine(), "args": {k: str(v) for k, v in
                                                             vars(args).items()},
                              "rows": [{"sweep": r[0], "seconds": r[1], "speedup": r[2]}
