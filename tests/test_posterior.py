@@ -5,7 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from vsbench.posterior import crps_ensemble, diversity, ensemble_scores, interval_coverage
+from vsbench.posterior import (PosteriorScores, calibrated_coverage, crps_ensemble, diversity,
+                               ensemble_scores, interval_coverage)
 
 
 def _crps_by_definition(samples, y):
@@ -46,6 +47,27 @@ def test_coverage_is_nominal_for_the_true_distribution_and_low_when_too_narrow()
     tight = interval_coverage(narrow, truth)
     assert tight[0.5] < 0.25 and tight[0.9] < 0.5
     assert diversity(honest) == pytest.approx(1.0, abs=0.02) and diversity(honest[:1]) == 0.0
+
+
+def test_a_small_calibrated_ensemble_covers_level_times_s_minus_1_over_s_plus_1():
+    rng = np.random.default_rng(5)
+    for n in (2, 4, 8):  # exact for uniform values, about right for others
+        for draw, tolerance in ((rng.random, 0.006), (rng.standard_normal, 0.03)):
+            truth, honest = draw((256, 256)), draw((n, 256, 256))  # one distribution
+            cover = interval_coverage(honest, truth)
+            for level in (0.5, 0.9):
+                assert cover[level] == pytest.approx(calibrated_coverage(level, n),
+                                                     abs=tolerance)
+    assert calibrated_coverage(0.9, 4) == pytest.approx(0.54)
+    assert calibrated_coverage(0.5, 4) == pytest.approx(0.30)
+    assert calibrated_coverage(0.9, 1) == 0 and calibrated_coverage(0.9, 10**6) == pytest.approx(
+        0.9, abs=1e-5)
+    scores = PosteriorScores(["A"])
+    scores.add("x", rng.normal(size=(4, 1, 8, 8)), rng.normal(size=(1, 8, 8)))
+    summary = scores.summary()
+    assert summary["calibrated_coverage"] == {"coverage_50": pytest.approx(0.3),
+                                              "coverage_90": pytest.approx(0.54)}
+    assert summary["calibration"]["calibrated"][4] == pytest.approx(0.3)  # level 0.5
 
 
 def test_ensemble_scores_and_shape_errors():

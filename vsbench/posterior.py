@@ -7,8 +7,10 @@ distribution, per pixel:
 - CRPS in its energy form, ``E|X - y| - 1/2 E|X - X'|`` over the empirical ensemble (all
   ``S x S`` pairs, so a single sample or ``S`` identical ones - a point mass - score exactly
   the MAE, and deterministic methods sit on the same column); lower is better;
-- coverage of the central 50 % and 90 % per-pixel intervals (the ensemble's quantiles): an
-  honest spread covers the truth at the nominal rate, a too-narrow one below it;
+- coverage of the central 50 % and 90 % per-pixel intervals (the ensemble's quantiles): a
+  too-narrow spread covers the truth below the rate a calibrated ensemble reaches, which for
+  ``S`` samples is not the nominal level but ``level * (S - 1) / (S + 1)``
+  (:func:`calibrated_coverage`: 0.30 and 0.54 for 4 samples, the nominal level as S grows);
 - diversity: the mean over pixels of the ensemble's per-pixel standard deviation.
 
 Pure array code (torch-free); the tier that draws the samples calls it per image and channel.
@@ -60,6 +62,23 @@ def interval_coverage(samples: np.ndarray, target: np.ndarray,
     return out
 
 
+def calibrated_coverage(level: float, n_samples: int) -> float:
+    """The coverage a calibrated ensemble (``n_samples`` samples drawn from the truth's own
+    distribution) reaches on average with the intervals of :func:`interval_coverage`
+    (linearly interpolated quantiles): ``(S - 1) level / (S + 1)``, 0.30 / 0.54 at 50 % / 90 %
+    for 4 samples, 0 for one (a point mass covers nothing), the nominal level as S grows.
+
+    Exact for uniform values: the interpolated quantile at position ``h = (S - 1) q`` of ``S``
+    sorted uniforms has mean ``(h + 1) / (S + 1)``, and an independent uniform truth lies below
+    it with that probability. Interpolation between samples of other shapes moves it a little
+    (measured at S = 4: 0.32 / 0.56 for normal values, 0.32 / 0.55 for exponential ones)."""
+    if not 0 < level < 1:
+        raise ValueError(f"coverage level {level} must be in (0, 1)")
+    if n_samples < 1:
+        raise ValueError("an ensemble needs at least one sample")
+    return level * (n_samples - 1) / (n_samples + 1)
+
+
 def diversity(samples: np.ndarray) -> float:
     """The mean over elements of the ensemble's standard deviation (0 for one sample)."""
     samples = np.asarray(samples, dtype=np.float64)
@@ -95,6 +114,7 @@ class PosteriorScores:
         self.channels = tuple(channels)
         self.rows: list[dict[str, float | str]] = []
         self._calibration: dict[str, list[dict[float, float]]] = {c: [] for c in channels}
+        self._sizes: set[int] = set()  # ensemble sizes seen (one, in a run)
 
     def add(self, sample_id: str, samples: np.ndarray, target: np.ndarray) -> None:
         """Score one image's ensemble ``samples`` ``(S, C, H, W)`` against ``target``
@@ -102,6 +122,7 @@ class PosteriorScores:
         samples, target = _check(samples, target)
         if target.shape[0] != len(self.channels):
             raise ValueError(f"{target.shape[0]} channels, expected {len(self.channels)}")
+        self._sizes.add(int(samples.shape[0]))
         for c, channel in enumerate(self.channels):
             scores = ensemble_scores(samples[:, c], target[c])
             self.rows.append({"sample_id": sample_id, "channel": channel,
@@ -124,6 +145,13 @@ class PosteriorScores:
                  for channel, values in self._calibration.items()}
         curve["Average"] = [float(np.mean([curve[c][i] for c in self.channels]))
                             for i in range(len(CALIBRATION_LEVELS))]
+        size = next(iter(self._sizes)) if len(self._sizes) == 1 else None
+        calibrated = ([calibrated_coverage(level, size) for level in CALIBRATION_LEVELS]
+                      if size else None)
         return {"channels": channels, "average": average,
-                "calibration": {"nominal": list(CALIBRATION_LEVELS), "empirical": curve},
+                "calibration": {"nominal": list(CALIBRATION_LEVELS), "empirical": curve,
+                                # what a calibrated ensemble of this size covers on average
+                                "calibrated": calibrated},
+                "calibrated_coverage": {f"coverage_{round(l * 100)}": calibrated_coverage(
+                    l, size) for l in COVERAGE_LEVELS} if size else None,
                 "n_images": len({r["sample_id"] for r in self.rows})}

@@ -23,10 +23,11 @@ FEATURE_METRICS: tuple[str, ...] = ("feature_r", "feature_good")
 HIGHER_IS_BETTER.update({m: True for m in (*INSTANCE_METRICS, *FEATURE_METRICS)},
                         count_error=False)
 # The posterior tier's columns (vsbench.posterior; per test image and channel): ensemble CRPS
-# (a point mass: the MAE), coverage of the central 50 % / 90 % per-pixel intervals (honest at
-# 0.5 / 0.9; a too-narrow ensemble, the usual failure, is below: so higher counts as better up
-# to nominal), diversity, the sample mean's MAE and PCC. The profile tier's (per treated
-# perturbation): the virtual stain's phenotypic-activity mAP and whether it is retrieved.
+# (a point mass: the MAE), coverage of the central 50 % / 90 % per-pixel intervals (a calibrated
+# ensemble of S samples reaches about level (S-1)/(S+1); a too-narrow one, the usual failure,
+# is below: so higher counts as better up to that), diversity, the sample mean's MAE and PCC.
+# The profile tier's (per treated perturbation): the virtual stain's phenotypic-activity mAP
+# and whether it is retrieved.
 # The samples' cell features (vsbench.biometrics.feature_posterior): per field and channel the
 # median over features of the CRPS scaled by the feature's between-cell SD, and the coverage.
 POSTERIOR_METRICS: tuple[str, ...] = ("crps", "coverage_50", "coverage_90", "diversity",

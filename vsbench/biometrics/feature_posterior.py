@@ -10,7 +10,9 @@ cells (1.0: an error of one between-cell standard deviation). Per feature, over 
 - ``crps``: the mean over cells of the ensemble CRPS (:func:`vsbench.posterior.crps_ensemble`),
   scaled; a point mass (a deterministic method) scores its scaled absolute error;
 - ``coverage_50`` / ``coverage_90``: the fraction of cells whose real value lies in the
-  ensemble's central 50 % / 90 % interval (honest: 0.5 / 0.9; a point mass covers nothing);
+  ensemble's central 50 % / 90 % interval (a calibrated ensemble of S samples: about
+  level (S - 1) / (S + 1), :func:`vsbench.posterior.calibrated_coverage`; a point mass covers
+  nothing);
 - ``spread``: the mean over cells of the ensemble's standard deviation, scaled.
 
 Per test field and channel (``per_image_feature_posterior.csv``, the posterior board's

@@ -69,15 +69,19 @@ def _calibration(runs: pd.DataFrame) -> Image | None:
         calibration = posterior.get("calibration")
         if calibration:
             curves.append((row.label, calibration["nominal"],
-                           calibration["empirical"]["Average"]))
+                           calibration["empirical"]["Average"], calibration.get("calibrated")))
     if not curves:
         return None
     from vsbench.report.images import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
-    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="honest")
-    for label, nominal, empirical in curves:
+    ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="nominal")
+    expected = {tuple(c[3]) for c in curves if c[3] and any(c[3])}
+    for k, line in enumerate(sorted(expected)):  # per ensemble size (usually one)
+        ax.plot(curves[0][1], line, color="0.3", linestyle=":",
+                label="calibrated, this ensemble size" if k == 0 else None)
+    for label, nominal, empirical, _ in curves:
         ax.plot(nominal, empirical, marker="o", markersize=3, label=label)
     ax.set_xlabel("nominal coverage", fontsize=8)
     ax.set_ylabel("empirical coverage", fontsize=8)
@@ -86,9 +90,10 @@ def _calibration(runs: pd.DataFrame) -> Image | None:
     ax.legend(fontsize=6)
     return Image(png_uri(fig), "calibration",
                  "Calibration: the fraction of test pixels inside each method's central "
-                 "per-pixel interval of the nominal level (Average over channels). An honest "
-                 "ensemble lies on the diagonal; below it, the spread is too narrow; a "
-                 "deterministic method (a point mass) covers nothing.")
+                 "per-pixel interval of the nominal level (Average over channels). A "
+                 "calibrated ensemble of S samples lies on the dotted line, level x (S - 1) / "
+                 "(S + 1), not on the diagonal (reached as S grows); below it, the spread is "
+                 "too narrow; a deterministic method (a point mass) covers nothing.")
 
 
 def _gallery(runs: pd.DataFrame) -> Image | None:
