@@ -1,35 +1,60 @@
-"""The committed reference leaderboard (results/reference) is what its run records give."""
+"""The committed reference leaderboards (results/reference: every method and control, the smoke
+preset; results/reference-epsilon: the palette family with the paper's noise prediction) are
+what their run records give, with every tier."""
 
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from vsbench.cli import app
 from vsbench.leaderboard import load_runs
+from vsbench.leaderboard.tiers import load_tier_runs
 
-REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference"
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+REFERENCE, EPSILON = RESULTS / "reference", RESULTS / "reference-epsilon"
+CONTROLS = {"palette-zero-guide", "palette-oracle-masks"}
 METHODS = {"unet", "dodnet", "palette", "class-guided", "palette-threshold", "diffstain"}
+PALETTE_FAMILY = {"palette", "palette-threshold", "diffstain", *CONTROLS}
+SEEDS = [0, 1, 2]
+# Every export, made by `vsbench compare --results FOLDER --format F [--tier all] --output X`.
+EXPORTS = (("markdown", "leaderboard.md", ()), ("csv", "leaderboard.csv", ()),
+           ("latex", "leaderboard.tex", ()),
+           ("markdown", "leaderboard-all-tiers.md", ("--tier", "all")))
+# the v-prediction board's upper-bound control has one seed (the CPU budget of its session)
+FOLDERS = [(REFERENCE, {**{m: SEEDS for m in METHODS | CONTROLS}, "palette-oracle-masks": [0]}),
+           (EPSILON, {m: SEEDS for m in PALETTE_FAMILY})]
 
 
-def test_reference_holds_every_method_and_seed_on_one_board():
-    runs, warnings = load_runs(REFERENCE)
+@pytest.mark.parametrize("folder, methods", FOLDERS)
+def test_reference_holds_every_method_and_seed_on_one_dataset(folder, methods):
+    runs, warnings = load_runs(folder)
     assert warnings == []
     per_run = runs.drop_duplicates("folder")
-    assert set(per_run["method"]) == METHODS
-    seeds = {m: sorted(g["seed"]) for m, g in per_run.groupby("method")}
-    assert seeds == {m: [0, 1, 2] for m in METHODS}
-    assert per_run[["dataset", "split_hash", "preset", "image_size"]].drop_duplicates().shape[0] == 1
+    assert {m: sorted(g["seed"]) for m, g in per_run.groupby("method")} == methods
+    assert per_run[["dataset", "split_hash", "preset", "image_size"]].drop_duplicates(
+    ).shape[0] == 1
+    assert set(per_run.loc[per_run["control"], "method"]) == CONTROLS
+    for tier in ("instance", "features", "profiles", "posterior"):  # every run, every tier
+        tier_runs, notes = load_tier_runs(folder, tier)
+        assert notes == [], (tier, notes)
+        assert tier_runs["folder"].nunique() == sum(map(len, methods.values()))
 
 
-def test_committed_exports_are_regenerated_exactly(tmp_path):
+@pytest.mark.parametrize("folder, methods", FOLDERS)
+def test_committed_exports_are_regenerated_exactly(folder, methods, tmp_path):
     """Never edited by hand: `vsbench compare` on the committed runs writes the same files."""
-    for fmt, ext in (("markdown", "md"), ("csv", "csv"), ("latex", "tex")):
-        out = CliRunner().invoke(app, ["compare", "--results", str(REFERENCE), "--format", fmt,
-                                       "--output", str(tmp_path / f"board.{ext}")],
+    for fmt, name, extra in EXPORTS:
+        out = CliRunner().invoke(app, ["compare", "--results", str(folder), "--format", fmt,
+                                       *extra, "--output", str(tmp_path / name)],
                                  env={"COLUMNS": "200"})
         assert out.exit_code == 0, out.output
-        assert (tmp_path / f"board.{ext}").read_text() == \
-            (REFERENCE / f"leaderboard.{ext}").read_text(), ext
-    board = pd.read_csv(REFERENCE / "leaderboard.csv").set_index("method")
-    assert board.loc["unet", "runs"] == 3 and board["rank"].min() == 1
+        assert (tmp_path / name).read_text() == (folder / name).read_text(), name
+    board = pd.read_csv(folder / "leaderboard.csv").set_index("method")
+    ranked = board[board["rank"].notna()]
+    assert set(ranked.index) == set(methods) - CONTROLS and ranked["rank"].min() == 1
+    # the guided rows carry their paired guided-minus-unguided differences
+    guided = board.loc[["palette-threshold", "diffstain"]]
+    assert guided["Average PCC guided-unguided"].notna().all()
+    assert guided["Average PCC guided-unguided p"].between(0, 1).all()
