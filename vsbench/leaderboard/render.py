@@ -137,17 +137,17 @@ def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
 def numeric_table(board: Leaderboard) -> pd.DataFrame:
     """Every number of a board, one row per method: rank, then per column the mean, std and
     CI bounds, then runs and p_value (what the CSV export holds)."""
-    out = pd.DataFrame(index=board.table.index)
-    out["rank"] = board.rank
+    columns: dict[str, object] = {"rank": board.rank}  # built as a dict: one frame at once
     for col in board.metric_columns():
         name = f"{col[0]} {col[1].upper()}"
-        out[name] = board.table[col]
+        columns[name] = board.table[col]
         for suffix, frame in (("std", board.std), ("ci_low", board.ci_low),
                               ("ci_high", board.ci_high)):
-            out[f"{name} {suffix}"] = frame[col] if frame is not None else np.nan
-    out["runs"] = board.table[("", "runs")].astype(int)
-    out["p_value"] = board.p_value if board.p_value is not None else np.nan
-    out["sort_by"] = "/".join(board.sort_by)
+            columns[f"{name} {suffix}"] = frame[col] if frame is not None else np.nan
+    columns["runs"] = board.table[("", "runs")].astype(int)
+    columns["p_value"] = board.p_value if board.p_value is not None else np.nan
+    columns["sort_by"] = "/".join(board.sort_by)
+    out = pd.DataFrame(columns, index=board.table.index)
     guidance = guidance_numbers(board)
     if guidance is not None:  # NaN in rows without unguided estimates (no guidance)
         out = out.join(guidance)
@@ -236,9 +236,11 @@ def export(boards: list[Leaderboard], fmt: str, path: Path) -> Path:
         parts = []
         for board in boards:
             frame = numeric_table(board)
-            for k, v in reversed(board.key.items()):
-                frame.insert(0, k, v)
-            parts.append(frame.reset_index())
+            # the board's key in front, joined at once (inserting column by column fragments
+            # the frame)
+            keys = pd.DataFrame({k: [v] * len(frame) for k, v in board.key.items()},
+                                index=frame.index)
+            parts.append(pd.concat([keys, frame], axis=1).reset_index())
         text = pd.concat(parts).to_csv(index=False, float_format="%.6g")
     else:
         text = "\n".join(render(board, fmt) for board in boards)
