@@ -50,6 +50,32 @@ TINY = ["--set", "image_size=32", "--set", "epochs=1", "--set", "max_train_image
         "--set", "n_preview=2"]
 
 
+# Tiny diffusion networks (and a 4-step sampler) for end-to-end runs of the diffusion methods.
+TINY_DIFFUSION = ["--set", "width=8", "--set", "channel_mults=1,2", "--set",
+                  "layers_per_block=1", "--set", "head_dim=8", "--set", "sample_steps=4"]
+
+
+def run_method(tmp_path: Path, method: str, *args: str) -> tuple[Path, str]:
+    """``vsbench run --method METHOD ARGS`` in this process, into ``tmp_path/res`` on the data
+    root ``tmp_path/data`` (warnings silenced); asserts it succeeded and returns the method's
+    newest run folder and the output."""
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from vsbench.cli import app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = CliRunner().invoke(app, ["run", "--method", method, "--results",
+                                       str(tmp_path / "res"), "--data-root",
+                                       str(tmp_path / "data"), *args],
+                                 env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    folders = sorted((tmp_path / "res" / "runs" / "synthetic" / method).iterdir())
+    return folders[-1], out.output
+
+
 def install_fake_distribution(site: Path, name: str, version: str,
                               entry_points: dict[str, str]) -> None:
     """Write the metadata of an installed distribution whose ``vsbench`` entry points are

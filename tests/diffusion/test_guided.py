@@ -2,14 +2,13 @@
 and ``diffstain`` / ``palette-threshold`` end to end."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from tests.conftest import TINY
+from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.cli import app
 from vsbench.config import ConfigError, resolve
 from vsbench.data.synthetic import SyntheticSource
@@ -26,8 +25,7 @@ from vsbench_methods.palette_threshold.method import PaletteThresholdMethod, thr
 TINY_PARAMS = {"width": 8, "channel_mults": (1, 2), "layers_per_block": 1, "head_dim": 8,
                "dropout": 0.0, "num_train_timesteps": 2000, "sampler": "ddim",
                "sample_steps": 4}
-FAST = ["--set", "width=8", "--set", "channel_mults=1,2", "--set", "layers_per_block=1",
-        "--set", "head_dim=8", "--set", "sample_steps=4"]
+FAST = TINY_DIFFUSION
 INFO = SyntheticSource().info
 
 
@@ -149,14 +147,7 @@ def test_mask_condition_ablation_caches_and_aligns_masks(tmp_path):
 def test_cli_run_saves_the_masks_and_the_backbone(method, extra, tmp_path, monkeypatch):
     monkeypatch.setattr(nsc_weights, "hf_cache_file", lambda spec: None)  # offline, no cache
     monkeypatch.delenv(nsc_weights.ENV_WEIGHTS, raising=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = CliRunner().invoke(app, ["run", "--method", method, "--results",
-                                       str(tmp_path / "res"), "--data-root",
-                                       str(tmp_path / "data"), *TINY, *FAST, *extra],
-                                 env={"COLUMNS": "200"})
-    assert out.exit_code == 0, out.output
-    [folder] = (tmp_path / "res" / "runs" / "synthetic" / method).iterdir()
+    folder, _ = run_method(tmp_path, method, *TINY, *FAST, *extra)
     for name in ("metrics.json", "predictions.png", "masks.png", "masks.npz"):
         assert (folder / name).is_file(), name
     with np.load(folder / "masks.npz") as masks:

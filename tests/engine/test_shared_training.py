@@ -4,20 +4,15 @@ and evaluates exactly what training it again would give; the key says when that 
 from __future__ import annotations
 
 import json
-import warnings
 
-from typer.testing import CliRunner
 
-from tests.conftest import TINY
-from vsbench.cli import app
+from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.engine import RunRequest, plan_run
 from vsbench.engine.shared_training import (find_trained, load_trained, sharing_groups,
                                             trains_as, training_key)
 from vsbench.layout import PER_IMAGE_FILE
 from vsbench.plugins import build_registry
 
-FAST = ["--set", "width=8", "--set", "channel_mults=1,2", "--set", "layers_per_block=1",
-        "--set", "head_dim=8", "--set", "sample_steps=4"]
 PALETTE_FAMILY = {"palette-threshold", "diffstain", "palette-zero-guide", "palette-oracle-masks"}
 
 
@@ -58,15 +53,7 @@ def test_a_sweep_runs_the_trainings_first():
 
 
 def _run(tmp_path, method, *extra):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = CliRunner().invoke(app, ["run", "--method", method, "--results",
-                                       str(tmp_path / "res"), "--data-root",
-                                       str(tmp_path / "data"), *TINY, *FAST, *extra],
-                                 env={"COLUMNS": "200"})
-    assert out.exit_code == 0, out.output
-    folders = sorted((tmp_path / "res" / "runs" / "synthetic" / method).iterdir())
-    return folders[-1], out.output
+    return run_method(tmp_path, method, *TINY, *TINY_DIFFUSION, *extra)
 
 
 def test_a_reused_training_evaluates_exactly_what_retraining_gives(tmp_path):

@@ -3,14 +3,13 @@ with; a guided run records its unguided first estimate beside its prediction."""
 
 import csv
 import json
-import warnings
 
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from tests.conftest import TINY
+from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.cli import app
 from vsbench.data.synthetic import SyntheticSource
 from vsbench.engine import RunRequest, plan_run
@@ -27,8 +26,7 @@ from vsbench.diffusion.guided_params import MaskGuidedParams
 TINY_PARAMS = {"width": 8, "channel_mults": (1, 2), "layers_per_block": 1, "head_dim": 8,
                "dropout": 0.0, "num_train_timesteps": 2000, "sampler": "ddim",
                "sample_steps": 4}
-FAST = ["--set", "width=8", "--set", "channel_mults=1,2", "--set", "layers_per_block=1",
-        "--set", "head_dim=8", "--set", "sample_steps=4"]
+FAST = TINY_DIFFUSION
 INFO = SyntheticSource().info
 CONTROLS = {"palette-zero-guide", "palette-oracle-masks"}
 
@@ -88,15 +86,7 @@ def _rows(path):
 
 
 def _run(method, tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = CliRunner().invoke(app, ["run", "--method", method, "--results",
-                                       str(tmp_path / "res"), "--data-root",
-                                       str(tmp_path / "data"), *TINY, *FAST],
-                                 env={"COLUMNS": "200"})
-    assert out.exit_code == 0, out.output
-    [folder] = (tmp_path / "res" / "runs" / "synthetic" / method).iterdir()
-    return folder
+    return run_method(tmp_path, method, *TINY, *FAST)[0]
 
 
 def test_guided_runs_record_their_unguided_estimate_and_controls_are_never_ranked(tmp_path):

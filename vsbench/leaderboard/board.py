@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -184,6 +184,16 @@ def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None
         raise LeaderboardError(f"--sort-by {sort_by[0]}/{sort_by[1]}: no channel "
                                f"'{sort_by[0]}'; the runs have {names(runs['channel'])} "
                                f"({SORT_SYNTAX}).")
+    for key, section, group in board_groups(runs):
+        boards.append(_board(key, group, sort_by, with_stats, section))
+    return boards
+
+
+def board_groups(runs: pd.DataFrame) -> Iterator[tuple[dict, str, pd.DataFrame]]:
+    """The runs of each board: per comparability key, the methods' runs (section
+    ``methods``), then the controls' (``controls``: never ranked with the methods), each as
+    ``(key, section, long table)``; empty sections are left out. Every tier's boards are
+    grouped here."""
     keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
     if "control" not in keyed.columns:
         keyed = keyed.assign(control=False)
@@ -192,9 +202,7 @@ def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None
         for section, group in (("methods", whole[~whole["control"]]),
                                ("controls", whole[whole["control"]])):
             if not group.empty:
-                boards.append(_board(dict(zip(GROUP_KEYS, key)), group, sort_by, with_stats,
-                                     section))
-    return boards
+                yield dict(zip(GROUP_KEYS, key)), section, group
 
 
 def _board(key: dict, group: pd.DataFrame, sort_by: tuple[str, str], with_stats: bool,

@@ -30,7 +30,7 @@ import pandas as pd
 from vsbench import stats
 from vsbench.biometrics.feature_scores import GOOD_CORRELATION
 from vsbench.layout import FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE
-from vsbench.leaderboard.board import Leaderboard
+from vsbench.leaderboard.board import Leaderboard, board_groups
 from vsbench.leaderboard.configurations import count_runs
 from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key
 from vsbench.leaderboard.later_tiers import ACTIVITY, posterior_units, profile_units
@@ -127,16 +127,9 @@ def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
     boards = []
     if runs.empty:
         return boards
-    keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
-    if "control" not in keyed.columns:
-        keyed = keyed.assign(control=False)
-    keyed["control"] = keyed["control"].fillna(False).astype(bool)
-    for key, whole in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
-        # Controls (zero guide, oracle masks) get their own board, never ranked with methods.
-        for section, group in (("methods", whole[~whole["control"]]),
-                               ("controls", whole[whole["control"]])):
-            if not group.empty:
-                boards.append(_tier_board(dict(zip(GROUP_KEYS, key)), group, tier, section))
+    # the pixel tier's grouping: controls get their own board, never ranked with methods
+    for key, section, group in board_groups(runs):
+        boards.append(_tier_board(key, group, tier, section))
     return boards
 
 
