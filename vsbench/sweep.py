@@ -7,7 +7,9 @@ interruption: completed runs are found by their configuration hash and skipped.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -41,6 +43,24 @@ class JobOutcome:
     status: str  # completed, skipped (already completed), failed
     folder: str | None = None
     error: str | None = None
+
+
+def check_launcher(launcher: str) -> str:
+    """``launcher`` if this machine can use it: a known name, submitit installed for the
+    submitit launchers, and SLURM's ``srun`` on the PATH for ``slurm`` (what submitit looks
+    for); else a :class:`ConfigError` saying what to install or use instead."""
+    if launcher not in LAUNCHERS:
+        raise ConfigError(f"Unknown launcher '{launcher}'; use one of {', '.join(LAUNCHERS)}.")
+    if launcher == "local":
+        return launcher
+    if importlib.util.find_spec("submitit") is None:
+        raise ConfigError(f"--launcher {launcher} needs submitit, which is not installed; "
+                          "`pip install -e '.[cluster]'`, or use --launcher local.")
+    if launcher == "slurm" and shutil.which("srun") is None:
+        raise ConfigError("--launcher slurm: SLURM was not found on this machine (no srun on "
+                          "the PATH); run the sweep from a SLURM login node, or use "
+                          "--launcher submitit-local or --launcher local here.")
+    return launcher
 
 
 def completed_run(request: RunRequest, console: Console | None = None) -> Path | None:
@@ -117,8 +137,7 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
     """Run every (method, seed) of the grid that has no completed run yet; with ``jobs`` > 1
     (local launcher), that many at once, each with its share of the cores (``base.threads``
     when given), which every run records."""
-    if launcher not in LAUNCHERS:
-        raise ConfigError(f"Unknown launcher '{launcher}'; use one of {', '.join(LAUNCHERS)}.")
+    check_launcher(launcher)
     if jobs < 1:
         raise ConfigError(f"--jobs {jobs}: give 1 or more concurrent jobs.")
     if jobs > 1 and launcher != "local":

@@ -21,6 +21,7 @@ from vsbench import atomic
 from vsbench.biometrics.features import FeatureSettings, FieldFeatures, measure_field
 from vsbench.biometrics.segmentation import Objects
 from vsbench.biometrics.segmenters import Segmenter
+from vsbench.readback import DAMAGED_FILE_ERRORS
 
 # Bump when what the cache holds, or how it is computed, changes.
 CACHE_VERSION = 1
@@ -119,7 +120,7 @@ def ground_truth(cache_dir: Path | None, key: str,
             truth = load(path)
             if truth.sample_ids == tuple(sample_ids):
                 return truth
-        except (OSError, ValueError, KeyError):
+        except DAMAGED_FILE_ERRORS:
             pass  # a damaged cache file is recomputed and replaced
     truth = compute(targets(), sample_ids, channels, segmenter, features)
     if path is not None:

@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from vsbench.cli import checks
 from vsbench.cli.common import console, warn
 from vsbench.errors import LeaderboardError, NothingToShow, ReproductionError
 
@@ -66,7 +67,10 @@ def compare(
     a paired Wilcoxon signed-rank test (per test image) against the best method. The best value
     of each column is highlighted, the second underlined.
     """
+    checks.optional_input_folder(results, "--results")
+    checks.optional_input_folder(data_root, "--data-root")
     if against is not None:
+        checks.input_folder(against, "--against", "results folder")
         check_against(results, against, tolerance)
         return
     show_leaderboards(results, data_root, fmt, output, dataset, methods_, channels, metrics,
@@ -95,6 +99,9 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
     if fmt is not None and output is not None and output.is_dir():
         raise LeaderboardError(f"--output {output} is a folder; give a file name, e.g. "
                                f"{output / ('leaderboard.' + FORMATS[fmt])}.")
+    if fmt is not None:  # before any work: an unwritable target must not cost the boards
+        checks.output_file(output or leaderboard_file(results, FORMATS[fmt]),
+                           "--output" if output is not None else "--results")
     sort_key = parse_sort_by(sort_by)
     parse_metrics(metrics)
     runs, warnings = load_runs(results)

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vsbench.cli import checks
 from vsbench.errors import ConfigError
 from vsbench.layout import dataset_folder
 
@@ -40,6 +41,7 @@ def _human(n: float) -> str:
 def _source(dataset: str, data_root: Path, overrides: dict[str, str] | None = None):
     """``dataset``'s source, and the candidate settings ``overrides`` make (not yet stored:
     the caller checks the source first and saves the candidate last), or None."""
+    checks.output_folder(data_root, "--data-root")
     from vsbench.data import settings as source_settings
     from vsbench.plugins import default_registry
 
@@ -87,6 +89,7 @@ def fetch(
                           "(see `vsbench data prepare --help`).")
     from vsbench.data.fetch import fetch_jump
 
+    checks.output_folder(data_root, "--data-root")
     stored = source_settings.load(jump.JumpSettings, data_root, jump.NAME)
     url = source or stored.source_url
     chosen = _split_list(plates)

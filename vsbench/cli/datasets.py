@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from vsbench.cli import checks
 from vsbench.cli.common import DATA_ROOT_HELP, console, print_broken, registry
 
 
@@ -19,6 +20,7 @@ def datasets(
     """
     from vsbench.data.summary import summarise
 
+    checks.optional_input_folder(data_root, "--data-root")
     out = console()
     plugins = registry()
     table = Table(title="vsbench datasets")

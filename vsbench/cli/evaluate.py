@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
+from vsbench.cli import checks
 from vsbench.cli.common import DATA_ROOT_HELP, console
+from vsbench.cli.headlines import print_headlines
 
 
 def evaluate(
@@ -41,44 +42,13 @@ def evaluate(
     """
     from vsbench.engine.rescore import rescore_run, tiers_of
 
-    out = console()
     chosen = tiers_of(tier)
-    table = Table(title=f"biological tiers ({tier})")
-    for name in ("run", "nuclei F1", "cells F1", "feature r (median)", "features r>=0.5",
-                 "mAP real", "mAP virtual", "CRPS", "cov 50/90"):
-        table.add_column(name, justify="left" if name == "run" else "right")
+    for path in runs:
+        checks.input_folder(path, "RUN", "run folder")
+    if data_root is not None:
+        checks.output_folder(data_root, "--data-root")
+    checks.device(device)
+    out = console()
     for path in runs:
         record = rescore_run(path, chosen, data_root, segmenter, workers, device=device)
-        table.add_row(*summary_cells(Path(path).name, record.biometrics or {}),
-                      *later_cells(record.profiles, record.posterior))
-    out.print(table)
-
-
-def summary_cells(name: str, summary: dict) -> list[str]:
-    """One row of the command's table: a run's headline tier numbers (``-`` where absent)."""
-    if summary.get("skipped"):
-        return [name, "-", "-", "-", f"skipped: {summary['skipped']}"]
-    instance = summary.get("instance") or {}
-    average = (summary.get("features") or {}).get("average") or {}
-
-    def fmt(value) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
-    return [name, fmt((instance.get("nuclei") or {}).get("f1")),
-            fmt((instance.get("cells") or {}).get("f1")), fmt(average.get("median_pearson")),
-            fmt(average.get("fraction_good"))]
-
-
-def _fmt(value) -> str:
-    return "-" if not isinstance(value, (int, float)) else f"{value:.3f}"
-
-
-def later_cells(profiles: dict | None, posterior: dict | None) -> list[str]:
-    """The profile and posterior tiers' headline numbers of a run (``-`` where absent)."""
-    profiles, posterior = profiles or {}, posterior or {}
-    average = posterior.get("average") or {}
-    coverage = ("-" if not average else
-                f"{_fmt(average.get('coverage_50'))}/{_fmt(average.get('coverage_90'))}")
-    return [_fmt((profiles.get("real") or {}).get("mean_map")),
-            _fmt((profiles.get("virtual") or {}).get("mean_map")),
-            _fmt(average.get("crps")), coverage]
+        print_headlines(out, record, Path(path), f"{Path(path).name}: tier headlines")

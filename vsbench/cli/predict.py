@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from vsbench.cli import checks
 from vsbench.cli.common import DATA_ROOT_HELP, RESULTS_HELP, console
 
 
@@ -14,7 +15,8 @@ def predict(
     run: str = typer.Argument(..., help="The completed run: its folder "
                               "(RESULTS/runs/<dataset>/<method>/<run-id>) or its run id."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write the predictions and "
-                             "manifest.csv / manifest.json into (created)."),
+                             "manifest.csv / manifest.json into (created; a folder holding "
+                             "earlier predictions needs --overwrite)."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Predict the fields "
                                           "of a registered dataset (see `vsbench datasets`)."),
     input_path: Optional[Path] = typer.Option(None, "--input", "-i", help="Predict new "
@@ -29,6 +31,9 @@ def predict(
                                  "run id is looked up."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help=DATA_ROOT_HELP + " "
                                              "Default: the one the run recorded."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the predictions an "
+                                   "earlier `vsbench predict` wrote into --out (other files "
+                                   "there are never deleted: such a folder is refused)."),
 ) -> None:
     """Predict fluorescence for new brightfield fields with a completed run's trained method.
 
@@ -37,13 +42,23 @@ def predict(
     [0, 1] with the run's channel names, one OME-TIFF per field (or one OME-Zarr plate),
     listed in manifest.csv with the run id and config hash.
     """
-    from vsbench.engine.apply import find_run, predict_run
-    from vsbench.engine.outputs import MANIFEST_CSV, check_format
+    from vsbench.engine.outputs import MANIFEST_CSV, check_format, check_out, staged
 
     check_format(fmt)
+    checks.output_folder(out, "--out")
+    check_out(out, overwrite)
+    if input_path is not None:
+        checks.input_path(input_path, "--input")
+    checks.optional_input_folder(results, "--results")
+    if data_root is not None:
+        checks.input_folder(data_root, "--data-root", "data root")
+    checks.device(device, allowed=("cpu", "cuda", "cuda:N"))
+    from vsbench.engine.apply import find_run, predict_run
+
     folder = find_run(run, results)
     shown = console()
-    rows = predict_run(folder, out, dataset=dataset, input_path=input_path, split=split,
-                       fmt=fmt, device=device, data_root=data_root, console=shown)
+    with staged(out, overwrite) as stage:
+        rows = predict_run(folder, stage, dataset=dataset, input_path=input_path, split=split,
+                           fmt=fmt, device=device, data_root=data_root, console=shown)
     shown.print(f"predicted {len(rows)} field(s) with {folder.run_id} -> {out} "
                 f"({out / MANIFEST_CSV})", highlight=False, soft_wrap=True)

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from vsbench.cli import checks
 from vsbench.cli.common import console
 
 
@@ -30,5 +31,9 @@ def report(
     from vsbench.layout import report_folder
     from vsbench.report import build_report
 
-    path = build_report(results, out or report_folder(results), data_root, n_fields=fields)
+    checks.optional_input_folder(results, "--results")
+    checks.optional_input_folder(data_root, "--data-root")
+    target = checks.output_folder(out or report_folder(results),
+                                  "--out" if out is not None else "--results")
+    path = build_report(results, target, data_root, n_fields=fields)
     console().print(f"wrote {path}", highlight=False, soft_wrap=True)

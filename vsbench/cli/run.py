@@ -8,8 +8,10 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from vsbench.cli import checks
 from vsbench.cli.common import DATA_ROOT_HELP, RESULTS_HELP, console
 from vsbench.cli.errors import method_failures
+from vsbench.cli.headlines import print_headlines
 from vsbench.protocol import METRICS
 
 
@@ -49,6 +51,9 @@ def run(
     """
     from vsbench.config import parse_overrides
 
+    checks.output_folder(results, "--results")
+    checks.output_folder(data_root, "--data-root")
+    checks.device(device, allowed=("auto", "cpu", "cuda", "cuda:N"))
     out = console()
     overrides = parse_overrides(set_ or [])
     from vsbench.engine import RunRequest, run_benchmark
@@ -70,7 +75,8 @@ def run(
     table.add_row("[bold]Average[/]", *(f"[bold]{_fmt(record.average[m])}[/]" for m in METRICS))
     out.print(table)
     out.print(f"train {record.train_seconds:.1f} s, predict "
-              f"{record.predict_seconds_per_image:.4f} s/image; results in {result.folder}")
+              f"{record.predict_seconds_per_image:.4f} s/image", highlight=False)
+    print_headlines(out, record, result.folder, f"{method}: tier headlines")
 
 
 def _fmt(value: float) -> str:

@@ -7,7 +7,9 @@ from typing import Optional
 
 import typer
 
+from vsbench.cli import checks
 from vsbench.cli.common import DATA_ROOT_HELP, RESULTS_HELP, console
+from vsbench.cli.headlines import print_headlines
 
 
 def score(
@@ -33,9 +35,11 @@ def score(
     Every file is checked first (a missing, extra or misshapen prediction is an error naming
     it); the real stains are the test fields at the predictions' size.
     """
-    from vsbench.cli.evaluate import summary_cells
     from vsbench.engine.submitted import score_submission
 
+    checks.input_folder(predictions, "--predictions")
+    checks.output_folder(results, "--results")
+    checks.output_folder(data_root, "--data-root")
     folder, record = score_submission(predictions, dataset, name, description=description,
                                       results=results, data_root=data_root, preset=preset,
                                       image_size=image_size)
@@ -43,7 +47,6 @@ def score(
     average = record.average
     out.print(f"{name} on {dataset} ({record.n_test_images} test fields, "
               f"{record.eval_image_size} px): PCC {average['pcc']:.4f}, SSIM "
-              f"{average['ssim']:.4f}, MSE {average['mse']:.5f}; nuclei F1 / cells F1 / "
-              f"feature r: {' / '.join(summary_cells(name, record.biometrics or {})[1:4])}",
-              highlight=False, soft_wrap=True)
-    out.print(f"submitted run -> {folder.path}", highlight=False, soft_wrap=True)
+              f"{average['ssim']:.4f}, MSE {average['mse']:.5f}", highlight=False,
+              soft_wrap=True)
+    print_headlines(out, record, folder.path, f"{name}: tier headlines")

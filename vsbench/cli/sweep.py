@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from vsbench.cli import checks
 from vsbench.cli.common import console
 from vsbench.cli.compare import show_leaderboards
 from vsbench.cli.errors import print_error
@@ -77,9 +78,14 @@ def sweep(
     """
     from vsbench.config import parse_overrides
     from vsbench.engine import RunRequest
-    from vsbench.sweep import SlurmOptions, run_sweep
+    from vsbench.sweep import SlurmOptions, check_launcher, run_sweep
 
     method_names, seed_values = _names("--methods", methods, "unet,palette"), _seeds(seeds)
+    check_launcher(launcher)
+    checks.output_folder(results, "--results")
+    checks.output_folder(data_root, "--data-root")
+    if launcher != "slurm":  # a SLURM job's device is the cluster node's, not this machine's
+        checks.device(device, allowed=("auto", "cpu", "cuda", "cuda:N"))
     out = console()
     base = RunRequest(method="", dataset=dataset, preset=preset,
                       overrides=parse_overrides(set_ or []), device=device,

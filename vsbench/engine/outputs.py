@@ -13,8 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import secrets
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -116,3 +120,61 @@ def write_manifest(out: Path, rows: list[dict[str, Any]], about: dict[str, Any])
     atomic.write_text(Path(out) / MANIFEST_JSON,
                       json.dumps({**about, "fields": rows}, indent=2, default=str))
     return Path(out) / MANIFEST_CSV
+
+
+def _listed(out: Path) -> set[str] | None:
+    """The top-level names an earlier ``vsbench predict`` wrote into ``out`` (its manifest's
+    outputs and the manifest itself), or None when ``out`` has no readable manifest."""
+    try:
+        fields = json.loads((Path(out) / MANIFEST_JSON).read_text())["fields"]
+        names = {str(row["output"]).split("/")[0] for row in fields}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return names | {MANIFEST_CSV, MANIFEST_JSON}
+
+
+def check_out(out: Path, overwrite: bool) -> list[str]:
+    """What ``--out`` may replace: [] for a new or empty folder; with ``overwrite``, the files
+    of an earlier predict there. A :class:`ConfigError` for a folder holding predictions
+    without ``overwrite``, or any file no vsbench manifest there lists (never deleted)."""
+    out = Path(out)
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if not held:
+        return []
+    listed = _listed(out)
+    foreign = [name for name in held if listed is None or name not in listed]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more"
+                                          if len(foreign) > 3 else "")
+        raise ConfigError(f"--out {out} holds {len(foreign)} file(s) that no vsbench predict "
+                          f"manifest there lists ({shown}); choose an empty or new folder "
+                          "(vsbench never deletes files it did not write).")
+    if not overwrite:
+        raise ConfigError(f"--out {out} already holds the predictions of an earlier `vsbench "
+                          f"predict` ({len(held) - 2} field file(s) and {MANIFEST_CSV}); pass "
+                          "--overwrite to replace them, or choose another --out.")
+    return held
+
+
+@contextmanager
+def staged(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A new folder beside ``out`` to write the predictions into; on success the files an
+    earlier predict left in ``out`` (``overwrite``) are removed and the new ones moved in, so
+    the manifest lists every file of ``out``; on failure ``out`` is left as it was."""
+    out = Path(out)
+    replaced = check_out(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = out.parent / f".{out.name}.predict-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    stage.mkdir()
+    try:
+        yield stage
+        out.mkdir(exist_ok=True)
+        for name in replaced:
+            old = out / name
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        # the manifest last: until it moves in, a reader sees no half-listed folder
+        for item in sorted(stage.iterdir(), key=lambda p: p.name in (MANIFEST_CSV,
+                                                                     MANIFEST_JSON)):
+            os.replace(item, out / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

@@ -18,6 +18,7 @@ import numpy as np
 from vsbench import atomic
 from vsbench.errors import ResultsError
 from vsbench.layout import TEST_PREDICTIONS_FILE
+from vsbench.readback import reading
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,7 @@ def load_test_predictions(run_folder: Path) -> SavedPredictions:
         raise ResultsError(f"{run_folder}: no {TEST_PREDICTIONS_FILE} (the run was made before "
                            "runs kept their test predictions); re-run it with `vsbench run` to "
                            "score it.")
-    try:
+    with reading(path, "re-run the run with `vsbench run` to score it."):
         with np.load(path) as data:
             return SavedPredictions(data["prediction"], tuple(data["sample_ids"].tolist()),
                                    tuple(data["channels"].tolist()))
-    except (OSError, ValueError, KeyError) as exc:
-        raise ResultsError(f"{path}: unreadable ({exc}); re-run the run with `vsbench run` "
-                           "to score it.") from None

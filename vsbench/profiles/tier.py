@@ -32,6 +32,7 @@ from vsbench.layout import (CELL_FEATURES_FILE, PROFILES_CONSISTENCY_FILE, PROFI
 from vsbench.profiles.retrieval import (NULL_SIZE, RETRIEVAL_THRESHOLD, agreement,
                                         phenotypic_activity, phenotypic_consistency)
 from vsbench.profiles.wells import ProfileSettings, build_profiles
+from vsbench.readback import reading
 
 SUMMARY_VERSION = 1
 CACHE_VERSION = 1
@@ -81,7 +82,9 @@ def read_cell_features(folder: Path) -> pd.DataFrame:
     if not path.is_file():
         raise MetricError(f"{folder}: no {CELL_FEATURES_FILE}; score the feature tier first "
                           f"(`vsbench evaluate --tier features {folder}`).")
-    return pd.read_csv(path, dtype={"sample_id": str, "channel": str, "feature": str})
+    with reading(path, f"score the feature tier again (`vsbench evaluate --tier features "
+                       f"{folder}`)."):
+        return pd.read_csv(path, dtype={"sample_id": str, "channel": str, "feature": str})
 
 
 def cells_wide(long: pd.DataFrame, value: str, labels: pd.DataFrame) -> pd.DataFrame:
