@@ -45,12 +45,17 @@ class JobOutcome:
     error: str | None = None
 
 
-def check_launcher(launcher: str) -> str:
-    """``launcher`` if this machine can use it: a known name, submitit installed for the
-    submitit launchers, and SLURM's ``srun`` on the PATH for ``slurm`` (what submitit looks
-    for); else a :class:`ConfigError` saying what to install or use instead."""
+def check_launcher(launcher: str, jobs: int = 1) -> str:
+    """``launcher`` if this machine can use it with ``jobs``: a known name, submitit installed
+    for the submitit launchers, and SLURM's ``srun`` on the PATH for ``slurm`` (what submitit
+    looks for); else a :class:`ConfigError` saying what to install or use instead."""
     if launcher not in LAUNCHERS:
         raise ConfigError(f"Unknown launcher '{launcher}'; use one of {', '.join(LAUNCHERS)}.")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: give 1 or more concurrent jobs.")
+    if jobs > 1 and launcher != "local":
+        raise ConfigError(f"--jobs runs grid cells concurrently on this machine; with "
+                          f"--launcher {launcher} the scheduler does that, so drop --jobs.")
     if launcher == "local":
         return launcher
     if importlib.util.find_spec("submitit") is None:
@@ -137,12 +142,7 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
     """Run every (method, seed) of the grid that has no completed run yet; with ``jobs`` > 1
     (local launcher), that many at once, each with its share of the cores (``base.threads``
     when given), which every run records."""
-    check_launcher(launcher)
-    if jobs < 1:
-        raise ConfigError(f"--jobs {jobs}: give 1 or more concurrent jobs.")
-    if jobs > 1 and launcher != "local":
-        raise ConfigError(f"--jobs runs grid cells concurrently on this machine; with "
-                          f"--launcher {launcher} the scheduler does that, so drop --jobs.")
+    check_launcher(launcher, jobs)
     if jobs > 1 and base.threads is None:
         base = replace(base, threads=threads_per_job(jobs))
     console = console or Console()

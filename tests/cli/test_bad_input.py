@@ -114,7 +114,7 @@ def test_sweep_grid_errors_run_nothing(tmp_path, args, message):
                                          "from 0 to 4294967295."),
     (["--set", "image_size=100000"], "--set image_size=100000: one batch of 8 fields of "
                                      "100000 px"),
-    (["--data-root", "FILE"], "is a file; give a folder"),
+    (["--data-root", "FILE"], "is a file, not a folder; pass a folder"),
 ])
 def test_run_settings_refused_before_the_run_folder_exists(tmp_path, args, message):
     from typer.testing import CliRunner

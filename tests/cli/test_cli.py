@@ -221,7 +221,7 @@ def test_unwritable_results_folder(tmp_path):
     blocker.write_text("not a folder")
     out = invoke("run", "--method", "unet", "--results", str(blocker), "--data-root",
                  str(tmp_path / "data"), *TINY)
-    assert out.exit_code == 2 and "Cannot create results folder" in out.output
+    assert out.exit_code == 2 and f"--results {blocker} is a file, not a folder" in out.output
 
 
 CRASHING_PLUGIN = '''

@@ -143,6 +143,34 @@ def test_predict_errors_name_the_thing_and_the_fix(tiny_run, tmp_path):
     assert out.exit_code == 2 and "give either --dataset NAME or --input" in out.output
 
 
+def test_predict_into_earlier_predictions_needs_overwrite_and_keeps_them_on_failure(
+        tiny_run, tmp_path):
+    root, folder, saved = tiny_run
+    first, second = list(saved.sample_ids[:3]), list(saved.sample_ids[3:4])
+    pred = tmp_path / "pred"
+    out = invoke("predict", folder, "--input", brightfield_folder(tmp_path / "a", first),
+                 "--out", pred)
+    assert out.exit_code == 0, out.output
+    before = {p.name: p.read_bytes() for p in pred.iterdir()}
+    inputs = brightfield_folder(tmp_path / "b", second)
+    out = invoke("predict", folder, "--input", inputs, "--out", pred)
+    assert out.exit_code == 2 and "pass --overwrite" in " ".join(out.output.split())
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.tif").write_bytes(b"II*\x00not really a tiff")
+    out = invoke("predict", folder, "--input", bad, "--out", pred, "--overwrite")
+    assert out.exit_code == 2  # the failed predict leaves the earlier one whole
+    assert {p.name: p.read_bytes() for p in pred.iterdir()} == before
+    out = invoke("predict", folder, "--input", inputs, "--out", pred, "--overwrite")
+    assert out.exit_code == 0, out.output
+    rows = json.loads((pred / "manifest.json").read_text())["fields"]
+    assert [r["sample_id"] for r in rows] == second
+    # the manifest describes every file in the folder: the first predict's fields are gone
+    assert {p.name for p in pred.iterdir()} == {r["output"] for r in rows} | {
+        "manifest.csv", "manifest.json"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "bad", "pred"]
+
+
 def metrics_of(folder):
     return json.loads((folder / "metrics.json").read_text())
 

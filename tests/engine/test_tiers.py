@@ -87,7 +87,9 @@ def test_vsbench_evaluate_rescores_a_run_as_it_scored_itself(two_runs, tmp_path)
     out = runner.invoke(app, ["evaluate", "--tier", "instance", str(copy)],
                         env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
-    assert "nuclei F1" in out.output
+    f1 = before["biometrics"]["instance"]["nuclei"]["f1"]
+    assert f"nuclei F1 {f1:.3f}" in out.output  # the tier headlines, under the run's name
+    assert "features  │ not scored" in out.output and str(copy) in out.output
     after = json.loads((copy / METRICS_FILE).read_text())
     assert after["biometrics"]["tiers"] == ["instance"]
     assert after["biometrics"]["instance"] == before["biometrics"]["instance"]

@@ -81,7 +81,7 @@ def sweep(
     from vsbench.sweep import SlurmOptions, check_launcher, run_sweep
 
     method_names, seed_values = _names("--methods", methods, "unet,palette"), _seeds(seeds)
-    check_launcher(launcher)
+    check_launcher(launcher, jobs)
     checks.output_folder(results, "--results")
     checks.output_folder(data_root, "--data-root")
     if launcher != "slurm":  # a SLURM job's device is the cluster node's, not this machine's
