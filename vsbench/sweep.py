@@ -7,7 +7,6 @@ interruption: completed runs are found by their configuration hash and skipped.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from dataclasses import dataclass, replace
@@ -58,9 +57,11 @@ def check_launcher(launcher: str, jobs: int = 1) -> str:
                           f"--launcher {launcher} the scheduler does that, so drop --jobs.")
     if launcher == "local":
         return launcher
-    if importlib.util.find_spec("submitit") is None:
+    try:
+        import submitit  # noqa: F401 - only whether it is there
+    except ImportError:
         raise ConfigError(f"--launcher {launcher} needs submitit, which is not installed; "
-                          "`pip install -e '.[cluster]'`, or use --launcher local.")
+                          "`pip install -e '.[cluster]'`, or use --launcher local.") from None
     if launcher == "slurm" and shutil.which("srun") is None:
         raise ConfigError("--launcher slurm: SLURM was not found on this machine (no srun on "
                           "the PATH); run the sweep from a SLURM login node, or use "
