@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-RESULTS_HELP = "Results folder: runs are written to RESULTS/runs/<dataset>/<method>/<run-id>/."
-DATA_ROOT_HELP = "Local data root holding dataset files and split manifests (datasets/<name>/)."
+RESULTS_HELP = "Results folder: runs are written to RESULTS/runs/DATASET/METHOD/RUN_ID/."
+DATA_ROOT_HELP = "Local data root holding dataset files and split manifests (DATA_ROOT/DATASET/)."
 
 
 def console(stderr: bool = False) -> Console:

@@ -22,7 +22,7 @@ def compare(
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="Also write the leaderboard "
                                       "as markdown, csv, latex or html."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File for --format "
-                                          "(default: RESULTS/leaderboard.<ext>)."),
+                                          "(default: RESULTS/leaderboard.EXT)."),
     data_root: Path = typer.Option(Path("datasets"), "--data-root", help="Data root whose "
                                    "split manifests flag results made on an older split."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Only runs on this "

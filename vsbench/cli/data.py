@@ -22,7 +22,7 @@ data_app = typer.Typer(no_args_is_help=True, add_completion=False,
                        help="Fetch, prepare (decode once into a cache) and split datasets.")
 
 DATA_ROOT_HELP = ("Local data root: each dataset's files, settings (source.json), split "
-                  "manifest and cache live in DATA_ROOT/<dataset>/.")
+                  "manifest and cache live in DATA_ROOT/DATASET/.")
 
 
 def _split_list(values: Optional[List[str]]) -> tuple[str, ...]:
@@ -117,7 +117,7 @@ def prepare(
                                 "datasets`)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
                                              help="A source setting, e.g. --set root=/data/plates "
-                                             "(repeatable); stored in DATA_ROOT/<dataset>/"
+                                             "(repeatable); stored in DATA_ROOT/DATASET/"
                                              "source.json for later runs."),
     preset: str = typer.Option("smoke", "--preset", "-p", help="Cache at this preset's image "
                                "size (smoke: 64 px, paper: 512 px)."),
@@ -185,7 +185,7 @@ def split(
     """Show the dataset's split (parts, plates, hash) or regenerate it.
 
     The split is made once per dataset, grouped by plate (by well with fewer than three
-    plates), and stored as DATA_ROOT/<dataset>/split.csv; its hash is recorded in every result.
+    plates), and stored as DATA_ROOT/DATASET/split.csv; its hash is recorded in every result.
     """
     from vsbench.data.splits import load_or_create_split, read_split, write_split
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
-
+from rich.markup import escape
 from vsbench.cli import checks
 from vsbench.cli.common import DATA_ROOT_HELP, console, print_broken, registry
+from vsbench.cli.tables import print_listing
 
 
 def datasets(
@@ -23,11 +23,9 @@ def datasets(
     checks.optional_input_folder(data_root, "--data-root")
     out = console()
     plugins = registry()
-    table = Table(title="vsbench datasets")
-    for column in ("name", "description", "samples", "plates", "channels", "planes", "labels",
-                   "prepared", "split", "size", "from"):
-        table.add_column(column)
-    unavailable = []
+    columns = ("name", "description", "samples", "plates", "channels", "planes", "labels",
+               "prepared", "split", "size", "from")
+    rows, unavailable = [], []
     for name, entry in sorted(plugins.datasets.items()):
         origin = entry.origin
         try:
@@ -36,11 +34,11 @@ def datasets(
                                                "labels", "prepared", "split")]
             cells.append(f"{summary['size'] / 1e6:.1f} MB")
         except Exception as exc:  # a source whose files are missing is still listed
-            cells = ["-"] * 4 + ["[red]unavailable[/] (below)"] + ["-"] * 3
+            cells = ["-"] * 4 + ["unavailable (below)"] + ["-"] * 3
             unavailable.append(f"{name}: {exc}")
-        table.add_row(name, entry.spec.description, *cells,
-                      "built-in" if origin.builtin else f"{origin.distribution} {origin.version}")
-    out.print(table)
+        rows.append([name, entry.spec.description, *cells,
+                     "built-in" if origin.builtin else f"{origin.distribution} {origin.version}"])
+    print_listing(out, "vsbench datasets", columns, rows)
     for line in unavailable:
-        out.print(f"[red]unavailable[/] {line}", highlight=False, soft_wrap=True)
+        out.print(f"[red]unavailable[/] {escape(line)}", highlight=False)
     print_broken(plugins)

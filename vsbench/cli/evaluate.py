@@ -15,8 +15,8 @@ from vsbench.cli.headlines import print_headlines
 
 
 def evaluate(
-    runs: List[Path] = typer.Argument(..., help="Run folders (RESULTS/runs/<dataset>/<method>/"
-                                      "<run-id>) to score."),
+    runs: List[Path] = typer.Argument(..., help="Run folders (RESULTS/runs/DATASET/METHOD/"
+                                      "RUN_ID) to score."),
     tier: str = typer.Option("all", "--tier", help="instance (nuclei and cells matched at "
                              "IoU >= 0.5), features (cp-measure cell features), profiles "
                              "(well-level copairs mAP, real vs virtual), posterior (n_samples "

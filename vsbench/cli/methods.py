@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from vsbench.cli.common import console, print_broken, registry
+from vsbench.cli.tables import print_listing
 
 
 def methods() -> None:
@@ -14,12 +13,11 @@ def methods() -> None:
     plugins that failed to load are reported with their error.
     """
     plugins = registry()
-    table = Table(title="vsbench methods")
-    for column in ("name", "description", "reference", "from"):
-        table.add_column(column)
+    rows = []
     for name, entry in sorted(plugins.methods.items()):
         origin = entry.origin
         source = "built-in" if origin.builtin else f"{origin.distribution} {origin.version}"
-        table.add_row(name, entry.spec.description, entry.spec.reference, source)
-    console().print(table)
+        rows.append([name, entry.spec.description, entry.spec.reference, source])
+    print_listing(console(), "vsbench methods", ("name", "description", "reference", "from"),
+                  rows)
     print_broken(plugins)

@@ -13,7 +13,7 @@ from vsbench.cli.common import DATA_ROOT_HELP, RESULTS_HELP, console
 
 def predict(
     run: str = typer.Argument(..., help="The completed run: its folder "
-                              "(RESULTS/runs/<dataset>/<method>/<run-id>) or its run id."),
+                              "(RESULTS/runs/DATASET/METHOD/RUN_ID) or its run id."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write the predictions and "
                              "manifest.csv / manifest.json into (created; a folder holding "
                              "earlier predictions needs --overwrite)."),

@@ -14,7 +14,7 @@ from vsbench.cli.headlines import print_headlines
 
 def score(
     predictions: Path = typer.Option(..., "--predictions", help="Folder of one prediction "
-                                     "per test sample: <sample_id>.tif/.tiff/.npy, [C, H, W] "
+                                     "per test sample: SAMPLE_ID.tif/.tiff/.npy, [C, H, W] "
                                      "float on [0, 1], the dataset's channels in order."),
     dataset: str = typer.Option(..., "--dataset", "-d", help="The dataset whose test split "
                                 "was predicted (see `vsbench datasets`)."),

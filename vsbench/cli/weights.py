@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
-
 from vsbench.cli.common import console as make_console
+from vsbench.cli.tables import print_listing
 
 ENV_WEIGHTS = "VSBENCH_NSC_WEIGHTS"  # the same as vsbench.nsc.weights.ENV_WEIGHTS (torch-free)
 HF_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -35,10 +34,18 @@ def _hf_cached(repo_id: str) -> Optional[str]:
 def availability() -> list[dict[str, str]]:
     """Per known backbone: whether its weights are available offline, from where, and how to
     get them otherwise."""
-    from vsbench.nsc.backbones import BACKBONES
+    from vsbench.nsc.backbones import BACKBONES, LOCAL_DINO
 
     rows = []
     for spec in BACKBONES.values():
+        if spec.name == LOCAL_DINO:  # no published weights: diffstain trains it here
+            trainer = find_spec("lightly") is not None
+            rows.append({"backbone": spec.name, "description": spec.description,
+                         "offline": "yes (trained here)" if trainer else "no",
+                         "source": "trained by `vsbench run` on first use, cached in "
+                                   "DATA_ROOT/DATASET/models/",
+                         "how": "-" if trainer else "pip install -e '.[selfsup]' (lightly)"})
+            continue
         if spec.package:
             installed = find_spec(spec.package.replace("-", "_")) is not None
             rows.append({"backbone": spec.name, "description": spec.description,
@@ -73,13 +80,10 @@ def weights(
         _, spec, record = load_backbone(download, allow_download=True, fallback=False)
         console.print(f"{spec.name}: {record.weights_source} {record.path or ''}")
         return
-    table = Table(title="NSC backbones (diffstain --set nsc.backbone=NAME)")
-    for column in ("backbone", "description", "offline", "weights here", "weights from"):
-        table.add_column(column, overflow="fold")
-    for row in availability():
-        table.add_row(row["backbone"], row["description"], row["offline"], row["source"],
-                      row["how"])
-    console.print(table)
+    print_listing(console, "NSC backbones (diffstain --set nsc.backbone=NAME)",
+                  ("backbone", "description", "offline", "weights here", "weights from"),
+                  [[r["backbone"], r["description"], r["offline"], r["source"], r["how"]]
+                   for r in availability()])
     console.print(
         "To use a backbone marked 'no': on a machine that reaches the Hugging Face hub, run "
         "`vsbench weights --download NAME` and copy its cache folder "
@@ -87,7 +91,7 @@ def weights(
         "model.safetensors from the hub repository and pass --set nsc.weights=PATH (or set "
         f"${ENV_WEIGHTS}). Without them, diffstain falls back to the packaged EfficientNet-Lite0 "
         "and records so in the run's config.json (method_record.mask_source).",
-        highlight=False, soft_wrap=True)
+        highlight=False)
     env = os.environ.get(ENV_WEIGHTS)
     if env:
         console.print(f"${ENV_WEIGHTS}={env} (used for the requested backbone when set)")
