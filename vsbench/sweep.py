@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from rich.console import Console
+from rich.markup import escape
 
 from vsbench.engine import RunRequest, plan_run, run_benchmark
 from vsbench.errors import ConfigError
@@ -105,13 +107,54 @@ def _executor(launcher: str, folder: Path, slurm: SlurmOptions):
     return executor
 
 
+class GridProgress:
+    """The grid's progress on the console: each finished job's headline (Average PCC and
+    SSIM) with how many are done and an estimate of the time the rest need."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.console, self.total, self.done = console, total, 0
+        self.start = time.perf_counter()
+
+    def finished(self, outcome: JobOutcome) -> None:
+        """Report one finished (completed or failed) job."""
+        self.done += 1
+        elapsed = time.perf_counter() - self.start
+        left = self.total - self.done
+        eta = f", about {_minutes(elapsed / self.done * left)} left" if left else ""
+        where = f"[{self.done}/{self.total}{eta}]"
+        if outcome.status == "failed":
+            self.console.print(f"[red]failed[/] {escape(outcome.method)} seed {outcome.seed} "
+                               f"{where}: {escape(str(outcome.error))}", highlight=False)
+            return
+        self.console.print(f"[green]done[/] {escape(outcome.method)} seed {outcome.seed} "
+                           f"{where}: {_headline(outcome.folder)}", highlight=False)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def _headline(folder: str | None) -> str:
+    """A finished run's Average PCC and SSIM and its training seconds (from metrics.json)."""
+    from vsbench.errors import ResultsError
+    from vsbench.store import RunFolder
+
+    try:
+        record = RunFolder(Path(str(folder))).read_metrics()
+    except (ResultsError, OSError):
+        return f"completed in {folder}"
+    return (f"Average PCC {record.average['pcc']:.4f}, SSIM {record.average['ssim']:.4f} "
+            f"(train {record.train_seconds:.0f} s)")
+
+
 def threads_per_job(jobs: int, cpus: int | None = None) -> int:
     """Each of ``jobs`` concurrent jobs' share of the machine's cores (at least one)."""
     return max(1, (cpus or os.cpu_count() or 1) // jobs)
 
 
 def _run_concurrently(todo: list[RunRequest], jobs: int, console: Console,
-                      runner: Callable[[RunRequest], str]) -> list[JobOutcome]:
+                      runner: Callable[[RunRequest], str],
+                      progress: GridProgress) -> list[JobOutcome]:
     """Independent grid cells in ``jobs`` worker processes (spawned: each its own torch),
     reported as they finish."""
     import multiprocessing
@@ -128,11 +171,10 @@ def _run_concurrently(todo: list[RunRequest], jobs: int, console: Console,
             try:
                 outcomes.append(JobOutcome(request.method, request.seed, "completed",
                                            future.result()))
-                console.print(f"[green]done[/] {request.method} seed {request.seed}")
             except Exception as exc:  # one failing job must not stop the grid
                 outcomes.append(JobOutcome(request.method, request.seed, "failed",
                                            error=f"{type(exc).__name__}: {exc}"))
-                console.print(f"[red]failed[/] {request.method} seed {request.seed}: {exc}")
+            progress.finished(outcomes[-1])
     order = {(r.method, r.seed): i for i, r in enumerate(todo)}
     return sorted(outcomes, key=lambda o: order[(o.method, o.seed)])
 
@@ -162,8 +204,9 @@ def run_sweep(base: RunRequest, methods: list[str], seeds: list[int], launcher: 
     if len(waves) > 1:
         console.print(f"{len(waves[1])} job(s) can reuse the training of another method of "
                       "the grid (MethodSpec.trains_as): they run after the jobs that train")
+    progress = GridProgress(console, len(todo))
     ran = [o for wave in waves for o in _run_wave(wave, base, launcher, slurm, console,
-                                                     runner, jobs)]
+                                                     runner, jobs, progress)]
     order = {(r.method, r.seed): i for i, r in enumerate(todo)}  # the grid's order again
     return outcomes + sorted(ran, key=lambda o: order[(o.method, o.seed)])
 
@@ -181,11 +224,12 @@ def _waves(todo: list[RunRequest], retrain: bool) -> list[list[RunRequest]]:
 
 def _run_wave(todo: list[RunRequest], base: RunRequest, launcher: str,
               slurm: SlurmOptions | None, console: Console,
-              runner: Callable[[RunRequest], str], jobs: int) -> list[JobOutcome]:
+              runner: Callable[[RunRequest], str], jobs: int,
+              progress: GridProgress) -> list[JobOutcome]:
     """Run ``todo`` with the launcher (every job finished when this returns)."""
     outcomes: list[JobOutcome] = []
     if launcher == "local" and jobs > 1 and len(todo) > 1:
-        return _run_concurrently(todo, jobs, console, runner)
+        return _run_concurrently(todo, jobs, console, runner, progress)
     if launcher == "local":
         for request in todo:
             console.print(f"[bold]run[/] {request.method} seed {request.seed}")
@@ -195,7 +239,7 @@ def _run_wave(todo: list[RunRequest], base: RunRequest, launcher: str,
             except Exception as exc:  # one failing job must not stop the grid
                 outcomes.append(JobOutcome(request.method, request.seed, "failed",
                                            error=f"{type(exc).__name__}: {exc}"))
-                console.print(f"[red]failed[/] {request.method} seed {request.seed}: {exc}")
+            progress.finished(outcomes[-1])
         return outcomes
     executor = _executor(launcher, submitit_folder(base.results_dir), slurm or SlurmOptions())
     submitted = [(request, executor.submit(runner, request)) for request in todo]
@@ -206,4 +250,5 @@ def _run_wave(todo: list[RunRequest], base: RunRequest, launcher: str,
         except Exception as exc:
             outcomes.append(JobOutcome(request.method, request.seed, "failed",
                                        error=f"{type(exc).__name__}: {str(exc)[-500:]}"))
+        progress.finished(outcomes[-1])
     return outcomes

@@ -22,6 +22,11 @@ def test_sweep_runs_grid_then_skips_completed(tmp_path):
     assert len(folders) == 2
     assert {json.loads((f / "metrics.json").read_text())["seed"] for f in folders} == {0, 1}
     assert "completed" in first.output and "Average" in first.output  # ends with the leaderboard
+    # each finished cell's headline as it finishes, with the grid's progress
+    by_seed = {json.loads((f / "metrics.json").read_text())["seed"]:
+               json.loads((f / "metrics.json").read_text())["average"] for f in folders}
+    assert "done unet seed 0 [1/2, about" in first.output and "done unet seed 1 [2/2]" in first.output
+    assert f"Average PCC {by_seed[1]['pcc']:.4f}, SSIM {by_seed[1]['ssim']:.4f}" in first.output
     again = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert again.exit_code == 0, again.output
     assert again.output.count("skipped") == 2
