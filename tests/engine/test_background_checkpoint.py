@@ -65,3 +65,23 @@ def test_a_run_whose_final_checkpoint_fails_is_never_completed(tmp_path, monkeyp
     assert json.loads(state.read_text())["status"] == "failed"
     assert not list(state.parent.glob("metrics.json"))
 
+
+
+def test_the_final_checkpoint_leaves_the_optimizer_out_unless_asked(tmp_path):
+    import torch
+
+    from tests.conftest import TINY, run_method
+    from vsbench.engine.checkpointing import METHOD, OPTIMIZER, TRAIN_STATE
+
+    slim, _ = run_method(tmp_path / "slim", "unet", *TINY)
+    full, _ = run_method(tmp_path / "full", "unet", *TINY, "--keep-optimizer")
+    a = torch.load(slim / "checkpoint.pt", map_location="cpu", weights_only=False)
+    b = torch.load(full / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert OPTIMIZER not in a and OPTIMIZER in b
+    assert a[TRAIN_STATE]["step"] == b[TRAIN_STATE]["step"] > 0
+    for key, value in a[METHOD].items():  # the same weights, whatever was kept besides
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, b[METHOD][key]), key
+    # Adam keeps two moments per weight: the slim file is about a third of the full one
+    ratio = (slim / "checkpoint.pt").stat().st_size / (full / "checkpoint.pt").stat().st_size
+    assert ratio < 0.4

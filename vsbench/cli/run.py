@@ -42,6 +42,10 @@ def run(
                                  "already did this training (a method declaring trains_as, "
                                  "e.g. palette-threshold after palette, otherwise starts from "
                                  "that run's final checkpoint: the same weights)."),
+    keep_optimizer: bool = typer.Option(False, "--keep-optimizer", help="Keep the "
+                                        "optimiser's state in the final checkpoint (it is "
+                                        "left out by default: twice the weights under Adam, "
+                                        "and no training continues from the end)."),
 ) -> None:
     """Train and evaluate one method; write its run folder.
 
@@ -61,7 +65,7 @@ def run(
     request = RunRequest(method=method, dataset=dataset, preset=preset, seed=seed,
                          overrides=overrides, device=device, results_dir=results,
                          data_root=data_root, resume=resume, deterministic=deterministic,
-                         threads=threads, retrain=retrain)
+                         threads=threads, retrain=retrain, keep_optimizer=keep_optimizer)
     with method_failures(method):
         result = run_benchmark(request, out)
     record = result.metrics

@@ -121,9 +121,11 @@ class Checkpointer(Callback):
     checkpoint is written in its background thread (the caller joins it; see
     :class:`~vsbench.engine.checkpointing.CheckpointWriter`)."""
 
-    def __init__(self, path: Path | None, writer: CheckpointWriter | None = None) -> None:
+    def __init__(self, path: Path | None, writer: CheckpointWriter | None = None,
+                 keep_optimizer: bool = False) -> None:
         self.path = path
         self.writer = writer
+        self.keep_optimizer = keep_optimizer  # in the final checkpoint too
         self.last = time.perf_counter()
 
     def before_train(self, trainer: TrainerView) -> None:
@@ -137,25 +139,30 @@ class Checkpointer(Callback):
             self.save(trainer)
 
     def after_train(self, trainer: TrainerView) -> None:
-        # the final state: a crash during evaluation resumes without retraining
-        self.save(trainer, background=self.writer is not None)
+        # the final state: a crash during evaluation resumes without retraining; with no step
+        # left to take, the optimiser's state (twice the weights under Adam) is left out
+        self.save(trainer, background=self.writer is not None,
+                  with_optimizer=self.keep_optimizer)
 
-    def save(self, trainer: TrainerView, background: bool = False) -> None:
+    def save(self, trainer: TrainerView, background: bool = False,
+             with_optimizer: bool = True) -> None:
         """Write the checkpoint now (``background``: start writing it in the writer's
         thread)."""
         trainer.elapsed()
         self.last = time.perf_counter()
         if self.path is not None and trainer.ctx.is_main:
             writer = self.writer or CheckpointWriter()
-            state = capture(trainer.method, trainer.optimizer, vars(trainer.state))
+            state = capture(trainer.method, trainer.optimizer, vars(trainer.state),
+                            with_optimizer)
             (writer.save_later if background else writer.save)(self.path, state)
 
 
 def default_callbacks(console: Console | None, checkpoint_path: Path | None = None,
-                      tracker: Tracker | None = None, writer: CheckpointWriter | None = None
-                      ) -> list[Callback]:
+                      tracker: Tracker | None = None, writer: CheckpointWriter | None = None,
+                      keep_optimizer: bool = False) -> list[Callback]:
     """The engine's callbacks, in their order (see the module's docstring); ``writer``: the
-    final checkpoint is written in its background thread."""
+    final checkpoint is written in its background thread; ``keep_optimizer``: with the
+    optimiser's state."""
     callbacks: list[Callback] = [Tracking(tracker)] if tracker is not None else []
     return callbacks + [Progress(console), PreciseBatchNorm(),
-                        Checkpointer(checkpoint_path, writer)]
+                        Checkpointer(checkpoint_path, writer, keep_optimizer)]

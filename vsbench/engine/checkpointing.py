@@ -1,7 +1,9 @@
 """Training checkpoints: everything needed to continue a run exactly where it stopped.
 
 A checkpoint (``checkpoint.pt``) is one dict, and this module is the one place that knows its
-keys: ``method`` (the method's ``state_dict``: model, EMA, ...), ``optimizer`` (the optimiser's),
+keys: ``method`` (the method's ``state_dict``: model, EMA, ...), ``optimizer`` (the optimiser's;
+absent from a run's final checkpoint unless ``--keep-optimizer``: it is twice the weights of an
+Adam-trained model, and nothing continues training from the end),
 ``train_state`` (the position in the data - epoch and samples seen - the step, the loss so far,
 the training seconds and the per-epoch log: :class:`vsbench.engine.train.TrainState`'s fields)
 and ``rng`` (the random-number states of Python, numpy and torch). :func:`capture` makes one,
@@ -124,16 +126,19 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def capture(method: Any, optimizer: torch.optim.Optimizer,
-            train_state: Mapping[str, Any]) -> dict[str, Any]:
+            train_state: Mapping[str, Any], with_optimizer: bool = True) -> dict[str, Any]:
     """A checkpoint of this moment: the method's state (of its own model, not of a DDP
-    wrapper, so that it loads whatever the number of processes), the optimiser's, the training
-    state's fields (``log`` copied) and the random-number states."""
+    wrapper, so that it loads whatever the number of processes), the optimiser's (unless
+    ``with_optimizer`` is false: the final checkpoint, after which no step is taken), the
+    training state's fields (``log`` copied) and the random-number states."""
     with unwrapped(method):
         method_state = method.state_dict()
     state = dict(train_state)
     state["log"] = list(state.get("log", []))
-    return {METHOD: method_state, OPTIMIZER: optimizer.state_dict(), TRAIN_STATE: state,
-            RNG: rng_state()}
+    out = {METHOD: method_state, TRAIN_STATE: state, RNG: rng_state()}
+    if with_optimizer:
+        out[OPTIMIZER] = optimizer.state_dict()
+    return out
 
 
 def restore(checkpoint: Mapping[str, Any], method: Any,
@@ -141,7 +146,8 @@ def restore(checkpoint: Mapping[str, Any], method: Any,
     """Put ``checkpoint`` back: the method's and optimiser's states and the random-number
     states; return the training state's fields (for ``TrainState(**fields)``)."""
     method.load_state_dict(checkpoint[METHOD])
-    optimizer.load_state_dict(checkpoint[OPTIMIZER])
+    if OPTIMIZER in checkpoint:  # only a final checkpoint lacks it: no step is left to take
+        optimizer.load_state_dict(checkpoint[OPTIMIZER])
     set_rng_state(checkpoint[RNG])
     return dict(checkpoint[TRAIN_STATE])
 

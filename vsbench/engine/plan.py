@@ -48,6 +48,7 @@ class RunRequest:
     deterministic: bool = False
     threads: int | None = None  # torch's CPU threads for this run (None: torch's default)
     retrain: bool = False  # train even when a completed run's training can be reused
+    keep_optimizer: bool = False  # the final checkpoint with the optimiser's state
 
 
 @dataclass(frozen=True)

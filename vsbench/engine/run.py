@@ -242,7 +242,7 @@ def _train_and_evaluate(plan: RunPlan, opened: OpenedRun, config: ConfigRecord,
         trained = train(method, train_data, run, plan.device, request.seed, console,
                         checkpoint_path=folder.file(CHECKPOINT_FILE),
                         resume_from=opened.resume_from, ctx=ctx, tracker=tracker,
-                        writer=writer)
+                        writer=writer, keep_optimizer=request.keep_optimizer)
         fields = FieldCollector()
         scores, preview, predict_seconds, unguided = evaluate(method, test_data, run,
                                                               plan.device, request.method,

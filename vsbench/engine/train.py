@@ -167,12 +167,13 @@ class Trainer:
 def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
           seed: int, console: Console | None, checkpoint_path: Path | None = None,
           resume_from: dict | None = None, ctx: DistContext = DistContext(),
-          tracker: Tracker | None = None, writer: CheckpointWriter | None = None
-          ) -> TrainState:
+          tracker: Tracker | None = None, writer: CheckpointWriter | None = None,
+          keep_optimizer: bool = False) -> TrainState:
     """Train ``method`` for ``run.epochs`` epochs with the engine's callbacks (progress on
     ``console``, ``tracker``'s loss curve, precise BatchNorm, checkpoints at
     ``checkpoint_path``); return the final state (log, seconds). ``resume_from`` is a
     checkpoint to continue from. With a ``writer`` the final checkpoint is still being written
-    (in its thread) when this returns: call ``writer.join()`` before relying on it."""
-    callbacks = default_callbacks(console, checkpoint_path, tracker, writer)
+    (in its thread) when this returns: call ``writer.join()`` before relying on it. The final
+    checkpoint holds the optimiser's state only with ``keep_optimizer``."""
+    callbacks = default_callbacks(console, checkpoint_path, tracker, writer, keep_optimizer)
     return Trainer(method, data, run, device, seed, ctx, callbacks, resume_from).fit()
