@@ -18,12 +18,13 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
+from vsbench.contract import checked_predict
 from vsbench.engine.build import TrainedRun, load_trained
 from vsbench.engine.inputs import (InputField, folder_files, model_field, normaliser,
                                    read_file_field, zarr_fields)
 from vsbench.engine.outputs import write_manifest, writer_for
 from vsbench.engine.runtime import autocast_context
-from vsbench.errors import ConfigError, ResultsError
+from vsbench.errors import ConfigError, ResultsError, VsbenchError
 from vsbench.method import as_prediction
 from vsbench.progress import progress_bar
 from vsbench.store import ResultsStore, RunFolder
@@ -139,7 +140,7 @@ def predict_run(folder: RunFolder, out: Path, *, dataset: str | None = None,
     if (dataset is None) == (input_path is None):
         raise ConfigError("vsbench predict: give either --dataset NAME or --input "
                           "FOLDER_OR_ZARR (one of them).")
-    trained = load_trained(folder, device, data_root)
+    trained = _load(folder, device, data_root, dataset)
     run = trained.plan.resolved.run
     size = run.eval_image_size or run.image_size
     root = trained.plan.data_root
@@ -150,14 +151,16 @@ def predict_run(folder: RunFolder, out: Path, *, dataset: str | None = None,
     rows: list[dict] = []
     total = count_inputs(None if input_path is None else Path(input_path))
     device_ = torch.device(device)
+    predict = checked_predict(trained.method.predict, channels, trained.config.method,
+                              finite=True)
     try:
         with progress_bar(console, "predict", total) as bar:
             for batch in _batches(fields, run.eval_batch_size):
                 images = torch.stack([b.image for b in batch]).to(device_)
                 with autocast_context(device_, run.precision):
                     output = as_prediction(predict_batch_tiled(
-                        trained.method.predict, {"brightfield": images}, run.image_size,
-                        run.tile_overlap, run.eval_batch_size))
+                        predict, {"brightfield": images}, run.image_size, run.tile_overlap,
+                        run.eval_batch_size))
                 predicted = output.image.float().clamp(0, 1).cpu().numpy()
                 for item, image in zip(batch, predicted):
                     rows.append(_row(item, image, size, writer, folder, trained))
@@ -170,6 +173,25 @@ def predict_run(folder: RunFolder, out: Path, *, dataset: str | None = None,
              "size": size, "tile": run.image_size, "tile_overlap": run.tile_overlap}
     write_manifest(out, rows, about)
     return rows
+
+
+def _load(folder: RunFolder, device: str, data_root: Path | None,
+          dataset: str | None) -> TrainedRun:
+    """The run's trained method; predicting on another dataset than the run's, a failure to
+    rebuild it names the dataset it was trained on (its data is what is missing)."""
+    try:
+        return load_trained(folder, device, data_root)
+    except VsbenchError as exc:
+        try:
+            trained_on = folder.read_config().dataset
+        except VsbenchError:
+            raise exc from None
+        if dataset is None or dataset == trained_on:
+            raise
+        raise ConfigError(f"--dataset {dataset}: run {folder.path} was trained on "
+                          f"{trained_on}, and its method is rebuilt from {trained_on}'s data, "
+                          f"which is not usable here ({str(exc).rstrip('.')}); pass the "
+                          f"--data-root where {trained_on} is prepared.") from None
 
 
 def _row(item: Prepared, image: np.ndarray, size: int, writer, folder: RunFolder,

@@ -18,6 +18,7 @@ import torch
 from rich.console import Console
 
 from vsbench import config as cfg
+from vsbench.contract import check_output, checked_predict
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.runtime import autocast_context, loader_options, to_device
 from vsbench.method import UNGUIDED_EXTRA, Method, Prediction, as_prediction
@@ -89,8 +90,12 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
     options = loader_options(run, device) | {"persistent_workers": False}  # one pass only
     loader = torch.utils.data.DataLoader(data, batch_size=run.eval_batch_size, shuffle=False,
                                          **options)
-    metrics = MetricAccumulator(data.source.info.channels)
+    channels = data.source.info.channels
+    metrics = MetricAccumulator(channels)
     preview = PreviewCollector(run.n_preview)
+    # Every call of the plugin's predict (each tile) is checked against the prediction
+    # contract; NaN is left to the metrics, which name the test image.
+    predict = checked_predict(method.predict, channels, method_name)
     unguided: MetricAccumulator | None = None
     seconds = 0.0
     with progress_bar(console, "predict", len(data)) as bar:
@@ -101,8 +106,7 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
             with autocast_context(device, run.precision):
                 # Fields larger than the training size are predicted in blended tiles of it.
                 output = as_prediction(predict_batch_tiled(
-                    method.predict, batch, run.image_size, run.tile_overlap,
-                    run.eval_batch_size))
+                    predict, batch, run.image_size, run.tile_overlap, run.eval_batch_size))
             output = Prediction(output.image.float(), output.extras)
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -110,8 +114,10 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
             metrics.update(output.image, batch["fluorescence"], ids, method=method_name)
             first = output.extras.get(UNGUIDED_EXTRA)
             if first is not None:
+                check_output(first, batch["brightfield"], channels,
+                             f"{method_name} (unguided first estimate)")
                 if unguided is None:
-                    unguided = MetricAccumulator(data.source.info.channels)
+                    unguided = MetricAccumulator(channels)
                 unguided.update(first.float(), batch["fluorescence"], ids,
                                 method=f"{method_name} (unguided first estimate)")
                 # scored, not kept: the preview shows what the method predicted

@@ -25,6 +25,7 @@ import torch
 from vsbench import atomic
 from vsbench import config as cfg
 from vsbench.biometrics.feature_posterior import FeatureEnsembles
+from vsbench.contract import checked_predict
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.record import csv_text
 from vsbench.engine.runtime import autocast_context, loader_options, to_device
@@ -53,10 +54,12 @@ def repeat_batch(batch: Mapping[str, Any], times: int) -> dict[str, Any]:
 
 @torch.inference_mode()
 def draw_samples(method: Method, data: PairedImageDataset, run: cfg.RunConfig,
-                 device: torch.device, extra: int
+                 device: torch.device, extra: int, name: str = "the method"
                  ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, float]]:
     """Per batch of test images: their ids, ``extra`` new samples ``(B, extra, C, H, W)``,
-    the real stains ``(B, C, H, W)`` and the seconds spent sampling."""
+    the real stains ``(B, C, H, W)`` and the seconds spent sampling. Every sample is held to
+    the prediction contract (:mod:`vsbench.contract`; ``name`` names the method)."""
+    predict = checked_predict(method.predict, data.source.info.channels, name, finite=True)
     per_batch = max(1, run.eval_batch_size // extra)
     options = loader_options(run, device) | {"persistent_workers": False}
     loader = torch.utils.data.DataLoader(data, batch_size=per_batch, shuffle=False, **options)
@@ -67,8 +70,7 @@ def draw_samples(method: Method, data: PairedImageDataset, run: cfg.RunConfig,
         start = time.perf_counter()
         with autocast_context(device, run.precision):
             output = as_prediction(predict_batch_tiled(
-                method.predict, repeated, run.image_size, run.tile_overlap,
-                len(ids) * extra))
+                predict, repeated, run.image_size, run.tile_overlap, len(ids) * extra))
         image = output.image.float().clamp(0, 1)
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -117,8 +119,9 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
         if method is None or data is None or run is None or device is None:
             raise ValueError("a stochastic method is sampled: pass method, data, run, device")
         torch.manual_seed(seed + SEED_OFFSET)
-        for batch_ids, samples, real, spent in draw_samples(method, data, run, device,
-                                                            n_samples - 1):
+        # the run folder's parent is named after the method (results/runs/DATASET/METHOD)
+        for batch_ids, samples, real, spent in draw_samples(
+                method, data, run, device, n_samples - 1, name=Path(folder).parent.name):
             seconds += spent
             for i, sample_id in enumerate(batch_ids):
                 ensemble = np.concatenate([np.asarray(first[sample_id], np.float32)[None],

@@ -3,8 +3,9 @@ the one metric protocol and the biological tiers, written as a run folder marked
 
 :func:`read_submission` matches the files of a folder to the test samples by sample id (the
 file's stem; ``.tif``/``.tiff``/``.ome.tif`` or ``.npy``, ``[C, H, W]`` float on [0, 1]) and
-checks every one - a missing, extra or misshapen prediction (channel count, size, NaN) is a
-:class:`vsbench.errors.DataError` naming it - before anything is scored or written.
+checks every one - a missing, extra or misshapen prediction (channel count, size, pixel type,
+NaN, values off [0, 1]: :mod:`vsbench.contract`) is a :class:`vsbench.errors.DataError` naming
+it - before anything is scored or written.
 :func:`score_submission` then scores them as a run scores its test predictions: the pixel
 metrics on the files' values (:class:`vsbench.metrics.MetricAccumulator`), the tiers on the
 same values clamped and rounded to float16 as a run keeps them
@@ -28,6 +29,7 @@ import torch
 
 from vsbench import atomic
 from vsbench.biometrics.scoring import score_run
+from vsbench.contract import range_problem
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, load_or_create_split
 from vsbench.engine.inputs import stem
@@ -106,6 +108,9 @@ def _check(array: np.ndarray, path: Path, channels: Sequence[str], size: int | N
     if not np.isfinite(array).all():
         raise DataError(f"Prediction {path} has {int((~np.isfinite(array)).sum())} NaN or Inf "
                         "pixel(s); every pixel must be a finite number.")
+    problem = range_problem(float(array.min()), float(array.max()))
+    if problem:  # clamped, it would be scored and ranked as another prediction
+        raise DataError(f"Prediction {path} has {problem}; write predictions on [0, 1].")
 
 
 def read_submission(folder: Path, test_ids: Sequence[str], channels: Sequence[str],
