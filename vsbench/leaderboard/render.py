@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vsbench import atomic, stats
@@ -255,7 +256,8 @@ def print_board(console: Console, board: Leaderboard) -> None:
     """Print a leaderboard. Each cell is mean ± std over runs with the bootstrap confidence
     interval below it. Layout by terminal width: one wide table; else one table per metric
     (channels and Average as columns); else, on narrow terminals, one table per metric with
-    methods as columns (rank and p as the last rows)."""
+    methods as columns (rank and p as the last rows). Every label, title and caption is
+    escaped: a row ``unet [lr=0.01]`` is printed as written, not read as Rich markup."""
     best, second = board.best(), board.second()
     runs = board.table[("", "runs")]
     channels = board.channels()
@@ -278,7 +280,7 @@ def print_board(console: Console, board: Leaderboard) -> None:
         return stats.format_p(board.p_value[method_name]) if board.p_value is not None else "-"
 
     cell_width, fixed = 17, 40  # a cell "[0.123, 0.456]" plus borders; rank, method, runs, p
-    by_metric = [(f"{metric.upper()} - {board.title()}",
+    by_metric = [(escape(f"{metric.upper()} - {board.title()}"),
                   [(c, metric) for c in channels if (c, metric) in board.table.columns])
                  for metric in metrics]
     if console.width < cell_width * len(channels) + fixed:
@@ -286,9 +288,9 @@ def print_board(console: Console, board: Leaderboard) -> None:
             table = Table(title=title)
             table.add_column("channel", style="bold")
             for method_name in methods:
-                table.add_column(str(method_name), justify="right", overflow="fold")
+                table.add_column(escape(str(method_name)), justify="right", overflow="fold")
             for col in columns:
-                table.add_row(col[0], *(cell(m, col) for m in methods))
+                table.add_row(escape(col[0]), *(cell(m, col) for m in methods))
             table.add_section()
             table.add_row("rank", *map(rank, methods))
             table.add_row("runs", *(str(int(runs[m])) for m in methods))
@@ -296,31 +298,31 @@ def print_board(console: Console, board: Leaderboard) -> None:
             console.print(table)
     else:
         wide = console.width >= cell_width * len(board.metric_columns()) + fixed
-        groups = [(board.title(), board.metric_columns())] if wide else by_metric
+        groups = [(escape(board.title()), board.metric_columns())] if wide else by_metric
         for title, columns in groups:
             table = Table(title=title)
             table.add_column("rank", justify="right")
             table.add_column("method", style="bold")
             for channel, metric in columns:
-                table.add_column(f"{channel}\n{metric.upper()}" if wide else channel,
+                table.add_column(escape(f"{channel}\n{metric.upper()}" if wide else channel),
                                  justify="right", overflow="fold")
             table.add_column("runs", justify="right")
             table.add_column("p", justify="right")
             for method_name in methods:
-                table.add_row(rank(method_name), str(method_name),
+                table.add_row(rank(method_name), escape(str(method_name)),
                               *(cell(method_name, col) for col in columns),
                               str(int(runs[method_name])), p_value(method_name))
             console.print(table)
-    console.print(board.caption().replace("Best value per column in bold, second underlined.",
+    console.print(escape(board.caption()).replace("Best value per column in bold, second underlined.",
                                           "Best value per column in [bold green]green[/], "
                                           "second underlined; [dim][CI][/] below."),
                   highlight=False)
     guidance = guidance_table(board)
     if guidance is not None:
-        table = Table(title=f"{GUIDANCE_TITLE} - {board.title()}")
+        table = Table(title=escape(f"{GUIDANCE_TITLE} - {board.title()}"))
         table.add_column("method", style="bold")
         for column in guidance.columns:
-            table.add_column(column, justify="right", overflow="fold")
+            table.add_column(escape(column), justify="right", overflow="fold")
         for method_name, values in guidance.iterrows():
-            table.add_row(str(method_name), *values)
+            table.add_row(escape(str(method_name)), *map(escape, values))
         console.print(table)
