@@ -15,6 +15,9 @@ method and not from a different noise schedule, network or sampler:
 - :mod:`vsbench.diffusion.ema` - the exponential moving average of the weights used to evaluate;
 - :mod:`vsbench.diffusion.sampling` - the reverse process from pure noise or, SDEdit-style, from
   a given image noised to a chosen step (what mask guidance needs);
+- :mod:`vsbench.diffusion.flow` - conditional flow matching on the straight path (the path,
+  its velocity, the few-step Euler / Heun sampler on diffusers' flow-matching scheduler), which
+  ``flow-matching`` builds on with the same network and EMA;
 - :mod:`vsbench.diffusion.method` - ``ConditionalDiffusionMethod``, the base class the methods
   subclass (hooks: ``condition``, ``condition_channels``, ``class_labels``,
   ``num_class_embeds``, ``generate``).
