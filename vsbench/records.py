@@ -42,6 +42,27 @@ HASHED_FIELDS = ("method", "dataset", "preset", "seed", "run", "method_params",
 
 R = TypeVar("R", bound="_Record")
 
+# What each pixel metric can be (per image, and so any mean of images): PCC and SSIM in
+# [-1, 1], MSE and MAE at least 0; RANGE_SLACK allows float rounding at the bounds.
+METRIC_RANGES: dict[str, tuple[float, float]] = {"mse": (0.0, math.inf), "mae": (0.0, math.inf),
+                                                 "pcc": (-1.0, 1.0), "ssim": (-1.0, 1.0)}
+RANGE_SLACK = 1e-6
+
+
+def value_problem(metric: str, value: float) -> str | None:
+    """Why ``value`` cannot be a ``metric`` of the protocol (NaN, infinite, out of its
+    :data:`METRIC_RANGES`), or None when it can. An undefined PCC (NaN) is the caller's to
+    allow."""
+    low, high = METRIC_RANGES[metric]
+    if math.isnan(value):
+        return "is NaN, not a number"
+    if math.isinf(value):
+        return f"is {value}, not a finite number"
+    if value < low - RANGE_SLACK or value > high + RANGE_SLACK:
+        return (f"is {value:g}, outside [{low:g}, {high:g}]" if math.isfinite(high)
+                else f"is {value:g}, below {low:g}")
+    return None
+
 
 def config_hash(values: Mapping[str, Any]) -> str:
     """The hash of a run's configuration: 16 hex digits of the SHA-256 of the
@@ -281,6 +302,21 @@ class MetricsRecord(_Record):
                     not _is(values.get(m), float) for m in METRICS):
                 raise ResultsError(f"{source}: '{name}' must have numeric "
                                    f"{', '.join(METRICS)}.")
+        # Values no scoring produces: an edited or damaged record is never ranked.
+        undefined_pcc = any(math.isnan(float(v["pcc"])) for v in self.channels.values())
+        for name, values in [*self.channels.items(), ("Average", self.average)]:
+            for metric in METRICS:
+                value = float(values[metric])
+                # PCC is undefined (NaN) on a constant ground truth; the Average of a record
+                # written before the documented rule is NaN where a channel's is.
+                if math.isnan(value) and metric == "pcc" and (name != "Average"
+                                                              or undefined_pcc):
+                    continue
+                problem = value_problem(metric, value)
+                if problem:
+                    raise ResultsError(f"{source}: {name} {metric.upper()} {problem}; no "
+                                       "scoring writes that (an edited or damaged record) - "
+                                       "re-run the run, or delete its folder.")
 
     @property
     def scored_size(self) -> int | None:

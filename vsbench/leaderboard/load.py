@@ -1,7 +1,9 @@
 """The runs a leaderboard ranks, read from a results folder through the results store.
 
 :func:`load_runs` turns every completed run of :class:`vsbench.store.ResultsStore` into rows of
-a long table (one row per run, channel and metric) and names the run folders it skipped;
+a long table (one row per run, channel and metric) and names the run folders it skipped (records
+the store cannot read or that hold values no scoring writes, per-image tables that are not the
+run's test images: :mod:`vsbench.leaderboard.checks`);
 :func:`filter_runs` keeps some datasets and methods of that table.
 """
 
@@ -15,6 +17,7 @@ import pandas as pd
 
 from vsbench.errors import LeaderboardError
 from vsbench.protocol import AVERAGE, METRICS
+from vsbench.leaderboard.checks import per_image_problem
 from vsbench.leaderboard.configurations import count_runs
 from vsbench.store import ResultsStore
 
@@ -59,7 +62,15 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     rows = []
     usable, skipped = ResultsStore(results_dir).completed()
     warnings = [f"skipped {run.problem}" for run in skipped]
-    counted, notes = count_runs(usable, lambda run: _key(run.metrics))
+    checked = []
+    for run in usable:  # a table that is not the run's test images is never ranked
+        problem = per_image_problem(run.folder.path, run.metrics, run.config)
+        if problem is None:
+            checked.append(run)
+        else:
+            warnings.append(f"skipped {run.folder.path}: {problem} - not ranked; re-run it "
+                            "(`vsbench run`), or delete the folder.")
+    counted, notes = count_runs(checked, lambda run: _key(run.metrics))
     warnings += notes
     for item in counted:
         record, folder = item.run.metrics, item.run.folder.path
