@@ -132,13 +132,13 @@ def prepare(
     reads it instead of the image files. Interrupted, it resumes where it stopped.
     """
     from vsbench.config import RUN_PRESETS, parse_overrides
-    from vsbench.data.splits import check_split, load_or_create_split
+    from vsbench.data.splits import check_trainable, load_or_create_split
 
     console = Console()
     source, candidate = _source(dataset, data_root, parse_overrides(set_ or []))
     records = source.records()
     manifest = dataset_folder(data_root, dataset).split_manifest
-    check_split(records, manifest)  # validate first (reads only) ...
+    check_trainable(records, manifest, dataset)  # validate first (reads only) ...
     if candidate is not None:
         candidate.save()  # ... write last: a refused prepare leaves source.json as it was
     info = source.info

@@ -148,6 +148,43 @@ def load_or_create_split(records: list[SampleRecord], path: Path) -> Split:
     return split if split is not None else write_split(records, path)
 
 
+#: The fewest training images a run can train on: a batch of one has no batch statistics
+#: (BatchNorm refuses it: "Expected more than 1 value per channel when training").
+MIN_TRAIN_SAMPLES = 2
+
+
+def check_train_size(n_train: int, where: str, dataset: str, limit: int | None = None) -> None:
+    """Refuse a training part too small to train on (fewer than :data:`MIN_TRAIN_SAMPLES`):
+    ``n_train`` samples in the train part of ``where`` (the manifest), ``limit`` the run's
+    ``max_train_images`` (None: all); a :class:`DataError` naming the sizes and the fix."""
+    used = min(n_train, limit) if limit else n_train
+    if used >= MIN_TRAIN_SAMPLES:
+        return
+    if limit and limit < n_train:
+        raise DataError(f"--set max_train_images={limit} leaves {used} training image(s) of "
+                        f"the {n_train} in {where}; training needs at least "
+                        f"{MIN_TRAIN_SAMPLES} (a batch of one has no BatchNorm statistics): "
+                        f"set max_train_images to {MIN_TRAIN_SAMPLES} or more.")
+    raise DataError(f"The train part of {where} holds {n_train} sample(s); training needs at "
+                    f"least {MIN_TRAIN_SAMPLES} (a batch of one has no BatchNorm statistics): "
+                    f"add samples to the training plates, or choose other test/validation "
+                    f"plates with `vsbench data split --dataset {dataset} --regenerate "
+                    "--test ... --val ...`.")
+
+
+def check_trainable(records: list[SampleRecord], path: Path, dataset: str) -> Split | None:
+    """:func:`check_split`, and the train part - of the manifest at ``path``, or of the one
+    that would be made from ``records`` - refused by :func:`check_train_size` when too small.
+    Reads only (``data prepare`` checks before it writes anything)."""
+    split = check_split(records, path)
+    if split is not None:
+        n_train = len(split.parts.get("train", ()))
+    else:
+        n_train = sum(part == "train" for part in assign_parts(records).values())
+    check_train_size(n_train, f"split {path}", dataset)
+    return split
+
+
 #: A part holding fewer than this share of the samples of its plates (or wells) is reported.
 SMALL_PART = 0.5
 

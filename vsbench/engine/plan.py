@@ -23,7 +23,8 @@ import vsbench
 from vsbench import config as cfg
 from vsbench.data.symmetry import symmetry_of
 from vsbench.data.source import DatasetSource
-from vsbench.data.splits import Split, load_or_create_split, split_size_warnings
+from vsbench.data.splits import (Split, check_train_size, load_or_create_split,
+                                 split_size_warnings)
 from vsbench.engine.resources import check_memory
 from vsbench.engine.runtime import select_device
 from vsbench.errors import ConfigError
@@ -138,6 +139,9 @@ def plan_run(request: RunRequest, registry: Registry | None = None,
     split = load_or_create_split(records,
                                  dataset_folder(request.data_root, request.dataset).split_manifest)
     train_ids = split.ids("train")
+    # before anything is trained or written: a batch of one fails deep in BatchNorm
+    check_train_size(len(train_ids), f"split {split.path}", request.dataset,
+                     resolved.run.max_train_images or None)
     if resolved.run.max_train_images:
         train_ids = train_ids[:resolved.run.max_train_images]
     config = _config_record(request, method_entry, resolved, device, source, split)
