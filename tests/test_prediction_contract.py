@@ -212,3 +212,26 @@ def test_score_accepts_rounding_within_the_tolerance(tmp_path):
     image = np.full((2, 16, 16), 1 + RANGE_TOLERANCE / 2, np.float32)
     np.save(tmp_path / "a.npy", image)
     assert read_submission(tmp_path, ["a"], ["DNA", "ER"]).prediction.max() == image.max()
+
+
+def test_predict_on_another_dataset_names_the_one_the_run_was_trained_on(tmp_path, monkeypatch):
+    from vsbench.engine import apply
+    from vsbench.records import ConfigRecord
+    from vsbench.store import ResultsStore
+
+    folder = ResultsStore(tmp_path).create("folder", "unet", 0)
+    folder.write_config(ConfigRecord(method="unet", dataset="folder", preset="smoke", seed=0,
+                                     run={}, method_params={}, dataset_fingerprint="fp",
+                                     split_hash="s"))
+
+    def missing_root(*args, **kwargs):  # what rebuilding a folder-trained run says today
+        raise DataError("the folder dataset has no root: pass --set root=FOLDER")
+
+    monkeypatch.setattr(apply, "load_trained", missing_root)
+    with pytest.raises(Exception) as err:
+        apply.predict_run(folder, tmp_path / "out", dataset="synthetic")
+    text = str(err.value)
+    assert text.startswith(f"--dataset synthetic: run {folder.path} was trained on folder")
+    assert "the folder dataset has no root" in text and "--data-root where folder" in text
+    with pytest.raises(DataError, match="has no root"):  # its own dataset: the error as it is
+        apply.predict_run(folder, tmp_path / "out", dataset="folder")
