@@ -195,3 +195,38 @@ def test_callbacks_run_at_the_fixed_points(registry, tmp_path):
                      ("after_epoch", 2), ("after_train", 4)]
     assert [entry["epoch"] for entry in state.log] == [1, 2] and state.step == 4
     assert not method.model.training
+
+
+def test_validation_loss_per_epoch_leaves_training_as_it_was(tmp_path):
+    """``val_loss`` is the method's own loss on the validation split (checked against a
+    direct evaluation of the final weights), and measuring it draws nothing from training's
+    random stream: a diffusion method trains to the same weights with and without it."""
+    from vsbench.engine.build import build_val_data
+    from vsbench.engine.callbacks import ValidationLoss
+
+    small = {**TINY, "epochs": 2, "batch_size": 4, "width": 8, "channel_mults": (1, 2),
+             "layers_per_block": 1, "head_dim": 8}
+    plan = plan_run(RunRequest(method="palette", overrides=small, device="cpu",
+                               data_root=tmp_path / "data"))
+    train_data, _ = build_data(plan)
+    val = build_val_data(plan)
+    assert val is not None and 0 < len(val) <= 64
+    assert {r.sample_id for r in val.records}.isdisjoint(r.sample_id for r in train_data.records)
+    weights, logs = [], []
+    for callbacks in ([], [ValidationLoss(val)]):
+        torch.manual_seed(0)
+        method = create_method("palette", plan.source.info, "smoke", small)
+        state = Trainer(method, train_data, plan.resolved.run, plan.device, 0,
+                        callbacks=callbacks).fit()
+        weights.append({k: v.clone() for k, v in method.model.state_dict().items()})
+        logs.append(state.log)
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert "val_loss" not in logs[0][-1]
+    values = [entry["val_loss"] for entry in logs[1]]
+    assert len(values) == 2 and all(np.isfinite(values)) and values[0] != values[1]
+    # the last epoch's value is the loss of the final weights on the same draws
+    probe = ValidationLoss(val)
+    view = type("View", (), {"run": plan.resolved.run, "device": plan.device,
+                             "method": method, "state": type("S", (), {"log": [{}]})()})()
+    probe.after_epoch(view)
+    assert view.state.log[-1]["val_loss"] == pytest.approx(values[-1], rel=1e-6)

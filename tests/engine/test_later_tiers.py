@@ -6,6 +6,8 @@ configuration hash left as it was."""
 
 from __future__ import annotations
 
+import io
+
 import json
 import shutil
 from pathlib import Path
@@ -42,13 +44,25 @@ def runs(tmp_path_factory):
     patch = all_tiers()
     try:
         for method, extra in (("unet", {}), ("palette", TINY_DIFFUSION)):
+            shown = Console(file=io.StringIO(), width=200)
             out[method] = run_benchmark(RunRequest(method=method, overrides={**TINY, **extra},
                                                    device="cpu", results_dir=root / "res",
-                                                   data_root=root / "data"),
-                                        Console(quiet=True))
+                                                   data_root=root / "data"), shown)
+            out[f"{method} output"] = shown.file.getvalue()
     finally:
         patch.undo()
     return root, out
+
+
+def test_every_tier_phase_shows_its_progress(runs):
+    _, out = runs
+    for method in ("unet", "palette"):
+        text = out[f"{method} output"]
+        assert "instance and feature tiers" in text and "profiles tier" in text, text
+    # the stochastic method's extra samples: a bar over the test images
+    assert "posterior: 1 more samples" in out["palette output"]
+    assert "24/24" in out["palette output"].split("posterior: 1 more samples")[1]
+    assert "posterior:" not in out["unet output"]  # a point mass draws nothing
 
 
 def test_every_run_scores_profiles_real_and_virtual_with_the_real_stain_cached(runs):

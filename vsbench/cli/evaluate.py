@@ -50,5 +50,6 @@ def evaluate(
     checks.device(device)
     out = console()
     for path in runs:
-        record = rescore_run(path, chosen, data_root, segmenter, workers, device=device)
+        record = rescore_run(path, chosen, data_root, segmenter, workers, device=device,
+                             console=out)
         print_headlines(out, record, Path(path), f"{Path(path).name}: tier headlines")

@@ -71,6 +71,20 @@ def build_data(plan: RunPlan, ctx: DistContext = DistContext()
     return train_data, test_data
 
 
+VAL_LOSS_IMAGES = 64  # the validation loss's images: enough for a curve, bounded per epoch
+
+
+def build_val_data(plan: RunPlan) -> PairedImageDataset | None:
+    """The validation split's first :data:`VAL_LOSS_IMAGES` fields at the training size,
+    unaugmented (the per-epoch validation loss), or None when the split has no validation
+    part."""
+    ids = tuple(plan.split.parts.get("val", ()))[:VAL_LOSS_IMAGES]
+    if not ids:
+        return None
+    size = plan.resolved.run.image_size
+    return PairedImageDataset(plan.source.for_run(size, plan.data_root), ids, size)
+
+
 def method_cache(plan: RunPlan) -> Path:
     """Where the plan's method may cache what it derives from the dataset."""
     return dataset_folder(plan.data_root, plan.request.dataset).method_cache

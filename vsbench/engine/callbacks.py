@@ -8,6 +8,8 @@ ones, in the engine's order:
 
 - :class:`Tracking`: the loss of every step to TensorBoard;
 - :class:`Progress`: the progress bar;
+- :class:`ValidationLoss`: the method's own loss on the validation split after each epoch
+  (``val_loss`` in ``train_log.csv``);
 - :class:`PreciseBatchNorm`: BatchNorm statistics recomputed with the final weights;
 - :class:`Checkpointer`: checkpoints every N steps, every M minutes and at the end (after
   precise BatchNorm, so that the final checkpoint holds what is evaluated).
@@ -92,6 +94,42 @@ class Progress(Callback):
                          f"loss {trainer.last_loss:.4f}")
 
 
+class ValidationLoss(Callback):
+    """The method's training loss on the validation split after each epoch, in evaluation mode
+    and without gradients, logged as the epoch's ``val_loss``. Its randomness (a diffusion
+    method's timesteps and noise) comes from a fixed seed inside a forked RNG, so every epoch is
+    measured on the same draws and training's own random stream is untouched (a resumed run
+    still equals an uninterrupted one)."""
+
+    SEED = 20_231  # the validation draws, the same every epoch
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def after_epoch(self, trainer: TrainerView) -> None:
+        if self.data is None or len(self.data) == 0:
+            return
+        run, device = trainer.run, trainer.device
+        loader = torch.utils.data.DataLoader(self.data, shuffle=False,
+                                             batch_size=min(run.batch_size, len(self.data)))
+        total, count = 0.0, 0
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with unwrapped(trainer.method) as method, torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.SEED)
+            method.train(False)
+            try:
+                with torch.no_grad():
+                    for batch in loader:
+                        with autocast_context(device, run.precision):
+                            loss = method.training_loss(to_device(batch, device,
+                                                                  run.channels_last))
+                        n = int(batch["brightfield"].shape[0])
+                        total, count = total + float(loss.detach().float()) * n, count + n
+            finally:
+                method.train(True)
+        trainer.state.log[-1]["val_loss"] = total / max(count, 1)
+
+
 class PreciseBatchNorm(Callback):
     """Precise BatchNorm statistics for the final weights (:mod:`vsbench.engine.batchnorm`):
     over the whole training split without augmentation, on every process alike, so that every
@@ -159,10 +197,10 @@ class Checkpointer(Callback):
 
 def default_callbacks(console: Console | None, checkpoint_path: Path | None = None,
                       tracker: Tracker | None = None, writer: CheckpointWriter | None = None,
-                      keep_optimizer: bool = False) -> list[Callback]:
+                      keep_optimizer: bool = False, val_data: Any = None) -> list[Callback]:
     """The engine's callbacks, in their order (see the module's docstring); ``writer``: the
     final checkpoint is written in its background thread; ``keep_optimizer``: with the
-    optimiser's state."""
+    optimiser's state; ``val_data``: the validation split (None: no validation loss)."""
     callbacks: list[Callback] = [Tracking(tracker)] if tracker is not None else []
-    return callbacks + [Progress(console), PreciseBatchNorm(),
+    return callbacks + [Progress(console), ValidationLoss(val_data), PreciseBatchNorm(),
                         Checkpointer(checkpoint_path, writer, keep_optimizer)]

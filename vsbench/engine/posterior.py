@@ -35,6 +35,7 @@ from vsbench.layout import (FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_
 from vsbench.method import Method, as_prediction
 from vsbench.metrics import MetricAccumulator
 from vsbench.posterior import SUMMARY_VERSION, PosteriorScores
+from vsbench.progress import progress_bar
 from vsbench.tiling import predict_batch_tiled
 
 SEED_OFFSET = 7919  # the extra samples' noise: seeded from the run's seed, apart from training
@@ -89,7 +90,8 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
                     data: PairedImageDataset | None = None, run: cfg.RunConfig | None = None,
                     device: torch.device | None = None,
                     cell_features: FeatureEnsembles | None = None,
-                    cell_features_note: str | None = None) -> dict[str, Any]:
+                    cell_features_note: str | None = None, console: Any = None
+                    ) -> dict[str, Any]:
     """Score the posterior tier, write its files into ``folder`` and return the ``posterior``
     summary of ``metrics.json``.
 
@@ -98,7 +100,8 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
     stochastic method is sampled ``n_samples - 1`` more times on ``data`` (with ``run``'s
     batch size and precision, on ``device``). ``cell_features``: the accumulator that measures
     every sample's cell features on the ground truth's objects
-    (:mod:`vsbench.biometrics.feature_posterior`); None: ``cell_features_note`` says why not."""
+    (:mod:`vsbench.biometrics.feature_posterior`); None: ``cell_features_note`` says why not.
+    ``console``: where the sampling's progress bar is drawn (None: no bar)."""
     ids = list(first)
     scores, mean_scores = PosteriorScores(channels), MetricAccumulator(channels)
     gallery: dict[str, np.ndarray] = {}
@@ -119,15 +122,17 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
         if method is None or data is None or run is None or device is None:
             raise ValueError("a stochastic method is sampled: pass method, data, run, device")
         torch.manual_seed(seed + SEED_OFFSET)
-        # the run folder's parent is named after the method (results/runs/DATASET/METHOD)
-        for batch_ids, samples, real, spent in draw_samples(
-                method, data, run, device, n_samples - 1, name=Path(folder).parent.name):
-            seconds += spent
-            for i, sample_id in enumerate(batch_ids):
-                ensemble = np.concatenate([np.asarray(first[sample_id], np.float32)[None],
-                                           samples[i]])
-                add(sample_id, ensemble, real[i])
-                drawn += 1
+        with progress_bar(console, f"posterior: {n_samples - 1} more samples", len(data)) as bar:
+            # the run folder's parent is named after the method (results/runs/DATASET/METHOD)
+            for batch_ids, samples, real, spent in draw_samples(
+                    method, data, run, device, n_samples - 1, name=Path(folder).parent.name):
+                seconds += spent
+                for i, sample_id in enumerate(batch_ids):
+                    ensemble = np.concatenate([np.asarray(first[sample_id], np.float32)[None],
+                                               samples[i]])
+                    add(sample_id, ensemble, real[i])
+                    drawn += 1
+                bar.advance(len(batch_ids))
     else:
         if targets is None:
             raise ValueError("a point mass is scored against targets: pass targets")

@@ -77,10 +77,12 @@ def real_stains(source, data_root: Path, sample_ids: Sequence[str], size: int) -
 
 def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None = None,
                 segmenter: str = DEFAULT_SEGMENTER, workers: int = 1,
-                registry: Registry | None = None, device: str = "auto") -> MetricsRecord:
+                registry: Registry | None = None, device: str = "auto",
+                console: Any = None) -> MetricsRecord:
     """Score the completed run at ``path`` for ``tiers`` and return its updated metrics
     (``metrics.json`` rewritten atomically, every other summary in it kept). The posterior
-    tier of a stochastic method reloads the run's checkpoint on ``device`` and samples."""
+    tier of a stochastic method reloads the run's checkpoint on ``device`` and samples
+    (its progress drawn on ``console``, when given)."""
     folder = RunFolder(Path(path))
     if not folder.path.is_dir():
         raise ResultsError(f"{path}: no such run folder; pass a folder under "
@@ -116,7 +118,7 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
         updated = updated.replace(posterior=plain_json(rescore_posterior(
             folder, config, saved, root, registry, device,
             lambda: _targets(config, root, saved.sample_ids, size, registry),
-            biometrics=updated.biometrics)))
+            biometrics=updated.biometrics, console=console)))
     folder.write_metrics(updated)
     return updated
 

@@ -37,9 +37,11 @@ def posterior_settings(config: ConfigRecord, registry: Registry) -> tuple[bool, 
 def rescore_posterior(folder: RunFolder, config: ConfigRecord, saved: SavedPredictions,
                       data_root: Path, registry: Registry, device: str,
                       targets: Callable[[], np.ndarray],
-                      biometrics: dict[str, Any] | None = None) -> dict[str, Any]:
+                      biometrics: dict[str, Any] | None = None, console: Any = None
+                      ) -> dict[str, Any]:
     """The ``posterior`` summary of the completed run in ``folder`` (its files rewritten);
-    with the run's feature tier summary ``biometrics``, the samples' cell features too."""
+    with the run's feature tier summary ``biometrics``, the samples' cell features too
+    (``console``: where the sampling's progress bar is drawn)."""
     from vsbench.biometrics.feature_posterior import feature_ensembles
     from vsbench.layout import dataset_folder
 
@@ -67,4 +69,4 @@ def rescore_posterior(folder: RunFolder, config: ConfigRecord, saved: SavedPredi
     return score_posterior(folder.path, channels, first, None, stochastic=True,
                            n_samples=n_samples, seed=config.seed, method=trained.method,
                            data=test_data, run=trained.plan.resolved.run,
-                           device=trained.plan.device, **extra)
+                           device=trained.plan.device, console=console, **extra)

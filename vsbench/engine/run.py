@@ -22,7 +22,7 @@ import torch
 from rich.console import Console
 
 from vsbench.data.torch_dataset import PairedImageDataset
-from vsbench.engine.build import build_data, method_cache, method_for
+from vsbench.engine.build import build_data, build_val_data, method_cache, method_for
 from vsbench.engine.checkpointing import CheckpointWriter, load_checkpoint, position
 from vsbench.engine.distributed import (DistContext, barrier, broadcast, gather, init_from_env,
                                         shutdown)
@@ -242,7 +242,8 @@ def _train_and_evaluate(plan: RunPlan, opened: OpenedRun, config: ConfigRecord,
         trained = train(method, train_data, run, plan.device, request.seed, console,
                         checkpoint_path=folder.file(CHECKPOINT_FILE),
                         resume_from=opened.resume_from, ctx=ctx, tracker=tracker,
-                        writer=writer, keep_optimizer=request.keep_optimizer)
+                        writer=writer, keep_optimizer=request.keep_optimizer,
+                        val_data=build_val_data(plan))
         fields = FieldCollector()
         scores, preview, predict_seconds, unguided = evaluate(method, test_data, run,
                                                               plan.device, request.method,

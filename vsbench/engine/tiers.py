@@ -32,6 +32,7 @@ from vsbench.engine.predictions import save_test_predictions
 from vsbench.layout import dataset_folder
 from vsbench.method import Method
 from vsbench.profiles.tier import profile_tier
+from vsbench.progress import progress_bar
 from vsbench.store import RunFolder
 
 WORKERS_VARIABLE = "VSBENCH_TIER_WORKERS"
@@ -62,12 +63,13 @@ def keep_and_score(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
         return {"skipped": f"{TIERS_VARIABLE}=pixel; score them with `vsbench evaluate --tier "
                            f"all {folder.path}`"}
     try:
-        return score_run(
-            folder.path, prediction, ids, channels,
-            dataset_fingerprint=plan.config.dataset_fingerprint, split_hash=plan.split.hash,
-            cache_dir=dataset_folder(plan.data_root, plan.request.dataset).biometrics_cache,
-            targets=lambda: np.stack([fields.targets[i] for i in ids]),
-            workers=tier_workers())
+        with progress_bar(console, "instance and feature tiers", None):
+            return score_run(
+                folder.path, prediction, ids, channels,
+                dataset_fingerprint=plan.config.dataset_fingerprint, split_hash=plan.split.hash,
+                cache_dir=dataset_folder(plan.data_root, plan.request.dataset).biometrics_cache,
+                targets=lambda: np.stack([fields.targets[i] for i in ids]),
+                workers=tier_workers())
     except Exception as exc:  # the tiers must not cost a trained run
         console.print(f"[yellow]warning:[/] the biological tiers failed ({type(exc).__name__}: "
                       f"{exc}); score them later with `vsbench evaluate --tier all "
@@ -76,9 +78,15 @@ def keep_and_score(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
                 "traceback": traceback.format_exc()}
 
 
-def _guarded(name: str, folder: RunFolder, console: Console, work) -> dict[str, Any]:
+def _guarded(name: str, folder: RunFolder, console: Console, work,
+             shown: bool = True) -> dict[str, Any]:
+    """``work()``, the tier ``name``'s summary (``shown``: under a bar with its elapsed
+    time); a failure is a warning and an ``error`` summary, never the end of the run."""
     try:
-        return work()
+        if not shown:
+            return work()
+        with progress_bar(console, f"{name} tier", None):
+            return work()
     except Exception as exc:  # a tier must not cost a trained run
         console.print(f"[yellow]warning:[/] the {name} tier failed ({type(exc).__name__}: "
                       f"{exc}); score it later with `vsbench evaluate --tier {name} "
@@ -112,7 +120,9 @@ def later_tiers(plan: RunPlan, folder: RunFolder, fields: FieldCollector,
             folder.path, channels, {i: fields.predictions[i] for i in ids},
             {i: fields.targets[i] for i in ids}, stochastic=stochastic,
             n_samples=run.n_samples, seed=plan.request.seed, method=method, data=test_data,
-            run=run, device=plan.device, cell_features=cells, cell_features_note=note)
+            run=run, device=plan.device, cell_features=cells, cell_features_note=note,
+            console=console)
 
-    out["posterior"] = _guarded("posterior", folder, console, posterior)
+    # the sampling draws its own bar (images sampled, with an ETA)
+    out["posterior"] = _guarded("posterior", folder, console, posterior, shown=False)
     return out

@@ -168,12 +168,15 @@ def train(method: Method, data: PairedImageDataset, run: cfg.RunConfig, device: 
           seed: int, console: Console | None, checkpoint_path: Path | None = None,
           resume_from: dict | None = None, ctx: DistContext = DistContext(),
           tracker: Tracker | None = None, writer: CheckpointWriter | None = None,
-          keep_optimizer: bool = False) -> TrainState:
+          keep_optimizer: bool = False, val_data: PairedImageDataset | None = None
+          ) -> TrainState:
     """Train ``method`` for ``run.epochs`` epochs with the engine's callbacks (progress on
     ``console``, ``tracker``'s loss curve, precise BatchNorm, checkpoints at
     ``checkpoint_path``); return the final state (log, seconds). ``resume_from`` is a
     checkpoint to continue from. With a ``writer`` the final checkpoint is still being written
     (in its thread) when this returns: call ``writer.join()`` before relying on it. The final
-    checkpoint holds the optimiser's state only with ``keep_optimizer``."""
-    callbacks = default_callbacks(console, checkpoint_path, tracker, writer, keep_optimizer)
+    checkpoint holds the optimiser's state only with ``keep_optimizer``. With ``val_data`` each
+    epoch's log entry also holds the method's loss on it (``val_loss``)."""
+    callbacks = default_callbacks(console, checkpoint_path, tracker, writer, keep_optimizer,
+                                  val_data)
     return Trainer(method, data, run, device, seed, ctx, callbacks, resume_from).fit()
