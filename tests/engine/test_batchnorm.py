@@ -64,3 +64,13 @@ def test_a_run_saves_the_recomputed_statistics(tmp_path):
     for (mean, var), layer in zip(saved, batchnorm_layers(method.model)):
         torch.testing.assert_close(layer.running_mean, mean, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(layer.running_var, var, rtol=1e-4, atol=1e-5)
+
+
+def test_a_training_part_that_leaves_a_batch_of_one_still_trains(tmp_path):
+    """9 fields in batches of 8: the precise-BatchNorm pass drops the lone last field (a batch
+    of one has no statistics) instead of failing the run."""
+    from tests.conftest import TINY, run_method
+
+    folder, _ = run_method(tmp_path, "unet", *TINY, "--set", "max_train_images=9",
+                           "--set", "batch_size=8")
+    assert (folder / "metrics.json").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 
 RESULTS_HELP = "Results folder: runs are written to RESULTS/runs/DATASET/METHOD/RUN_ID/."
 DATA_ROOT_HELP = "Local data root holding dataset files and split manifests (DATA_ROOT/DATASET/)."
@@ -16,7 +17,7 @@ def console(stderr: bool = False) -> Console:
 
 def warn(message: str) -> None:
     """``warning: MESSAGE`` on stderr."""
-    console(stderr=True).print(f"[yellow]warning:[/] {message}", highlight=False,
+    console(stderr=True).print(f"[yellow]warning:[/] {escape(message)}", highlight=False,
                                soft_wrap=True)
 
 

@@ -141,8 +141,10 @@ class PreciseBatchNorm(Callback):
             if not batchnorm_layers(method.model):
                 return
             plain = trainer.data.unaugmented()  # already decoded and resized for training
-            loader = torch.utils.data.DataLoader(plain, shuffle=False,
-                                                 batch_size=min(run.batch_size, len(plain)))
+            size = min(run.batch_size, len(plain))
+            # a last batch of one field has no BatchNorm statistics (train mode refuses it)
+            loader = torch.utils.data.DataLoader(plain, shuffle=False, batch_size=size,
+                                                 drop_last=len(plain) % size == 1)
 
             def forward(batch: dict[str, Any]) -> None:
                 with autocast_context(device, run.precision):
