@@ -3,7 +3,8 @@ of mask guidance, the report's test fields of every method and its mask arrays, 
 writer they share.
 
 :func:`prediction_grid` and :func:`mask_grid` write a run folder's pictures; :func:`field_grid`
-and :func:`array_grid` return the figure, which the report embeds in its page."""
+and :func:`array_grid` (and :func:`mask_rows`) return the figure, which the report embeds in its
+page."""
 
 from __future__ import annotations
 
@@ -57,12 +58,17 @@ def save_figure(fig, path: Path, title: str | None = None, dpi: int = 100) -> No
     renamed into place, so a reader never sees half a PNG), then close it."""
     import matplotlib.pyplot as plt
 
-    if title:
-        fig.suptitle(title, fontsize=9)
+    import textwrap
+
+    if title:  # wrapped to the figure's width: a narrow grid would clip a long title
+        chars = max(int(fig.get_figwidth() * 72 / 9 * 1.6), 12)
+        fig.suptitle(textwrap.fill(title, chars), fontsize=9)
     try:
         fig.tight_layout()
         with atomic.replacing(path, fsync=False) as tmp:
-            fig.savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+            # tight: the saved picture holds every artist, so nothing is cut at its edge
+            fig.savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png",
+                        bbox_inches="tight")
     finally:
         plt.close(fig)
 
@@ -106,11 +112,35 @@ def pyplot():
     return plt
 
 
+LABEL_WIDTH = 1.3  # inches of the row-label column of the report's grids
+LABEL_CHARS = 18  # characters per line of a row label (wrapped at spaces and hyphens)
+
+
+def row_label(ax, text: str, fontsize: int = 8) -> None:
+    """Write a row's name horizontally, wrapped, right-aligned in the blank cell ``ax`` (a
+    rotated label taller than its row would run into the neighbouring rows)."""
+    import textwrap
+
+    ax.axis("off")
+    # "seed 0" stays on one line: a no-break space, which textwrap does not split at
+    text = str(text).replace("seed ", "seed\u00a0")
+    ax.text(0.97, 0.5, textwrap.fill(text, LABEL_CHARS), ha="right", va="center",
+            fontsize=fontsize, transform=ax.transAxes)
+
+
+def plane_note(brightfield: np.ndarray) -> str:
+    """How a brightfield stack ``[planes, H, W]`` is shown: its middle plane (said only where
+    there is more than one)."""
+    planes = int(brightfield.shape[0])
+    return f"plane {planes // 2 + 1} of {planes}" if planes > 1 else ""
+
+
 def field_grid(sample_id: str, truth: Mapping[str, np.ndarray],
                predictions: Mapping[str, Mapping[str, np.ndarray]], channels: Sequence[str]):
     """One test field predicted by several methods: the ground truth (top row, with the
-    brightfield's middle plane) then one row per entry of ``predictions``, one column per
-    channel, all on the [0, 1] scale. Returns the figure.
+    brightfield's middle plane) then one row per entry of ``predictions`` (in its order), one
+    column per channel, all on the [0, 1] scale; each row named in a label column on the left.
+    Returns the figure.
 
     ``truth`` and every value of ``predictions`` are the arrays of a ``predictions.npz``
     (``sample_ids``, ``brightfield``, ``target``, ``prediction``) holding ``sample_id``.
@@ -118,27 +148,58 @@ def field_grid(sample_id: str, truth: Mapping[str, np.ndarray],
     plt = pyplot()
     rows = [("ground truth", truth, "target"),
             *((name, arrays, "prediction") for name, arrays in predictions.items())]
-    size = 1.5
-    fig, axes = plt.subplots(len(rows), len(channels) + 1, squeeze=False,
-                             figsize=(size * (len(channels) + 1), size * len(rows)))
+    size = 1.4
+    ncols = len(channels) + 2  # label, brightfield, channels
+    fig, axes = plt.subplots(
+        len(rows), ncols, squeeze=False,
+        figsize=(LABEL_WIDTH + size * (ncols - 1), size * len(rows) + 0.3),
+        gridspec_kw={"width_ratios": [LABEL_WIDTH / size] + [1] * (ncols - 1)})
     for r, (row_name, arrays, key) in enumerate(rows):
         i = [str(s) for s in arrays["sample_ids"]].index(sample_id)
+        row_label(axes[r, 0], row_name)
         if r == 0:
             bf = arrays["brightfield"][i].astype(np.float32)
-            axes[r, 0].imshow(bf[bf.shape[0] // 2], cmap="gray")
-            axes[r, 0].set_title("brightfield", fontsize=8)
+            axes[r, 1].imshow(bf[bf.shape[0] // 2], cmap="gray")
+            note = plane_note(bf)
+            axes[r, 1].set_title("brightfield" + (f"\n{note}" if note else ""), fontsize=8)
         for c, channel in enumerate(channels):
-            axes[r, c + 1].imshow(arrays[key][i, c].astype(np.float32), cmap="magma", vmin=0,
+            axes[r, c + 2].imshow(arrays[key][i, c].astype(np.float32), cmap="magma", vmin=0,
                                   vmax=1)
             if r == 0:
-                axes[r, c + 1].set_title(channel, fontsize=8)
-        axes[r, 1].set_ylabel(row_name, fontsize=8)
-        for ax in axes[r]:
+                axes[r, c + 2].set_title(channel, fontsize=8)
+        for ax in axes[r, 1:]:
             ax.set_xticks([])
             ax.set_yticks([])
         if r > 0:
-            axes[r, 0].axis("off")
-    fig.tight_layout(pad=0.3)
+            axes[r, 1].axis("off")
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1 - 0.3 / fig.get_figheight(),
+                        wspace=0.05, hspace=0.05)
+    return fig
+
+
+def mask_rows(rows: Mapping[str, np.ndarray], channels: Sequence[str]):
+    """Masks of several runs, one row each (named in a label column), one column per channel:
+    ``rows`` maps a row name to a ``[C, H, W]`` mask. Returns the figure."""
+    plt = pyplot()
+    size = 1.1
+    ncols = max(a.shape[0] for a in rows.values()) + 1
+    fig, axes = plt.subplots(
+        len(rows), ncols, squeeze=False,
+        figsize=(LABEL_WIDTH + size * (ncols - 1), size * len(rows) + 0.25),
+        gridspec_kw={"width_ratios": [LABEL_WIDTH / size] + [1] * (ncols - 1)})
+    for r, (name, masks) in enumerate(rows.items()):
+        row_label(axes[r, 0], name)
+        for j, ax in enumerate(axes[r, 1:]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(masks):
+                ax.axis("off")
+                continue
+            ax.imshow(np.asarray(masks[j], np.float32), cmap="gray", vmin=0, vmax=1)
+            if r == 0 and len(masks) == len(channels):
+                ax.set_title(channels[j], fontsize=8)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1 - 0.25 / fig.get_figheight(),
+                        wspace=0.05, hspace=0.05)
     return fig
 
 

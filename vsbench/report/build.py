@@ -22,7 +22,7 @@ import pandas as pd
 
 from vsbench import atomic
 from vsbench.errors import ReportError, ResultsError
-from vsbench.figures import array_grid, field_grid
+from vsbench.figures import field_grid, mask_rows
 from vsbench.layout import MASKS_NPZ, MASKS_PNG, PREDICTIONS_FILE, PREVIEW_FILE, REPORT_FILE
 from vsbench.leaderboard import (Leaderboard, build_leaderboards, formatted, load_runs,
                                  mark_stale)
@@ -32,12 +32,12 @@ from vsbench.leaderboard.tiers import load_tier_runs
 from vsbench.report.charts import bar_charts, loss_curves
 from vsbench.report.later_tiers import later_section
 from vsbench.report.tiers import tier_section
-from vsbench.report.images import Image, png_uri, text_png, uri
+from vsbench.report.images import Image, figure_image, text_png, uri
+from vsbench.report.methods import Palette, ranked_runs
 from vsbench.store import RunFolder
 
 TEMPLATE = "report.html.j2"  # in vsbench/report/templates/ (package data)
 MASK_FILES = (MASKS_PNG, MASKS_NPZ)  # written by mask-guided methods into their run folder
-MAX_MASK_IMAGES = 4  # leading entries of a masks.npz array that are drawn
 
 
 def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datasets"),
@@ -50,13 +50,14 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
                           "Make some with `vsbench run --method unet` or `vsbench sweep`.")
     boards = mark_stale(build_leaderboards(runs), data_root)
     warnings += [note for board in boards for note in board.notes]
-    sections = [_section(board, i, n_fields) for i, board in enumerate(boards)]
+    palette = Palette(label for board in boards for label in board.table.index)
+    sections = [_section(board, i, n_fields, palette) for i, board in enumerate(boards)]
     tier_runs = {tier: load_tier_runs(results_dir, tier)[0] for tier in ("instance", "features")}
     later_runs = {tier: load_tier_runs(results_dir, tier)[0]
                   for tier in ("profiles", "posterior")}
     for section, board in zip(sections, boards):
-        section["tiers"] = tier_section(board, tier_runs, data_root)
-        section["later"] = later_section(board, later_runs)
+        section["tiers"] = tier_section(board, tier_runs, data_root, palette)
+        section["later"] = later_section(board, later_runs, palette)
     page = _environment().get_template(TEMPLATE).render(
         sections=sections, warnings=warnings, results_dir=str(results_dir),
         n_runs=int(runs["folder"].nunique()), generated=time.strftime("%Y-%m-%d %H:%M"))
@@ -77,24 +78,23 @@ def _environment():
     return Environment(loader=PackageLoader("vsbench.report", "templates"), autoescape=True)
 
 
-def _section(board: Leaderboard, index: int, n_fields: int) -> dict:
-    """Everything the page shows about one leaderboard."""
+def _section(board: Leaderboard, index: int, n_fields: int, palette: Palette) -> dict:
+    """Everything the page shows about one leaderboard, its methods in rank order."""
     methods = list(board.table.index)  # ranked order
     # Rows are configurations (labels); the per-run helpers below name them by that label.
-    runs = board.runs.assign(method=board.runs["label"],
-                             order=board.runs["label"].map(methods.index))
-    runs = runs.sort_values(["order", "seed", "run"], kind="stable").drop(columns="order")
-    gallery, previews = _gallery(board, runs, methods, n_fields)
+    runs = ranked_runs(board)
+    gallery, previews, planes = _gallery(board, runs, methods, n_fields)
     return {
         "anchor": f"board-{index}", "title": board.title(), "stale": board.stale,
         "channels": [c for c in board.channels() if c != AVERAGE], "methods": methods,
         "leaderboard": _leaderboard_tables(board), "caption": board.caption(),
         "guidance": guidance_html(board),
-        "charts": bar_charts(board),
-        "gallery": gallery, "previews": previews,
-        "masks": [m for folder in runs["folder"] for m in _masks(Path(folder), runs)],
-        "loss": loss_curves(runs, methods),
-        "speed": [_speed_row(Path(f)) for f in runs["folder"]],
+        "charts": bar_charts(board, palette),
+        "gallery": gallery, "previews": previews, "planes": planes,
+        "masks": _masks(runs),
+        "loss": loss_curves(runs, palette),
+        "speed": [_speed_row(Path(f), label) for f, label in zip(runs["folder"],
+                                                                 runs["method"])],
     }
 
 
@@ -124,11 +124,12 @@ def _load_predictions(folder: Path) -> dict | None:
 
 
 def _gallery(board: Leaderboard, runs: pd.DataFrame, methods: list[str], n_fields: int
-             ) -> tuple[list[Image], list[Image]]:
-    """Figures of the same test fields: ground truth and every method's prediction, one column
-    per channel. Methods whose runs have no ``predictions.npz`` get their ``predictions.png``
-    instead (the second list)."""
-    chosen, fallbacks = {}, []
+             ) -> tuple[list[Image], list[Image], int]:
+    """Figures of the same test fields: ground truth and every method's prediction (rows in
+    rank order), one column per channel. Methods whose runs have no ``predictions.npz`` get
+    their ``predictions.png`` instead (the second list). Last: the brightfield's number of
+    planes (0: no figure)."""
+    chosen, shown, fallbacks = {}, [], []
     for method in methods:
         folders = [Path(f) for f in runs[runs["method"] == method]["folder"]]
         for folder in folders:
@@ -136,6 +137,7 @@ def _gallery(board: Leaderboard, runs: pd.DataFrame, methods: list[str], n_field
             if arrays is not None:
                 seed = runs[runs["folder"] == str(folder)]["seed"].iloc[0]
                 chosen[f"{method} (seed {seed})"] = arrays
+                shown.append(method)
                 break
         else:
             for folder in folders[:1]:
@@ -143,46 +145,71 @@ def _gallery(board: Leaderboard, runs: pd.DataFrame, methods: list[str], n_field
                     fallbacks.append(Image(
                         uri((folder / PREVIEW_FILE).read_bytes()), f"{method} predictions",
                         f"{method} ({folder.name}): no readable predictions.npz in its run "
-                        "folder, so its own preview picture is shown."))
+                        "folder, so its own preview picture is shown.", (method,)))
     if not chosen:
-        return [], fallbacks
+        return [], fallbacks, 0
     first = next(iter(chosen.values()))
     common = [str(s) for s in first["sample_ids"]
               if all(str(s) in set(map(str, a["sample_ids"])) for a in chosen.values())]
     channels = [str(c) for c in first.get("channels", board.channels()[:-1])]
-    figures = [Image(png_uri(field_grid(sample_id, first, chosen, channels)),
-                     f"test field {sample_id}",
-                     f"Test field {sample_id}: ground truth (top) and each method's prediction.")
+    figures = [figure_image(field_grid(sample_id, first, chosen, channels),
+                            f"test field {sample_id}",
+                            f"Test field {sample_id}: ground truth (top) and each method's "
+                            "prediction, in rank order.", shown)
                for sample_id in common[:n_fields]]
-    return figures, fallbacks
+    return figures, fallbacks, int(first["brightfield"].shape[1])
 
 
-def _masks(folder: Path, runs: pd.DataFrame) -> list[Image]:
-    """The masks a run folder holds, as pictures: ``masks.png`` as the method drew it, else
-    ``masks.npz`` drawn here (its ``masks`` array, or every image-like array)."""
-    row = runs[runs["folder"] == str(folder)].iloc[0]
-    label = f"{row['method']} seed {row['seed']} ({folder.name})"
-    png, npz = folder / MASK_FILES[0], folder / MASK_FILES[1]
-    if png.is_file():
-        return [Image(uri(png.read_bytes()), f"masks of {label}",
-                      f"Masks used by {label} ({png.name}).")]
-    if not npz.is_file():
-        return []
-    try:
-        with np.load(npz) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        return [Image(text_png(f"{npz.name} unreadable: {exc}"), f"unreadable masks of {label}",
-                      f"{label}: {npz.name} is unreadable.")]
-    channels = [str(c) for c in arrays.get("channels", _run_channels(folder))]
-    images = {k: a for k, a in arrays.items()
-              if a.ndim >= 2 and a.dtype.kind in "biuf" and a.size}
-    if "masks" in images:
-        images = {"masks": images["masks"]}
-    return [Image(png_uri(array_grid(array, channels, MAX_MASK_IMAGES)),
-                  f"masks {name} of {label}",
-                  f"Masks used by {label}: {npz.name}['{name}'], shape {tuple(array.shape)}.")
-            for name, array in images.items()]
+def _masks(runs: pd.DataFrame) -> list[Image]:
+    """The masks of the section's mask-guided methods, compactly: one figure with a row per
+    method (its lowest-seed run that kept masks, rank order), the masks behind the final
+    prediction of its first preview image (``masks.npz``'s ``masks``), named by the method's
+    registered name. A run with only ``masks.png`` gets that picture, one with unreadable
+    arrays a line saying so."""
+    rows, shown, notes, images, channels = {}, [], [], [], []
+    for method, group in runs.groupby("method", sort=False):
+        for row in group.itertuples():
+            folder = Path(row.folder)
+            png, npz = folder / MASK_FILES[0], folder / MASK_FILES[1]
+            label = f"{method} seed {row.seed}"
+            if npz.is_file():
+                try:
+                    with np.load(npz) as data:
+                        masks = np.asarray(data["masks"], dtype=np.float32)
+                        run_channels = ([str(c) for c in data["channels"]]
+                                        if "channels" in data.files else [])
+                        rounds = (data["masks_by_round"].shape[1]
+                                  if "masks_by_round" in data.files else None)
+                        first_id = (str(data["sample_ids"][0])
+                                    if "sample_ids" in data.files else "the first")
+                except (OSError, ValueError, KeyError, IndexError, EOFError,
+                        zipfile.BadZipFile) as exc:
+                    images.append(Image(text_png(f"{label}: {npz.name} unreadable: {exc}"),
+                                        f"unreadable masks of {label}",
+                                        f"{label} ({folder.name}): {npz.name} is unreadable.",
+                                        (method,)))
+                    break
+                while masks.ndim > 3:  # [N, C, H, W]: the first preview image
+                    masks = masks[0]
+                rows[label], channels = masks.reshape((-1,) + masks.shape[-2:]), \
+                    run_channels or _run_channels(folder)
+                shown.append(method)
+                notes.append(f"{label} ({folder.name}, image {first_id}"
+                             + (f", the last of {rounds} guidance rounds" if rounds else "")
+                             + ")")
+                break
+            if png.is_file():
+                images.append(Image(uri(png.read_bytes()), f"masks of {label}",
+                                    f"Masks used by {label} ({folder.name}/{png.name}, the "
+                                    "method's own picture).", (method,)))
+                break
+    if rows:
+        images.insert(0, figure_image(
+            mask_rows(rows, channels), "masks of mask-guided methods",
+            "Masks behind each mask-guided method's final prediction, in rank order: "
+            + "; ".join(notes) + f". Every round's masks: {MASK_FILES[1]} and {MASK_FILES[0]} "
+            "in the run folder.", shown))
+    return images
 
 
 def _run_channels(folder: Path) -> list[str]:
@@ -192,18 +219,30 @@ def _run_channels(folder: Path) -> list[str]:
         return []
 
 
-def _speed_row(folder: Path) -> dict:
+def _speed_row(folder: Path, label: str) -> dict:
+    """One run's row of the speed table. A run that reused another run's training (shared
+    training: ``config.json``'s ``training.reused``) records the donor's training seconds;
+    the row says so. Posterior sampling: seconds per test image where the tier recorded them."""
     run = RunFolder(folder)
     metrics = run.read_metrics()
     try:
         config = run.read_config()
         device, epochs = config.device, config.run.get("epochs", "-")
+        reused = ((config.extra.get("training") or {}).get("reused")
+                  if isinstance(config.extra.get("training"), dict) else None)
     except ResultsError:
-        device, epochs = "-", "-"
+        device, epochs, reused = "-", "-", None
     per_image = metrics.predict_seconds_per_image
-    return {"method": metrics.method, "seed": metrics.seed, "run": folder.name,
-            "device": device, "epochs": epochs,
-            "train_seconds": ("-" if metrics.train_seconds is None
-                              else f"{metrics.train_seconds:.1f}"),
+    sampling = ((metrics.posterior or {}).get("seconds") or {})
+    train = "-" if metrics.train_seconds is None else f"{metrics.train_seconds:.1f}"
+    if isinstance(reused, dict) and metrics.train_seconds is not None:
+        donor = f"{reused.get('method', '?')}/{reused.get('run', '?')}"
+        train = f"{train} (reused: the training of {donor})"
+    return {"method": label, "seed": metrics.seed, "run": folder.name,
+            "device": device, "epochs": epochs, "train_seconds": train,
+            "reused": isinstance(reused, dict),
             "predict_seconds": f"{per_image:.4f}" if per_image is not None else "-",
+            "sampling_seconds": (f"{sampling['per_image']:.4f}"
+                                 if isinstance(sampling.get("per_image"), (int, float))
+                                 else "-"),
             "n_test_images": metrics.n_test_images}

@@ -12,32 +12,54 @@ from vsbench.figures import pyplot
 from vsbench.layout import TRAIN_LOG_FILE
 from vsbench.leaderboard import Leaderboard
 from vsbench.protocol import HIGHER_IS_BETTER, METRICS
-from vsbench.report.images import Image, png_uri
+from vsbench.report.images import Image, figure_image
+from vsbench.report.methods import Palette
 
 
-def method_colors(methods: Sequence[str]) -> dict[str, tuple]:
-    """One tab10 colour per method, in ranked order (the same in every chart of a section)."""
-    cmap = pyplot().get_cmap("tab10")
-    return {m: cmap(i % 10) for i, m in enumerate(methods)}
+PAGE_INCHES = 11.0  # widest figure (at 100 dpi, legend included) the page shows unscaled
+BAR_INCHES = 0.14  # one bar
+LEGEND_CHAR_INCHES = 0.055  # a legend character at font size 7 (to budget its width)
 
 
-def bar_charts(board: Leaderboard) -> list[Image]:
+def legend_outside(ax, labels: Sequence[str]) -> None:
+    """The axes' legend to the right of the axes, never over what is plotted; two columns when
+    a column would be taller than the axes."""
+    columns = 1 if len(labels) <= 14 else 2
+    ax.legend(fontsize=7, ncols=columns, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0, frameon=False)
+
+
+def legend_inches(labels: Sequence[str]) -> float:
+    """About how wide :func:`legend_outside`'s legend of ``labels`` is."""
+    columns = 1 if len(labels) <= 14 else 2
+    return columns * (0.45 + LEGEND_CHAR_INCHES * max((len(str(x)) for x in labels), default=0))
+
+
+def grouped_axes_inches(n_groups: int, n_bars: int, labels: Sequence[str]) -> float:
+    """The width of a grouped bar chart's axes: each bar its own width, so a one-channel chart
+    is narrow and ten methods widen it, but never past the page with the legend beside it."""
+    room = PAGE_INCHES - 1.0 - legend_inches(labels)
+    return float(np.clip(n_groups * max(0.6, n_bars * BAR_INCHES / 0.8), 1.6, room))
+
+
+def bar_charts(board: Leaderboard, palette: Palette) -> list[Image]:
     """One grouped bar chart per metric: channels (and the Average) on the x axis, one bar per
-    method, error bars the 95% bootstrap interval over test images."""
+    method in rank order, error bars the 95% bootstrap interval over test images."""
     plt = pyplot()
     channels, methods = board.channels(), list(board.table.index)
-    colors = method_colors(methods)
+    colors = palette.colors(methods)
     width = 0.8 / max(len(methods), 1)
     charts = []
     for metric in [m for m in METRICS if any(c[1] == m for c in board.metric_columns())]:
-        fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(channels) * max(1, len(methods) / 3)),
-                                        3.2))
+        fig, ax = plt.subplots(figsize=(grouped_axes_inches(len(channels), len(methods),
+                                                            methods) + 1.0, 3.0))
+        fig.subplots_adjust(left=0.9 / fig.get_figwidth(), right=0.99)  # legend: beyond
         x = np.arange(len(channels))
         for i, method in enumerate(methods):
             cols = [(c, metric) for c in channels]
             means = np.array([board.table.loc[method, col] for col in cols], dtype=float)
             bars = ax.bar(x + (i - (len(methods) - 1) / 2) * width, means, width,
-                          label=method, color=colors[method])
+                          label=method, color=colors[i])
             if board.ci_low is not None:
                 low = np.array([board.ci_low.loc[method, col] for col in cols], dtype=float)
                 high = np.array([board.ci_high.loc[method, col] for col in cols], dtype=float)
@@ -50,24 +72,26 @@ def bar_charts(board: Leaderboard) -> list[Image]:
                                 fmt="none", ecolor="black", elinewidth=1, capsize=2)
         ax.set_xticks(x, channels)
         direction = "higher" if HIGHER_IS_BETTER[metric] else "lower"
-        ax.set_ylabel(f"{metric.upper()} ({direction} is better)")
+        ax.set_ylabel(f"{metric.upper()} ({direction} is better)", fontsize=8)
         ax.axhline(0, color="gray", linewidth=0.5)
-        ax.legend(fontsize=7, ncols=min(len(methods), 4), loc="best")
+        legend_outside(ax, methods)
         ax.grid(axis="y", alpha=0.3)
         what = (f"95% bootstrap CI over {board.n_images} test images" if board.n_images
                 else "no per-image metrics, so no intervals")
-        charts.append(Image(png_uri(fig), f"{metric.upper()} per channel",
-                            f"{metric.upper()} per channel: mean over runs; error bars: {what}."))
+        charts.append(figure_image(
+            fig, f"{metric.upper()} per channel",
+            f"{metric.upper()} per channel: mean over runs, methods in rank order; error bars: "
+            f"{what}.", methods, colors))
     return charts
 
 
-def loss_curves(runs: pd.DataFrame, methods: list[str]) -> Image | None:
-    """Training loss per epoch of every run: one colour per method, one line style per seed."""
+def loss_curves(runs: pd.DataFrame, palette: Palette) -> Image | None:
+    """Training loss per epoch of every run (``runs`` in rank order, ``method`` the label): one
+    colour per method, one line style per seed."""
     plt = pyplot()
-    colors = method_colors(methods)
     styles = ["-", "--", ":", "-."]
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    drawn, positive, last_epoch = 0, True, 1
+    fig, ax = plt.subplots(figsize=(5.5, 3.0))
+    drawn, positive, last_epoch, shown = 0, True, 1, []
     for _, row in runs.iterrows():
         try:
             log = pd.read_csv(Path(row["folder"]) / TRAIN_LOG_FILE)
@@ -83,7 +107,8 @@ def loss_curves(runs: pd.DataFrame, methods: list[str]) -> Image | None:
         seeds = sorted(runs[runs["method"] == row["method"]]["seed"])
         style = styles[seeds.index(row["seed"]) % len(styles)]
         ax.plot(log["epoch"], log["loss"], style, marker="o", markersize=3,
-                color=colors[row["method"]], label=f"{row['method']} seed {row['seed']}")
+                color=palette.color(row["method"]), label=f"{row['method']} seed {row['seed']}")
+        shown.append(row["method"])
         positive &= bool((log["loss"] > 0).all())
         last_epoch = max(last_epoch, int(log["epoch"].max()))
         drawn += 1
@@ -96,10 +121,13 @@ def loss_curves(runs: pd.DataFrame, methods: list[str]) -> Image | None:
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_xlim(0.5, last_epoch + 0.5)  # whole epochs, even for a one-epoch run
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss (mean over the epoch)")
-    ax.legend(fontsize=7, ncols=2)
+    ax.set_xlabel("epoch", fontsize=8)
+    ax.set_ylabel("training loss (mean over the epoch)", fontsize=8)
+    legend_outside(ax, ax.get_legend_handles_labels()[1])
     ax.grid(alpha=0.3)
-    return Image(png_uri(fig), "training loss curves",
-                 f"Training loss of {drawn} run{'s' if drawn != 1 else ''} (each method's own "
-                 "loss, so the levels of different methods are not comparable).")
+    methods = list(dict.fromkeys(shown))
+    return figure_image(
+        fig, "training loss curves",
+        f"Training loss of {drawn} run{'s' if drawn != 1 else ''}, methods in rank order (each "
+        "method's own loss, so the levels of different methods are not comparable).",
+        methods, palette.colors(methods))

@@ -1,12 +1,18 @@
-"""The report's pictures as PNG data URIs, so that the page is one file to mail or archive."""
+"""The report's pictures as PNG data URIs, so that the page is one file to mail or archive.
+
+A picture drawn here (:func:`figure_image`) carries what the page's checks need: the methods
+it shows in the order it shows them, their colours, and the layout problems
+:func:`vsbench.report.overlaps.layout_problems` found in the figure."""
 
 from __future__ import annotations
 
 import base64
 import io
 from dataclasses import dataclass
+from typing import Sequence
 
 from vsbench.figures import pyplot
+from vsbench.report.overlaps import layout_problems
 
 
 @dataclass
@@ -16,13 +22,26 @@ class Image:
     src: str  # data URI
     alt: str
     caption: str = ""
+    methods: tuple[str, ...] = ()  # the method labels shown, in the order shown
+    colors: tuple[str, ...] = ()  # their colours (#rrggbb), where the figure colours them
+    problems: tuple[str, ...] = ()  # overlaps found when it was drawn (none expected)
 
 
-def png_uri(fig) -> str:
-    """A matplotlib figure as a PNG data URI (100 dpi, tight); the figure is closed."""
+def figure_image(fig, alt: str, caption: str, methods: Sequence[str] = (),
+                 colors: Sequence[str] = ()) -> Image:
+    """A matplotlib figure as an :class:`Image`, its layout checked first; the figure is
+    closed."""
+    problems = tuple(layout_problems(fig))  # lays the figure out: its tight box is known now
+    box = fig.get_tightbbox().padded(0.1)  # what bbox_inches="tight" would find, drawn again
+    return Image(png_uri(fig, box), alt, caption, tuple(methods), tuple(colors), problems)
+
+
+def png_uri(fig, box=None) -> str:
+    """A matplotlib figure as a PNG data URI (100 dpi) of ``box`` (inches; default: tight
+    around every artist); the figure is closed."""
     plt = pyplot()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight" if box is None else box)
     plt.close(fig)
     return uri(buffer.getvalue())
 

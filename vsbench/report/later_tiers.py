@@ -4,7 +4,8 @@ Their boards (:mod:`vsbench.leaderboard.tiers`), the phenotypic-activity mAP per
 as bars (the real stain beside each method), the calibration curve of every method (nominal
 against empirical coverage of central per-pixel intervals: an honest ensemble lies on the
 diagonal, a point mass at zero) and a sample gallery of one test field (the real stain, each
-of a stochastic method's samples, their mean and per-pixel standard deviation).
+of a stochastic method's samples, their mean and per-pixel standard deviation). Methods are
+taken in the pixel leaderboard's rank order, in their colours of the whole page.
 """
 
 from __future__ import annotations
@@ -17,49 +18,63 @@ import pandas as pd
 from vsbench.layout import POSTERIOR_SAMPLES_FILE
 from vsbench.leaderboard import Leaderboard
 from vsbench.leaderboard.later_tiers import perturbation_table
-from vsbench.report.images import Image, png_uri
+from vsbench.report.charts import PAGE_INCHES, grouped_axes_inches, legend_outside
+from vsbench.report.images import Image, figure_image
+from vsbench.report.methods import REAL_STAIN, Palette, first_runs, ranked_runs
 from vsbench.report.tiers import board_tier_tables
 from vsbench.store import RunFolder
 
+GALLERY_PANEL_INCHES = 2.0  # one panel of the sample gallery, narrower when many samples
 
-def later_section(board: Leaderboard, tier_runs: dict[str, pd.DataFrame]) -> dict | None:
+
+def later_section(board: Leaderboard, tier_runs: dict[str, pd.DataFrame],
+                  palette: Palette) -> dict | None:
     """The tables and figures of the two tiers for ``board``'s runs (None: no run has them).
     ``tier_runs``: the long tables of :func:`load_tier_runs` for ``profiles`` and
     ``posterior``."""
-    tables, captions = board_tier_tables(board, tier_runs)
-    if not tables:
+    boards = board_tier_tables(board, tier_runs)
+    if not boards:
         return None
-    first = board.runs.drop_duplicates("label")
-    by_label = {label: list(g["folder"]) for label, g in board.runs.groupby("label", sort=False)}
-    figures = [f for f in (_map_bars(by_label), _calibration(first), _gallery(first)) if f]
-    return {"tables": tables, "captions": captions, "figures": figures}
+    first = first_runs(board)
+    by_label = {label: list(g["folder"])
+                for label, g in ranked_runs(board).groupby("label", sort=False)}
+    figures = [f for f in (_map_bars(by_label, palette), _calibration(first, palette),
+                           _gallery(first)) if f]
+    return {"boards": boards, "figures": figures}
 
 
-def _map_bars(folders: dict[str, list[str]]) -> Image | None:
+def _map_bars(folders: dict[str, list[str]], palette: Palette) -> Image | None:
+    """The mAP per perturbation: the real stain's bar, then each method's (rank order)."""
     table = perturbation_table(folders)
     if table.empty:
         return None
     from vsbench.report.images import pyplot
 
     table = table.drop(index="agreement r")
+    labels = [str(c) for c in table.columns]
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(table), 3.2))
-    width = 0.8 / len(table.columns)
-    for k, column in enumerate(table.columns):
-        ax.bar(np.arange(len(table)) + k * width, table[column].to_numpy(), width,
-               label=str(column), color="0.3" if column == "real stain" else None)
-    ax.set_xticks(np.arange(len(table)) + 0.4 - width / 2)
-    ax.set_xticklabels(table.index, fontsize=7, rotation=20)
+    fig, ax = plt.subplots(figsize=(grouped_axes_inches(len(table), len(labels), labels) + 1.0,
+                                    3.0))
+    fig.subplots_adjust(left=0.9 / fig.get_figwidth(), right=0.99)  # legend: beyond
+    width = 0.8 / len(labels)
+    x = np.arange(len(table))
+    for k, column in enumerate(labels):
+        ax.bar(x + (k - (len(labels) - 1) / 2) * width, table[column].to_numpy(), width,
+               label=column, color=palette.color(column))
+    ax.set_xticks(x, [str(p) for p in table.index], fontsize=7, rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("mAP (phenotypic activity)", fontsize=8)
-    ax.legend(fontsize=7)
-    return Image(png_uri(fig), "mAP per perturbation",
-                 "Phenotypic activity mAP of each treated perturbation's replicate wells "
-                 "against the control wells: profiles from the real stain (grey) and from "
-                 "each method's prediction (mean over its runs).")
+    legend_outside(ax, labels)
+    methods = [c for c in labels if c != REAL_STAIN]
+    return figure_image(fig, "mAP per perturbation",
+                        "Phenotypic activity mAP of each treated perturbation's replicate wells "
+                        "against the control wells: profiles from the real stain (grey) and "
+                        "from each method's prediction (mean over its runs), in rank order.",
+                        methods, palette.colors(methods))
 
 
-def _calibration(runs: pd.DataFrame) -> Image | None:
+def _calibration(runs: pd.DataFrame, palette: Palette) -> Image | None:
+    """Nominal against empirical coverage of every method with a calibration curve."""
     curves = []
     for row in runs.itertuples():
         try:
@@ -75,29 +90,34 @@ def _calibration(runs: pd.DataFrame) -> Image | None:
     from vsbench.report.images import pyplot
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(3.6, 3.4))
+    fig, ax = plt.subplots(figsize=(3.4, 3.2))
     ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", label="nominal")
     expected = {tuple(c[3]) for c in curves if c[3] and any(c[3])}
     for k, line in enumerate(sorted(expected)):  # per ensemble size (usually one)
         ax.plot(curves[0][1], line, color="0.3", linestyle=":",
                 label="calibrated, this ensemble size" if k == 0 else None)
     for label, nominal, empirical, _ in curves:
-        ax.plot(nominal, empirical, marker="o", markersize=3, label=label)
+        ax.plot(nominal, empirical, marker="o", markersize=3, label=label,
+                color=palette.color(label))
     ax.set_xlabel("nominal coverage", fontsize=8)
     ax.set_ylabel("empirical coverage", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=6)
-    return Image(png_uri(fig), "calibration",
+    legend_outside(ax, ax.get_legend_handles_labels()[1])
+    methods = [c[0] for c in curves]
+    return figure_image(fig, "calibration",
                  "Calibration: the fraction of test pixels inside each method's central "
                  "per-pixel interval of the nominal level (Average over channels). A "
                  "calibrated ensemble of S samples lies on the dotted line, level x (S - 1) / "
                  "(S + 1), not on the diagonal (reached as S grows); below it, the spread is "
-                 "too narrow; a deterministic method (a point mass) covers nothing.")
+                 "too narrow; a deterministic method (a point mass) covers nothing. Methods in "
+                 "rank order.", methods, palette.colors(methods))
 
 
 def _gallery(runs: pd.DataFrame) -> Image | None:
-    for row in runs.itertuples():
+    """The samples of one test field drawn by the best-ranked method (``runs`` in rank
+    order) that kept at least two."""
+    for rank, row in enumerate(runs.itertuples(), start=1):
         path = Path(row.folder) / POSTERIOR_SAMPLES_FILE
         try:
             with np.load(path) as saved:
@@ -114,13 +134,19 @@ def _gallery(runs: pd.DataFrame) -> Image | None:
         panels += [(f"sample {i + 1}", s[0]) for i, s in enumerate(samples)]
         panels += [("sample mean", samples[:, 0].mean(0)), ("std", samples[:, 0].std(0))]
         plt = pyplot()
-        fig, axes = plt.subplots(1, len(panels), figsize=(2 * len(panels), 2.3), squeeze=False)
+        size = min(GALLERY_PANEL_INCHES, PAGE_INCHES / len(panels))
+        fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size + 0.3),
+                                 squeeze=False)
         for ax, (title, image) in zip(axes[0], panels):
             ax.imshow(image, cmap="gray", vmin=0, vmax=None if title == "std" else 1)
             ax.set_title(title, fontsize=8)
             ax.axis("off")
-        return Image(png_uri(fig), "sample gallery",
-                     f"{row.label} on test field {sample_id} ({channel}): the real stain, "
-                     f"its {len(samples)} samples (the first is the run's prediction), their "
-                     "mean and per-pixel standard deviation.")
+        fig.tight_layout(pad=0.3)
+        which = ("the best-ranked method" if rank == 1
+                 else f"ranked {rank}, the best-ranked method with samples")
+        return figure_image(fig, "sample gallery",
+                            f"{row.label} ({which}) on test field {sample_id} ({channel}): the "
+                            f"real stain, its {len(samples)} samples (the first is the run's "
+                            "prediction), their mean and per-pixel standard deviation.",
+                            [row.label])
     return None
