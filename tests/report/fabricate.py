@@ -111,7 +111,7 @@ def _add_biology(folder, rng, channels, k) -> None:
     noise everywhere: tied differences would send the paired tests to slow permutations)."""
     rows = ["sample_id,objects,n_true,n_pred,matched,precision,recall,f1,mean_iou,"
             "count_error,ap"]
-    for i in range(12):
+    for i in range(N_IMAGES):  # every test image: a partial file is refused
         for objects, level in (("nuclei", 0.7), ("cells", 0.5)):
             f1 = level - 0.02 * k + 0.05 * rng.random()
             rows.append(f"img{i:02d},{objects},4,4,2,{f1},{f1},{f1},0.8,0.25,{f1 / 2}")
@@ -145,7 +145,7 @@ def _add_later_tiers(folder, rng, channels, k, stochastic) -> None:
     samples = 4 if stochastic else 1
     posterior = ["sample_id,channel,crps,coverage_50,coverage_90,diversity"]
     mean = ["sample_id,channel,mae,pcc"]
-    for i in range(12):
+    for i in range(N_IMAGES):  # every test image: a partial file is refused
         for c in channels:
             noise = rng.random(4) * 0.01  # no ties: exact paired tests, not permutations
             posterior.append(f"img{i:02d},{c},{0.1 + 0.01 * k + noise[0]},"

@@ -118,11 +118,12 @@ def test_sections_name_the_method_they_show(grid):
 
 def test_captions_sit_with_their_own_tables(grid):
     text = grid[5, 5].read_text()
-    order = [("instance caption", text.index("paired over 12 test images")),
+    order = [("instance tables", text.index("<h4>instance: f1</h4>")),
+             ("instance caption", text.index("Rank by nuclei F1")),
              ("features tables", text.index("<h4>features: feature_r</h4>")),
-             ("features caption", text.index("paired over 10 features")),
+             ("features caption", text.index("Rank by Average FEATURE_R")),
              ("profiles tables", text.index("<h4>profiles: map</h4>")),
-             ("profiles caption", text.index("paired over 3 perturbations")),
+             ("profiles caption", text.index("Rank by activity MAP")),
              ("posterior tables", text.index("<h4>posterior: crps</h4>"))]
     assert [name for name, _ in sorted(order, key=lambda item: item[1])] == [
         name for name, _ in order]
@@ -139,8 +140,9 @@ def test_speed_table_says_reused_training_and_sampling_time(grid):
     rows = {re.search(r"<td>([^<]+)</td>", row)[1]: row
             for row in re.findall(r"<tr><td>.*?</tr>", speed, re.S)}
     donor = re.search(r"<td>unet</td><td>0</td><td>([^<]+)</td>", speed)[1]
-    assert f"1.0 (reused: the training of unet/{donor})" in rows["palette-threshold-local"]
+    assert "<td>1.0 (reused, unet&#39;s)</td>" in rows["palette-threshold-local"]
     assert "reused" not in rows["unet"] and "Reused: the run started from" in speed
+    assert f"palette-threshold-local seed 0 reused unet/{donor}." in speed
     assert "<th>posterior sampling (s / image)</th>" in speed
     assert "<td>0.1350</td>" in rows["palette-threshold-local"]  # 0.125 + 0.01 x rank 1
     assert rows["unet"].count("<td>-</td>") == 1  # deterministic: no sampling time

@@ -235,12 +235,13 @@ def _speed_row(folder: Path, label: str) -> dict:
     per_image = metrics.predict_seconds_per_image
     sampling = ((metrics.posterior or {}).get("seconds") or {})
     train = "-" if metrics.train_seconds is None else f"{metrics.train_seconds:.1f}"
+    donor = None
     if isinstance(reused, dict) and metrics.train_seconds is not None:
         donor = f"{reused.get('method', '?')}/{reused.get('run', '?')}"
-        train = f"{train} (reused: the training of {donor})"
+        train = f"{train} (reused, {reused.get('method', '?')}'s)"  # the run: in the note
     return {"method": label, "seed": metrics.seed, "run": folder.name,
             "device": device, "epochs": epochs, "train_seconds": train,
-            "reused": isinstance(reused, dict),
+            "reused": donor,
             "predict_seconds": f"{per_image:.4f}" if per_image is not None else "-",
             "sampling_seconds": (f"{sampling['per_image']:.4f}"
                                  if isinstance(sampling.get("per_image"), (int, float))
