@@ -16,7 +16,7 @@ from vsbench.layout import FEATURE_SCORES_FILE, METRICS_FILE, PER_IMAGE_INSTANCE
 from vsbench.leaderboard.tiers import build_tier_boards, load_tier_runs
 
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")
-N = 12
+N = 24  # as many test images as make_run records (a partial table is not ranked)
 FEATURES = [f"feat{i}" for i in range(10)]
 
 
@@ -77,7 +77,7 @@ def test_instance_board(results):
     pooled_dodnet = np.clip(base + 0.2, 0, 1) + 0.01
     expected = sps.wilcoxon(pooled_unet - pooled_dodnet).pvalue
     assert board.p_value["unet"] == pytest.approx(expected)
-    assert board.n_images == N and "paired over 12 test images" in board.caption()
+    assert board.n_images == N and "paired over 24 test images" in board.caption()
     assert board.title().startswith("instance tier: synthetic")
 
 

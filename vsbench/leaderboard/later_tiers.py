@@ -24,14 +24,18 @@ from vsbench.protocol import AVERAGE, POSTERIOR_METRICS, PROFILE_METRICS
 ACTIVITY = "activity"
 
 
-def posterior_units(folder: Path) -> pd.DataFrame | None:
-    """A run's posterior values per test image, columns ``(channel, metric)``."""
+def posterior_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
+    """A run's posterior values per test image, columns ``(channel, metric)``; None when a
+    file is missing or unreadable (``strict``: a damaged file raises what reading it raised,
+    for the caller to name)."""
     try:
         frame = pd.read_csv(Path(folder) / PER_IMAGE_POSTERIOR_FILE,
                             dtype={"sample_id": str, "channel": str})
         mean = pd.read_csv(Path(folder) / PER_IMAGE_MEAN_FILE,
                            dtype={"sample_id": str, "channel": str})
     except (OSError, ValueError):
+        if strict:
+            raise
         return None
     mean = mean.rename(columns={"mae": "mae_mean_protocol", "pcc": "pcc_mean"})
     frame = frame.merge(mean[["sample_id", "channel", "pcc_mean"]], on=["sample_id", "channel"],
@@ -43,24 +47,32 @@ def posterior_units(folder: Path) -> pd.DataFrame | None:
     except (OSError, ValueError):
         pass
     metrics = [m for m in POSTERIOR_METRICS if m in frame.columns]
+    if strict and "crps" not in metrics:
+        raise ValueError("no crps column")
     try:
         wide = frame.set_index(["sample_id", "channel"])[metrics].unstack(
             "channel").swaplevel(axis=1).astype(float)
     except KeyError:
+        if strict:
+            raise
         return None
     for metric in metrics:
         wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
     return wide
 
 
-def profile_units(folder: Path) -> pd.DataFrame | None:
+def profile_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
     """A run's virtual-stain mAP and retrieval per treated perturbation, columns
-    ``("activity", metric)``."""
+    ``("activity", metric)`` (``strict``: a damaged file raises, as :func:`posterior_units`)."""
     try:
         frame = pd.read_csv(Path(folder) / PROFILES_MAP_FILE, dtype={"perturbation": str})
     except (OSError, ValueError):
+        if strict:
+            raise
         return None
     if "map_virtual" not in frame:
+        if strict:
+            raise ValueError("no map_virtual column")
         return None
     retrieved = frame["retrieved_virtual"].map(
         lambda v: 1.0 if str(v) == "True" else 0.0 if str(v) == "False" else float("nan"))

@@ -29,11 +29,14 @@ import pandas as pd
 
 from vsbench import stats
 from vsbench.biometrics.feature_scores import GOOD_CORRELATION
-from vsbench.layout import FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE
+from vsbench.errors import ResultsError
+from vsbench.layout import (FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE, PER_IMAGE_POSTERIOR_FILE,
+                            PROFILES_MAP_FILE)
 from vsbench.leaderboard.board import Leaderboard, board_groups
 from vsbench.leaderboard.configurations import count_runs
 from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key
 from vsbench.leaderboard.later_tiers import ACTIVITY, posterior_units, profile_units
+from vsbench.readback import reading
 from vsbench.protocol import (AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER, INSTANCE_METRICS,
                               POSTERIOR_METRICS, PROFILE_METRICS)
 from vsbench.store import ResultsStore
@@ -51,24 +54,44 @@ def _number(value) -> float:
     return float(value) if isinstance(value, (int, float)) else math.nan
 
 
-def per_unit(folder: Path, tier: str) -> pd.DataFrame | None:
+# The file each tier's per-unit values are read from (posterior: the first of its files).
+TIER_FILES = {"instance": PER_IMAGE_INSTANCE_FILE, "features": FEATURE_SCORES_FILE,
+              "posterior": PER_IMAGE_POSTERIOR_FILE, "profiles": PROFILES_MAP_FILE}
+
+
+def per_unit(folder: Path, tier: str, expected_units: int | None = None
+             ) -> pd.DataFrame | None:
     """A run's values per unit (instance: test image; features: feature name) with columns
-    ``(channel, metric)``; None when the run has no such file."""
-    if tier == "posterior":
-        return posterior_units(folder)
-    if tier == "profiles":
-        return profile_units(folder)
-    try:
-        if tier == "instance":
-            frame = pd.read_csv(Path(folder) / PER_IMAGE_INSTANCE_FILE,
-                                dtype={"sample_id": str, "objects": str})
-            wide = frame.set_index(["sample_id", "objects"])[list(INSTANCE_METRICS)].unstack(
-                "objects").swaplevel(axis=1)
-            return wide.astype(float)
-        frame = pd.read_csv(Path(folder) / FEATURE_SCORES_FILE,
-                            dtype={"channel": str, "feature": str})
-    except (OSError, ValueError, KeyError):
+    ``(channel, metric)``; None when the run has no such file. A file that is there but
+    cannot be read, or holds fewer units than ``expected_units``, is a :class:`ResultsError`
+    naming it (a fragment must not be ranked as the whole)."""
+    path = Path(folder) / TIER_FILES[tier]
+    if not path.is_file():
         return None
+    with reading(path, f"score the tier again with `vsbench evaluate --tier {tier} "
+                       f"{folder}`."):
+        values = _read_units(Path(folder), tier)
+        if values is None:
+            raise ValueError("not the table this tier writes")
+    if expected_units is not None and len(values) < expected_units:
+        raise ResultsError(f"{path}: holds {len(values)} of the run's {expected_units} units "
+                           f"(a partial file); score the tier again with `vsbench evaluate "
+                           f"--tier {tier} {folder}`.")
+    return values
+
+
+def _read_units(folder: Path, tier: str) -> pd.DataFrame | None:
+    if tier == "posterior":
+        return posterior_units(folder, strict=True)
+    if tier == "profiles":
+        return profile_units(folder, strict=True)
+    if tier == "instance":
+        frame = pd.read_csv(folder / PER_IMAGE_INSTANCE_FILE,
+                            dtype={"sample_id": str, "objects": str})
+        wide = frame.set_index(["sample_id", "objects"])[list(INSTANCE_METRICS)].unstack(
+            "objects").swaplevel(axis=1)
+        return wide.astype(float)
+    frame = pd.read_csv(folder / FEATURE_SCORES_FILE, dtype={"channel": str, "feature": str})
     frame = frame[~frame["channel"].str.contains("|", regex=False)]
     frame = frame.assign(feature_r=frame["pearson"].astype(float),
                          feature_good=np.where(frame["pearson"].notna(),
@@ -79,6 +102,16 @@ def per_unit(folder: Path, tier: str) -> pd.DataFrame | None:
     for metric in FEATURE_METRICS:
         wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
     return wide
+
+
+def expected_units(record, tier: str) -> int | None:
+    """How many units the run's tier summary says it scored (None: not recorded)."""
+    if tier in ("instance", "posterior"):
+        return int(record.n_test_images)
+    if tier == "profiles":
+        n = ((record.profiles or {}).get("virtual") or {}).get("n_perturbations")
+        return int(n) if isinstance(n, int) else None
+    return None
 
 
 def has_tier(record, tier: str) -> bool:
@@ -105,7 +138,12 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
         control = bool(item.run.config.control) if item.run.config is not None else False
         base.update(method=record.method, configuration=item.configuration, label=item.label,
                     seed=record.seed, run=folder.name, folder=str(folder), control=control)
-        values = (per_unit(folder, tier) if has_tier(record, tier) else None)
+        try:
+            values = (per_unit(folder, tier, expected_units(record, tier))
+                      if has_tier(record, tier) else None)
+        except ResultsError as exc:  # damaged: named, and not on the board
+            warnings.append(f"not on the {tier} board: {exc}")
+            continue
         if values is None:
             lacking.append(str(folder))
             continue
