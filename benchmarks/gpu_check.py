@@ -72,10 +72,15 @@ def _latest_metrics(results: Path, method: str) -> dict:
 
 def predict_seconds(size: int, batch: int) -> dict:
     """Seconds per image of palette's and diffstain's predict on one batch, side by side."""
+    import importlib.util
+
     import torch
 
-    import throughput
-
+    # a sibling script, loaded by path (benchmarks/ is not a package)
+    spec = importlib.util.spec_from_file_location(
+        "throughput", Path(__file__).with_name("throughput.py"))
+    throughput = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(throughput)
     args = argparse.Namespace(image_size=size, batch_size=batch, steps=2, repeats=1,
                               preset="smoke", overrides=[], data_root=REPO / "datasets")
     device = torch.device("cuda")
