@@ -201,7 +201,7 @@ def test_unknown_plate_is_named(gallery, tmp_path):
 
 
 def test_ambiguous_plate_needs_a_batch_then_fetches_and_prepares_it(gallery, tmp_path):
-    """The Gallery's current tables (load_data.csv with URL_ columns) through fetch and prepare;
+    """The Gallery's current tables (load_data.csv with URL_ columns) through fetch and prepare
     a barcode in two batches is refused, by one line naming them, until --batch chooses."""
     endpoint, _ = gallery
     data = tmp_path / "data"
@@ -226,8 +226,12 @@ def test_ambiguous_plate_needs_a_batch_then_fetches_and_prepares_it(gallery, tmp
 
     out = runner.invoke(app, ["data", "prepare", "--dataset", "jump-cpg0000", "--data-root",
                               str(data), "--image-size", "32"], env={"COLUMNS": "200"})
-    assert out.exit_code == 0, out.output
-    assert "3 samples, 1 plate(s)" in out.output and "cache 32 px" in out.output
+    # three wells of one plate split by well leave one training field: prepare refuses to
+    # cache a dataset no method can train on, and says how to fix the split
+    assert out.exit_code == 2, out.output
+    text = " ".join(out.output.split())
+    assert "holds 1 sample(s); training needs at least 2" in text and "--regenerate" in text
+    assert not list(local.rglob("meta.json"))  # no cache was built
     source = JumpSource.from_data_root(data)
     assert [r.sample_id for r in source.records()] == [f"{SHARED}_{w}_s1" for w in LATER_WELLS]
     sample = source.load(source.records()[0])
