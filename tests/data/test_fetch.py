@@ -202,7 +202,7 @@ def test_unknown_plate_is_named(gallery, tmp_path):
 
 def test_ambiguous_plate_needs_a_batch_then_fetches_and_prepares_it(gallery, tmp_path):
     """The Gallery's current tables (load_data.csv with URL_ columns) through fetch and prepare
-    a barcode in two batches is refused, by one line naming them, until --batch chooses."""
+    (which refuses one training field); a barcode in two batches is refused, by one line naming them, until --batch chooses."""
     endpoint, _ = gallery
     data = tmp_path / "data"
     base = ["data", "fetch", "jump-cpg0000", "--plates", SHARED, "--endpoint-url", endpoint,
