@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from vsbench.data.source import DatasetInfo
-from vsbench.diffusion.ema import make_ema
+from vsbench.diffusion.ema import WithEMA, make_ema
 from vsbench.diffusion.flow import (TIME_SCALE, interpolate, sample_flow, sample_sigmas,
                                     velocity_target)
 from vsbench.diffusion.forward import from_model_range, noise_loss, to_model_range
@@ -15,7 +15,7 @@ from vsbench.diffusion.network import build_denoiser, predict_noise
 from vsbench.method import Method
 
 
-class FlowMatchingMethod(Method):
+class FlowMatchingMethod(WithEMA, Method):
     """Conditional flow matching on the diffusion toolkit's U-Net (see the package docstring).
 
     Attributes:
@@ -61,12 +61,3 @@ class FlowMatchingMethod(Method):
     def predict(self, batch: dict[str, Any]) -> torch.Tensor:
         """Predicted fluorescence on [0, 1]: one sample from fresh noise."""
         return self.generate(batch)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The trained weights and their EMA."""
-        return {"model": self.model.state_dict(), "ema": self.ema.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict`."""
-        self.model.load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])

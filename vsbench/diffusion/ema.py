@@ -15,6 +15,8 @@ after n updates is 10! n! / (n + 9)!, below 1e-15 after 300 updates.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch.optim.swa_utils import AveragedModel
 
@@ -50,3 +52,20 @@ def make_ema(model: torch.nn.Module, decay: float, warmup: bool = True) -> Avera
     ema.module.eval()
     ema.module.requires_grad_(False)
     return ema
+
+
+class WithEMA:
+    """The checkpointed state of a method that trains ``self.model`` and samples from its EMA
+    ``self.ema``: both, under ``model`` and ``ema``."""
+
+    model: torch.nn.Module
+    ema: AveragedModel
+
+    def state_dict(self) -> dict[str, Any]:
+        """The trained weights and their EMA."""
+        return {"model": self.model.state_dict(), "ema": self.ema.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`."""
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])

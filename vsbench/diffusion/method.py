@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from vsbench.data.source import DatasetInfo
-from vsbench.diffusion.ema import make_ema
+from vsbench.diffusion.ema import WithEMA, make_ema
 from vsbench.diffusion.forward import (from_model_range, noise_loss, q_sample, sample_timesteps,
                                        to_model_range, training_target)
 from vsbench.diffusion.network import build_denoiser, predict_noise
@@ -38,7 +38,7 @@ from vsbench.method import Method
 PROGRESS_MIN_STEPS = 100
 
 
-class ConditionalDiffusionMethod(Method):
+class ConditionalDiffusionMethod(WithEMA, Method):
     """A Palette-style conditional diffusion model; subclasses override the hooks.
 
     Attributes:
@@ -124,12 +124,3 @@ class ConditionalDiffusionMethod(Method):
     def predict(self, batch: dict[str, Any]) -> torch.Tensor:
         """Predicted fluorescence on [0, 1]: a sample from pure noise with the EMA weights."""
         return self.generate(batch)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The trained weights and their EMA."""
-        return {"model": self.model.state_dict(), "ema": self.ema.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict`."""
-        self.model.load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])
