@@ -22,7 +22,9 @@ import pandas as pd
 from vsbench import stats
 from vsbench.errors import LeaderboardError
 from vsbench.leaderboard.load import GROUP_KEYS, names, split_list
-from vsbench.protocol import AVERAGE, HIGHER_IS_BETTER, METRICS
+from vsbench.posterior import calibrated_coverage
+from vsbench.protocol import (AVERAGE, CALIBRATED_LEVELS, HIGHER_IS_BETTER, METRICS, NO_BEST,
+                              SAMPLER_ONLY)
 
 DEFAULT_SORT = (AVERAGE, "pcc")
 SORT_SYNTAX = "CHANNEL/METRIC, e.g. Average/pcc or DNA/ssim"
@@ -54,6 +56,14 @@ class Leaderboard:
     guidance: pd.DataFrame | None = None
     unit: str = "test images"  # what the intervals and tests are over (tiers: features)
     tier: str = "pixel"  # pixel, instance or features (vsbench.leaderboard.tiers)
+    # The posterior tier: per row, its samples per test image (1: a point mass, shown but
+    # never bold on SAMPLER_ONLY columns; a coverage is best closest to its row's target).
+    ensemble_sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def point_mass(self) -> set[str]:
+        """The rows that draw one sample (deterministic methods) on the posterior tier."""
+        return {row for row, size in self.ensemble_sizes.items() if size == 1}
 
     def title(self) -> str:
         """A one-line description of what this table compares."""
@@ -76,7 +86,7 @@ class Leaderboard:
             return ("Control methods (an all-zero guide, masks of the ground truth: an upper "
                     "bound), mean ± standard deviation over runs (seeds); not ranked, and not "
                     "tested against the methods' board. Best value per column in bold, second "
-                    "underlined.")
+                    "underlined." + self._posterior_note())
         best = self.table.index[0] if len(self.table) else "-"
         text = (f"Mean ± standard deviation over runs (seeds). Rank by {channel} "
                 f"{metric.upper()}; p: Wilcoxon signed-rank test against {best} on {channel} "
@@ -86,24 +96,66 @@ class Leaderboard:
                      f"intervals over {self.unit} ({stats.N_RESAMPLES} resamples)")
         else:
             text += " (not computed: the runs have no per_image_metrics.csv)"
-        return text + ". Best value per column in bold, second underlined."
+        return (text + ". Best value per column in bold, second underlined."
+                + self._posterior_note())
 
-    def best(self) -> dict[tuple[str, str], str]:
-        """For each (channel, metric) column, the method with the best value."""
-        return {col: order[0] for col, order in self._orders().items()}
+    def _posterior_note(self) -> str:
+        """How the posterior tier's columns are judged (empty on other tiers)."""
+        if not self.ensemble_sizes:
+            return ""
+        samplers = sorted({n for n in self.ensemble_sizes.values() if n > 1})
+        if not samplers:
+            return (" Every row is deterministic (a point mass): its CRPS is its MAE, and "
+                    "coverage and diversity, which need samples, are not shown.")
+        levels = ", ".join(f"{calibrated_coverage(0.5, n):.2f} / {calibrated_coverage(0.9, n):.2f}"
+                           f" at {n} samples" for n in samplers)
+        text = (f" A coverage is best closest to what a calibrated ensemble of the row's size "
+                f"reaches ((S - 1) / (S + 1) of the nominal level: {levels}); a diversity has no "
+                f"best.")
+        if self.point_mass:
+            text += (f" Deterministic rows ({', '.join(sorted(self.point_mass))}: a point mass) "
+                     f"are ranked on CRPS, which is their MAE, but never bold on coverage or "
+                     f"diversity.")
+        return text
 
-    def second(self) -> dict[tuple[str, str], str]:
-        """For each (channel, metric) column, the method with the second-best value."""
-        return {col: order[1] for col, order in self._orders().items() if len(order) > 1}
+    def best(self) -> dict[tuple[str, str], list[str]]:
+        """For each (channel, metric) column that has a best, the rows with the best value
+        as printed (3 decimals: a tie shares the bold)."""
+        return {col: groups[0] for col, groups in self._orders().items()}
 
-    def _orders(self) -> dict[tuple[str, str], list[str]]:
+    def second(self) -> dict[tuple[str, str], list[str]]:
+        """For each (channel, metric) column, the rows with the second-best value."""
+        return {col: groups[1] for col, groups in self._orders().items() if len(groups) > 1}
+
+    def target(self, row: str, metric: str) -> float | None:
+        """The value a coverage column aims at for ``row``: what a calibrated ensemble of the
+        row's size reaches (None: not a coverage column, or the row's size is unknown)."""
+        size = self.ensemble_sizes.get(row)
+        if metric not in CALIBRATED_LEVELS or not size or size < 2:
+            return None
+        return calibrated_coverage(CALIBRATED_LEVELS[metric], int(size))
+
+    def _orders(self, digits: int = 3) -> dict[tuple[str, str], list[list[str]]]:
+        """Per column, its rows from best to worst in groups of equal printed value."""
         out = {}
         for col in self.metric_columns():
-            values = self.table[col].dropna()
-            if values.empty:
+            metric = col[1]
+            if metric in NO_BEST:
                 continue
-            out[col] = list(values.sort_values(ascending=not HIGHER_IS_BETTER[col[1]],
-                                               kind="stable").index)
+            values = self.table[col].dropna()
+            if metric in SAMPLER_ONLY:  # a point mass has no spread to judge
+                values = values.drop(index=[r for r in values.index if r in self.point_mass])
+            if metric in CALIBRATED_LEVELS:
+                targets = pd.Series({r: self.target(r, metric) for r in values.index},
+                                    dtype=float)
+                values = values[targets.notna()]
+                key = -(values - targets[values.index]).abs()  # closer is better
+            else:
+                key = values if HIGHER_IS_BETTER[metric] else -values
+            if key.empty:
+                continue
+            key = key.round(digits).sort_values(ascending=False, kind="stable")
+            out[col] = [list(group.index) for _, group in key.groupby(key, sort=False)]
         return out
 
     def metric_columns(self) -> list[tuple[str, str]]:

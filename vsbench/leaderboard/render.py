@@ -56,22 +56,25 @@ def interval_text(board: Leaderboard, method: str, col: tuple[str, str],
     return f"{low:.{digits}f}", f"{high:.{digits}f}"
 
 
-def formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
+def formatted(board: Leaderboard, fmt: str, digits: int = 3, ranked: bool = True
+              ) -> pd.DataFrame:
     """The string table as papers print it (``fmt``: markdown, latex or html), index method:
     rank, mean ± std per column (best bold, second underlined), runs, and the paired test's
-    p-value."""
+    p-value (``ranked=False``: without rank and p, for a table of one metric that is not the
+    one ranked on, which would only repeat them)."""
     bold, underline, pm, interval = STYLES[fmt]
     best, second = board.best(), board.second()
     out = pd.DataFrame(index=board.table.index)
-    out[("", "rank")] = [str(board.rank[m]) if board.rank is not None else "-"
-                         for m in board.table.index]
+    if ranked:
+        out[("", "rank")] = [str(board.rank[m]) if board.rank is not None else "-"
+                             for m in board.table.index]
     for col in board.metric_columns():
         cells = []
         for method in board.table.index:
             text = cell_text(board, method, col, digits, pm)
-            if best.get(col) == method:
+            if method in best.get(col, ()):
                 text = bold.format(text)
-            elif second.get(col) == method:
+            elif method in second.get(col, ()):
                 text = underline.format(text)
             bounds = interval_text(board, method, col, digits)
             if interval and bounds:
@@ -79,8 +82,9 @@ def formatted(board: Leaderboard, fmt: str, digits: int = 3) -> pd.DataFrame:
             cells.append(text)
         out[col] = cells
     out[("", "runs")] = board.table[("", "runs")].astype(int).astype(str)
-    out[("", "p")] = [stats.format_p(board.p_value[m]) if board.p_value is not None else "-"
-                      for m in board.table.index]
+    if ranked:
+        out[("", "p")] = [stats.format_p(board.p_value[m]) if board.p_value is not None
+                          else "-" for m in board.table.index]
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     out.index.name = "method"
     return out
@@ -266,9 +270,9 @@ def print_board(console: Console, board: Leaderboard) -> None:
 
     def cell(method_name, col) -> str:
         text = cell_text(board, method_name, col, pm="±")
-        if best.get(col) == method_name:
+        if method_name in best.get(col, ()):
             text = f"[bold green]{text}[/]"
-        elif second.get(col) == method_name:
+        elif method_name in second.get(col, ()):
             text = f"[underline]{text}[/]"
         bounds = interval_text(board, method_name, col)
         return text + (f"\n[dim][{bounds[0]}, {bounds[1]}][/]" if bounds else "")
@@ -280,11 +284,13 @@ def print_board(console: Console, board: Leaderboard) -> None:
         return stats.format_p(board.p_value[method_name]) if board.p_value is not None else "-"
 
     cell_width, fixed = 17, 40  # a cell "[0.123, 0.456]" plus borders; rank, method, runs, p
+    # one table per metric: rank and p only in the table of the metric ranked on
     by_metric = [(escape(f"{metric.upper()} - {board.title()}"),
-                  [(c, metric) for c in channels if (c, metric) in board.table.columns])
+                  [(c, metric) for c in channels if (c, metric) in board.table.columns],
+                  metric == board.sort_by[1])
                  for metric in metrics]
     if console.width < cell_width * len(channels) + fixed:
-        for title, columns in by_metric:
+        for title, columns, ranked in by_metric:
             table = Table(title=title)
             table.add_column("channel", style="bold")
             for method_name in methods:
@@ -292,26 +298,32 @@ def print_board(console: Console, board: Leaderboard) -> None:
             for col in columns:
                 table.add_row(escape(col[0]), *(cell(m, col) for m in methods))
             table.add_section()
-            table.add_row("rank", *map(rank, methods))
+            if ranked:
+                table.add_row("rank", *map(rank, methods))
             table.add_row("runs", *(str(int(runs[m])) for m in methods))
-            table.add_row("p", *map(p_value, methods))
+            if ranked:
+                table.add_row("p", *map(p_value, methods))
             console.print(table)
     else:
         wide = console.width >= cell_width * len(board.metric_columns()) + fixed
-        groups = [(escape(board.title()), board.metric_columns())] if wide else by_metric
-        for title, columns in groups:
+        groups = ([(escape(board.title()), board.metric_columns(), True)] if wide
+                  else by_metric)
+        for title, columns, ranked in groups:
             table = Table(title=title)
-            table.add_column("rank", justify="right")
+            if ranked:
+                table.add_column("rank", justify="right")
             table.add_column("method", style="bold")
             for channel, metric in columns:
                 table.add_column(escape(f"{channel}\n{metric.upper()}" if wide else channel),
                                  justify="right", overflow="fold")
             table.add_column("runs", justify="right")
-            table.add_column("p", justify="right")
+            if ranked:
+                table.add_column("p", justify="right")
             for method_name in methods:
-                table.add_row(rank(method_name), escape(str(method_name)),
-                              *(cell(method_name, col) for col in columns),
-                              str(int(runs[method_name])), p_value(method_name))
+                cells = [escape(str(method_name)), *(cell(method_name, col) for col in columns),
+                         str(int(runs[method_name]))]
+                table.add_row(*([rank(method_name), *cells, p_value(method_name)] if ranked
+                                else cells))
             console.print(table)
     console.print(escape(board.caption()).replace("Best value per column in bold, second underlined.",
                                           "Best value per column in [bold green]green[/], "

@@ -38,7 +38,7 @@ from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key
 from vsbench.leaderboard.later_tiers import ACTIVITY, posterior_units, profile_units
 from vsbench.readback import reading
 from vsbench.protocol import (AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER, INSTANCE_METRICS,
-                              POSTERIOR_METRICS, PROFILE_METRICS)
+                              POSTERIOR_METRICS, PROFILE_METRICS, SAMPLER_ONLY)
 from vsbench.store import ResultsStore
 
 TIER_CHOICES = ("pixel", "instance", "features", "profiles", "posterior", "all")
@@ -137,7 +137,8 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
         base = dict(zip(GROUP_KEYS, _key(record)))
         control = bool(item.run.config.control) if item.run.config is not None else False
         base.update(method=record.method, configuration=item.configuration, label=item.label,
-                    seed=record.seed, run=folder.name, folder=str(folder), control=control)
+                    seed=record.seed, run=folder.name, folder=str(folder), control=control,
+                    n_samples=_ensemble_size(record) if tier == "posterior" else math.nan)
         try:
             values = (per_unit(folder, tier, expected_units(record, tier))
                       if has_tier(record, tier) else None)
@@ -157,7 +158,13 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
         warnings.append(f"{len(lacking)} run(s) have no {tier} tier and are not on its board "
                         f"(score them with `vsbench evaluate --tier {tier} RUN...`; a channel "
                         f"set without DNA has none): {', '.join(lacking)}")
-    return pd.DataFrame(rows, columns=RUN_COLUMNS), warnings
+    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "n_samples"]), warnings
+
+
+def _ensemble_size(record) -> float:
+    """A run's samples per test image on the posterior tier (1: a point mass)."""
+    size = (record.posterior or {}).get("n_samples")
+    return float(size) if isinstance(size, int) else math.nan
 
 
 def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
@@ -183,7 +190,14 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
     columns = [(c, m) for c in channel_order for m in metrics if (c, m) in table.columns]
     std = group.pivot_table(aggfunc="std", **pivot).reindex(index=table.index,
                                                             columns=columns)
+    sizes = {}
+    if tier == "posterior" and "n_samples" in group:
+        sizes = {label: int(n) for label, n in group.groupby("label")["n_samples"].max().items()
+                 if pd.notna(n)}
+        if sizes and max(sizes.values()) == 1:  # no sampler: coverage and spread say nothing
+            columns = [c for c in columns if c[1] not in SAMPLER_ONLY]
     table = table[columns]
+    std = std[columns]
     table[("", "runs")] = group.groupby("label")["seed"].nunique()
     sort_by = DEFAULT_SORTS[tier] if DEFAULT_SORTS[tier] in columns else columns[0]
     table = table.sort_values(sort_by, ascending=not HIGHER_IS_BETTER[sort_by[1]],
@@ -193,7 +207,8 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
                                                "run", "folder"]]
     board = Leaderboard(key, table, std=std.loc[table.index],
                         sort_by=sort_by, runs=per_run.reset_index(drop=True),
-                        unit=TIER_UNITS[tier], tier=tier, section=section)
+                        unit=TIER_UNITS[tier], tier=tier, section=section,
+                        ensemble_sizes=sizes)
     if section == "methods":  # controls are never ranked
         board.rank = stats.rank(table[sort_by], sort_by[1])
     _add_statistics(board, tier)

@@ -103,7 +103,8 @@ def _leaderboard_tables(board: Leaderboard) -> list[dict]:
     where one table of every channel and metric would not."""
     tables = []
     for metric in [m for m in METRICS if any(c[1] == m for c in board.metric_columns())]:
-        frame = formatted(board.select(metrics=[metric]), "html")
+        frame = formatted(board.select(metrics=[metric]), "html",
+                          ranked=metric == board.sort_by[1])
         frame.index = [html.escape(str(m)) for m in frame.index]
         frame.columns = [c if c else m for c, m in frame.columns]
         frame = frame.reset_index(names="method")

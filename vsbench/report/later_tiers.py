@@ -74,7 +74,8 @@ def _map_bars(folders: dict[str, list[str]], palette: Palette) -> Image | None:
 
 
 def _calibration(runs: pd.DataFrame, palette: Palette) -> Image | None:
-    """Nominal against empirical coverage of every method with a calibration curve."""
+    """Nominal against empirical coverage of every sampler (a point mass covers nothing:
+    left out, and no figure at all where every method is deterministic)."""
     curves = []
     for row in runs.itertuples():
         try:
@@ -82,7 +83,7 @@ def _calibration(runs: pd.DataFrame, palette: Palette) -> Image | None:
         except Exception:  # an unreadable run is named elsewhere
             continue
         calibration = posterior.get("calibration")
-        if calibration:
+        if calibration and posterior.get("stochastic", True) and posterior.get("n_samples", 2) > 1:
             curves.append((row.label, calibration["nominal"],
                            calibration["empirical"]["Average"], calibration.get("calibrated")))
     if not curves:
@@ -110,8 +111,8 @@ def _calibration(runs: pd.DataFrame, palette: Palette) -> Image | None:
                  "per-pixel interval of the nominal level (Average over channels). A "
                  "calibrated ensemble of S samples lies on the dotted line, level x (S - 1) / "
                  "(S + 1), not on the diagonal (reached as S grows); below it, the spread is "
-                 "too narrow; a deterministic method (a point mass) covers nothing. Methods in "
-                 "rank order.", methods, palette.colors(methods))
+                 "too narrow. Deterministic methods (a point mass covers nothing) are left out. "
+                 "Methods in rank order.", methods, palette.colors(methods))
 
 
 def _gallery(runs: pd.DataFrame) -> Image | None:

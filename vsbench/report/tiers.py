@@ -34,7 +34,8 @@ def tier_tables(board: Leaderboard) -> list[dict]:
     """A tier board as one HTML table per metric."""
     tables = []
     for metric in dict.fromkeys(m for _, m in board.metric_columns()):
-        frame = formatted(board.select(metrics=[metric]), "html")
+        frame = formatted(board.select(metrics=[metric]), "html",
+                          ranked=metric == board.sort_by[1])
         frame.index = [html.escape(str(m)) for m in frame.index]
         frame.columns = [c if c else m for c, m in frame.columns]
         tables.append({"metric": f"{board.tier}: {metric}",
