@@ -20,7 +20,7 @@ def compare(
     results: Path = typer.Option(Path("results"), "--results", help="Results folder to read "
                                  "(every completed run under RESULTS/runs/)."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="Also write the leaderboard "
-                                      "as markdown, csv, latex or html."),
+                                      "as markdown, csv, latex, html or json (every number, for scripts)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File for --format "
                                           "(default: RESULTS/leaderboard.EXT)."),
     data_root: Path = typer.Option(Path("datasets"), "--data-root", help="Data root whose "

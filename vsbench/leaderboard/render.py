@@ -1,4 +1,5 @@
-"""Renderers of one leaderboard object: markdown, LaTeX, HTML, CSV and the terminal table.
+"""Renderers of one leaderboard object: markdown, LaTeX, HTML, CSV, JSON
+(:mod:`~vsbench.leaderboard.json_export`) and the terminal table.
 
 Every renderer reads the same :class:`~vsbench.leaderboard.board.Leaderboard` (its means,
 standard deviations, confidence intervals, ranks and p-values) and only decides how to show it:
@@ -21,8 +22,10 @@ from rich.table import Table
 from vsbench import atomic, stats
 from vsbench.errors import LeaderboardError
 from vsbench.leaderboard.board import Leaderboard
+from vsbench.leaderboard.json_export import to_json
 
-FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html"}  # name -> extension
+FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html",
+           "json": "json"}  # name -> extension
 
 STYLES = {  # (best, second, plus-minus, interval) per format
     "markdown": ("**{}**", "<u>{}</u>", " ± ", None),
@@ -224,7 +227,8 @@ def guidance_html(board: Leaderboard) -> str:
 
 
 RENDERERS: dict[str, Callable[[Leaderboard], str]] = {
-    "markdown": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}
+    "markdown": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html,
+    "json": lambda board: to_json([board])}
 
 
 def render(board: Leaderboard, fmt: str) -> str:
@@ -247,6 +251,8 @@ def export(boards: list[Leaderboard], fmt: str, path: Path) -> Path:
                                 index=frame.index)
             parts.append(pd.concat([keys, frame], axis=1).reset_index())
         text = pd.concat(parts).to_csv(index=False, float_format="%.6g")
+    elif fmt == "json":  # one document: a list of boards
+        text = to_json(boards)
     else:
         text = "\n".join(render(board, fmt) for board in boards)
     path.parent.mkdir(parents=True, exist_ok=True)
