@@ -62,6 +62,9 @@ def test_predict_a_folder_reproduces_the_runs_test_predictions(tiny_run, tmp_pat
     out = invoke("predict", folder, "--input", inputs, "--out", tmp_path / "pred")
     assert out.exit_code == 0, out.output
     assert "predicted 5 field(s)" in out.output
+    # the fields were resized as the run's test fields were, and the output says so
+    assert "resized 5 of 5 field(s) to the run's evaluation size (128x128 -> 48x48 px)" in (
+        " ".join(out.output.split()))
     for i, sid in enumerate(ids):
         path = tmp_path / "pred" / f"{sid}.ome.tif"
         with tifffile.TiffFile(path) as tif:
@@ -85,6 +88,46 @@ def test_predict_a_folder_reproduces_the_runs_test_predictions(tiny_run, tmp_pat
     assert {r["config_hash"] for r in rows} == {config["config_hash"]}
     header = (tmp_path / "pred" / "manifest.csv").read_text().splitlines()[0]
     assert header == "sample_id,input,output,input_shape,shape,pixel_size_um,run_id,config_hash"
+
+
+def test_predict_at_the_inputs_own_resolution_in_tiles(tiny_run, tmp_path):
+    from rich.console import Console
+
+    from vsbench.engine.apply import predict_run
+
+    root, folder, saved = tiny_run
+    ids = list(saved.sample_ids[:2])
+    inputs = brightfield_folder(tmp_path / "new", ids)
+    out = invoke("predict", folder, "--input", inputs, "--out", tmp_path / "pred",
+                 "--resolution", "input")
+    assert out.exit_code == 0, out.output
+    assert "resized" not in out.output
+    manifest = json.loads((tmp_path / "pred" / "manifest.json").read_text())
+    assert manifest["resolution"] == "input" and manifest["tile"] == 32
+    assert [r["shape"] for r in manifest["fields"]] == [[5, 128, 128]] * 2
+    for sid in ids:
+        image = tifffile.imread(tmp_path / "pred" / f"{sid}.ome.tif")
+        assert image.shape == (5, 128, 128) and 0 <= image.min() and image.max() <= 1
+        # predicted, not an upsampled 48 px prediction: detail at the input's scale
+        assert np.abs(np.diff(image, axis=-1)).mean() > 0
+    # a field smaller than the training tile cannot be tiled: named, with the fix
+    small = tmp_path / "small"
+    small.mkdir()
+    tifffile.imwrite(small / "f.tif", np.random.default_rng(0).random((3, 24, 24), np.float32),
+                     photometric="minisblack")
+    out = invoke("predict", folder, "--input", small, "--out", tmp_path / "p2",
+                 "--resolution", "input")
+    assert out.exit_code == 2
+    assert "is smaller than the run's 32 px tile; predict it with --resolution run" in (
+        " ".join(out.output.split()))
+    out = invoke("predict", folder, "--dataset", "synthetic", "--out", tmp_path / "p3",
+                 "--resolution", "input")
+    assert out.exit_code == 2 and "use --input FOLDER_OR_ZARR" in " ".join(out.output.split())
+    # --dataset knows how many fields it predicts: the bar shows 24/24, not 24/?
+    shown = Console(file=__import__("io").StringIO(), force_terminal=True, width=100)
+    rows = predict_run(RunFolder(folder), tmp_path / "p4", dataset="synthetic",
+                       data_root=root / "data", console=shown)
+    assert len(rows) == 24 and "24/24" in shown.file.getvalue()
 
 
 def test_predict_an_ome_zarr_plate_to_ome_zarr(tiny_run, tmp_path):

@@ -31,6 +31,12 @@ def predict(
                                  "run id is looked up."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help=DATA_ROOT_HELP + " "
                                              "Default: the one the run recorded."),
+    resolution: str = typer.Option("run", "--resolution", help="run: resize each field to "
+                                   "the run's evaluation size, as its test fields were (the "
+                                   "scale the model learned, where the new fields have the "
+                                   "training data's field size); input: keep --input fields "
+                                   "at their own size, predicted in tiles of the training size "
+                                   "(for fields of the training data's pixel size)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the predictions an "
                                    "earlier `vsbench predict` wrote into --out (other files "
                                    "there are never deleted: such a folder is refused)."),
@@ -38,7 +44,8 @@ def predict(
     """Predict fluorescence for new brightfield fields with a completed run's trained method.
 
     Each field is normalised as the run's dataset was, resized to the run's evaluation size
-    and predicted whole, in blended tiles of the training size; the output is [C, H, W] on
+    (said when it is; --resolution input keeps it at its own size) and predicted whole, in
+    blended tiles of the training size; the output is [C, H, W] on
     [0, 1] with the run's channel names, one OME-TIFF per field (or one OME-Zarr plate),
     listed in manifest.csv with the run id and config hash.
     """
@@ -53,12 +60,16 @@ def predict(
     if data_root is not None:
         checks.input_folder(data_root, "--data-root", "data root")
     checks.device(device, allowed=("cpu", "cuda", "cuda:N"))
-    from vsbench.engine.apply import find_run, predict_run
+    from vsbench.engine.apply import find_run, predict_run, resized_note
 
     folder = find_run(run, results)
     shown = console()
     with staged(out, overwrite) as stage:
         rows = predict_run(folder, stage, dataset=dataset, input_path=input_path, split=split,
-                           fmt=fmt, device=device, data_root=data_root, console=shown)
+                           fmt=fmt, device=device, data_root=data_root,
+                           resolution=resolution, console=shown)
+    note = resized_note(rows)
+    if note:
+        shown.print(note, highlight=False, soft_wrap=True)
     shown.print(f"predicted {len(rows)} field(s) with {folder.run_id} -> {out} "
                 f"({out / MANIFEST_CSV})", highlight=False, soft_wrap=True)

@@ -68,11 +68,15 @@ def normaliser(source: DatasetSource) -> Callable[[np.ndarray], np.ndarray]:
                     "registered dataset instead (--dataset NAME).")
 
 
-def model_field(planes: np.ndarray, size: int, run_source: DatasetSource) -> torch.Tensor:
-    """What the method sees of normalised ``planes``: resized to ``size`` and clamped as
-    :func:`vsbench.data.prepare.prepare_sample` does, rounded to the cache's uint16 steps
-    where the run read a cache, and z-scored where the run's source asks for it."""
-    image = resize(torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32)), size)
+def model_field(planes: np.ndarray, size: int | None, run_source: DatasetSource
+                ) -> torch.Tensor:
+    """What the method sees of normalised ``planes``: resized to ``size`` (None: kept at
+    their own size) and clamped as :func:`vsbench.data.prepare.prepare_sample` does, rounded
+    to the cache's uint16 steps where the run read a cache, and z-scored where the run's
+    source asks for it."""
+    image = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))
+    if size is not None:
+        image = resize(image, size)
     image = image.clamp(0, 1).contiguous()
     if isinstance(run_source, CachedSource):  # the run's fields were stored as uint16
         image = torch.from_numpy(np.rint(image.numpy() * SCALE).astype(np.uint16)
