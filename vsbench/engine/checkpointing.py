@@ -125,7 +125,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
                               "delete it to restart the run from scratch.") from exc
 
 
-def capture(method: Any, optimizer: torch.optim.Optimizer,
+def capture(method: Any, optimizer: torch.optim.Optimizer | None,
             train_state: Mapping[str, Any], with_optimizer: bool = True) -> dict[str, Any]:
     """A checkpoint of this moment: the method's state (of its own model, not of a DDP
     wrapper, so that it loads whatever the number of processes), the optimiser's (unless
@@ -136,17 +136,17 @@ def capture(method: Any, optimizer: torch.optim.Optimizer,
     state = dict(train_state)
     state["log"] = list(state.get("log", []))
     out = {METHOD: method_state, TRAIN_STATE: state, RNG: rng_state()}
-    if with_optimizer:
+    if with_optimizer and optimizer is not None:  # None: a method with nothing to train
         out[OPTIMIZER] = optimizer.state_dict()
     return out
 
 
 def restore(checkpoint: Mapping[str, Any], method: Any,
-            optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+            optimizer: torch.optim.Optimizer | None) -> dict[str, Any]:
     """Put ``checkpoint`` back: the method's and optimiser's states and the random-number
     states; return the training state's fields (for ``TrainState(**fields)``)."""
     method.load_state_dict(checkpoint[METHOD])
-    if OPTIMIZER in checkpoint:  # only a final checkpoint lacks it: no step is left to take
+    if OPTIMIZER in checkpoint and optimizer is not None:  # a final checkpoint lacks it
         optimizer.load_state_dict(checkpoint[OPTIMIZER])
     set_rng_state(checkpoint[RNG])
     return dict(checkpoint[TRAIN_STATE])

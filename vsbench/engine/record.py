@@ -30,10 +30,15 @@ from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
 
 
-def csv_text(rows: list[dict]) -> str:
-    """``rows`` as CSV with a header (the first row's keys)."""
+TRAIN_LOG_COLUMNS = ("epoch", "loss", "seconds")  # a log without epochs: the header alone
+
+
+def csv_text(rows: list[dict], columns: Sequence[str] = ()) -> str:
+    """``rows`` as CSV with a header (the first row's keys; ``columns`` when there is no
+    row)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else list(columns),
+                            lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
@@ -103,7 +108,7 @@ def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, traine
     tiers' summary ``biometrics``); mark the run completed. ``unguided``: the scores of a
     guided method's unguided first estimates (else None)."""
     summary = scores.compute()
-    atomic.write_text(folder.file(TRAIN_LOG_FILE), csv_text(trained.log))
+    atomic.write_text(folder.file(TRAIN_LOG_FILE), csv_text(trained.log, TRAIN_LOG_COLUMNS))
     atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
     if unguided is not None:
         atomic.write_text(folder.file(PER_IMAGE_UNGUIDED_FILE), csv_text(unguided.per_image()))

@@ -66,8 +66,12 @@ class Trainer:
                               f"{ctx.world_size} processes; set --set batch_size to a multiple "
                               "of it.")
         self.steps_per_epoch = len(data) // self.global_batch
-        self.optimizer = torch.optim.AdamW(method.trainable_parameters(), lr=run.lr,
-                                           weight_decay=run.weight_decay)
+        parameters = list(method.trainable_parameters())
+        # a method with no parameters (a fixed filter, a lookup) has nothing to train: no
+        # optimiser and no epochs, but the same callbacks (its final checkpoint included)
+        self.optimizer = (torch.optim.AdamW(parameters, lr=run.lr,
+                                            weight_decay=run.weight_decay)
+                          if parameters else None)
         self.state = TrainState()
         if resume_from is not None:
             self.state = TrainState(**restore(resume_from, method, self.optimizer))
@@ -154,7 +158,7 @@ class Trainer:
             self._stack = stack
             self._call("before_train")
             loader, sampler = self._loader()
-            while self.state.epoch < self.run.epochs:
+            while self.optimizer is not None and self.state.epoch < self.run.epochs:
                 self._epoch(loader, sampler)
             self._call("after_train")
         self._stack = None

@@ -1,10 +1,8 @@
-"""The model of the example plugin: the engine does the rest."""
+"""The example plugin's network and method (the README's example, as written there)."""
 
 import torch
 import torch.nn.functional as F
-
 from vsbench.method import Batch, Method
-
 
 class TinyCNN(Method):
     def __init__(self, params, info):
@@ -18,5 +16,5 @@ class TinyCNN(Method):
     def training_loss(self, batch: Batch) -> torch.Tensor:
         return F.l1_loss(self.model(batch["brightfield"]), batch["fluorescence"])
 
-    def predict(self, batch: Batch) -> torch.Tensor:
+    def predict(self, batch: Batch) -> torch.Tensor:   # [B, channels, H, W] on [0, 1]
         return self.model(batch["brightfield"])
