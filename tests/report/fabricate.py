@@ -101,8 +101,9 @@ def _add_pixels(folder, rng, channels, planes, n_fields) -> None:
                         prediction=np.repeat(every[:, None], len(channels), 1).astype(np.float16),
                         sample_ids=np.array([f"img{i:02d}" for i in range(N_IMAGES)]),
                         channels=np.array(channels))
-    lines = ["epoch,loss,seconds"] + [f"{e + 1},{0.5 / (e + 1) + rng.random() * 0.01},1.0"
-                                      for e in range(3)]
+    lines = ["epoch,loss,seconds,val_loss"] + [
+        f"{e + 1},{0.5 / (e + 1) + rng.random() * 0.01},1.0,{0.6 / (e + 1) + rng.random() * 0.01}"
+        for e in range(3)]
     (folder.path / "train_log.csv").write_text("\n".join(lines) + "\n")
 
 

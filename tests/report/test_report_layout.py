@@ -92,6 +92,8 @@ def test_every_section_is_drawn_without_overlaps_in_rank_order(grid, size):
         if figure["alt"] in ("MSE per channel", "test field img00", "nuclei outlines",
                              "mAP per perturbation", "training loss curves"):
             assert figure["methods"] == order, figure["alt"]
+        if figure["alt"] == "training loss curves":  # the runs logged a validation loss
+            assert "the loss on the validation fields after each epoch" in figure["caption"]
         if figure["alt"] == "calibration":  # the samplers only, in rank order
             assert figure["methods"] == [m for m in order if m in STOCHASTIC]
     # one colour per method, the same in every figure that colours it; no two share one

@@ -21,11 +21,13 @@ BAR_INCHES = 0.14  # one bar
 LEGEND_CHAR_INCHES = 0.055  # a legend character at font size 7 (to budget its width)
 
 
-def legend_outside(ax, labels: Sequence[str]) -> None:
-    """The axes' legend to the right of the axes, never over what is plotted; two columns when
-    a column would be taller than the axes."""
+def legend_outside(ax, labels: Sequence[str], handles: Sequence | None = None) -> None:
+    """The axes' legend (or one of ``handles``, e.g. another panel's) to the right of the
+    axes, never over what is plotted; two columns when a column would be taller than the
+    axes."""
     columns = 1 if len(labels) <= 14 else 2
-    ax.legend(fontsize=7, ncols=columns, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+    args = (handles, labels) if handles is not None else ()
+    ax.legend(*args, fontsize=7, ncols=columns, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               borderaxespad=0.0, frameon=False)
 
 
@@ -85,49 +87,73 @@ def bar_charts(board: Leaderboard, palette: Palette) -> list[Image]:
     return charts
 
 
+def _read_log(folder: Path) -> pd.DataFrame | None:
+    """A run's numeric epoch, loss (and val_loss) rows; None without any."""
+    try:
+        log = pd.read_csv(folder / TRAIN_LOG_FILE)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not {"epoch", "loss"} <= set(log.columns):
+        return None
+    # A hand-edited or truncated log: keep its numeric rows only.
+    columns = ["epoch", "loss", *(["val_loss"] if "val_loss" in log.columns else [])]
+    log = log[columns].apply(pd.to_numeric, errors="coerce")
+    log = log[log["epoch"].notna() & np.isfinite(log["loss"])]
+    return None if log.empty else log
+
+
 def loss_curves(runs: pd.DataFrame, palette: Palette) -> Image | None:
     """Training loss per epoch of every run (``runs`` in rank order, ``method`` the label): one
-    colour per method, one line style per seed."""
+    colour per method, one line style per seed; beside it, where runs logged one, the loss on
+    validation fields (``val_loss``) in the same colours and styles."""
+    logs = [(row, log) for _, row in runs.iterrows()
+            if (log := _read_log(Path(row["folder"]))) is not None]
+    if not logs:
+        return None
+    with_val = any("val_loss" in log and log["val_loss"].notna().any() for _, log in logs)
     plt = pyplot()
     styles = ["-", "--", ":", "-."]
-    fig, ax = plt.subplots(figsize=(5.5, 3.0))
-    drawn, positive, last_epoch, shown = 0, True, 1, []
-    for _, row in runs.iterrows():
-        try:
-            log = pd.read_csv(Path(row["folder"]) / TRAIN_LOG_FILE)
-        except (OSError, ValueError, UnicodeDecodeError):
-            continue
-        if not {"epoch", "loss"} <= set(log.columns):
-            continue
-        # A hand-edited or truncated log: keep its numeric rows only.
-        log = log[["epoch", "loss"]].apply(pd.to_numeric, errors="coerce").dropna()
-        log = log[np.isfinite(log["loss"])]
-        if log.empty:
-            continue
-        seeds = sorted(runs[runs["method"] == row["method"]]["seed"])
-        style = styles[seeds.index(row["seed"]) % len(styles)]
-        ax.plot(log["epoch"], log["loss"], style, marker="o", markersize=3,
-                color=palette.color(row["method"]), label=f"{row['method']} seed {row['seed']}")
-        shown.append(row["method"])
-        positive &= bool((log["loss"] > 0).all())
-        last_epoch = max(last_epoch, int(log["epoch"].max()))
-        drawn += 1
-    if not drawn:
-        plt.close(fig)
-        return None
-    if positive:
-        ax.set_yscale("log")
+    fig, axes = plt.subplots(1, 2 if with_val else 1, figsize=(8.0 if with_val else 5.5, 3.0),
+                             squeeze=False)
+    panels = [("loss", "training loss (mean over the epoch)")]
+    if with_val:
+        panels.append(("val_loss", "validation loss (after the epoch)"))
+    shown, last_epoch = [], 1
+    for ax, (column, label) in zip(axes[0], panels):
+        positive = True
+        for row, log in logs:
+            if column not in log or log[column].isna().all():
+                continue
+            values = log[["epoch", column]].dropna()
+            seeds = sorted(runs[runs["method"] == row["method"]]["seed"])
+            style = styles[seeds.index(row["seed"]) % len(styles)]
+            ax.plot(values["epoch"], values[column], style, marker="o", markersize=3,
+                    color=palette.color(row["method"]),
+                    label=f"{row['method']} seed {row['seed']}")
+            shown.append(row["method"])
+            positive &= bool((values[column] > 0).all())
+            last_epoch = max(last_epoch, int(values["epoch"].max()))
+        if positive:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    ax.set_xlim(0.5, last_epoch + 0.5)  # whole epochs, even for a one-epoch run
-    ax.set_xlabel("epoch", fontsize=8)
-    ax.set_ylabel("training loss (mean over the epoch)", fontsize=8)
-    legend_outside(ax, ax.get_legend_handles_labels()[1])
-    ax.grid(alpha=0.3)
+    for ax in axes[0]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(0.5, last_epoch + 0.5)  # whole epochs, even for a one-epoch run
+    if with_val:
+        fig.subplots_adjust(wspace=0.35)
+    handles, labels = axes[0][0].get_legend_handles_labels()  # every run has a training loss
+    legend_outside(axes[0][-1], labels, handles)
     methods = list(dict.fromkeys(shown))
+    drawn = len(logs)
     return figure_image(
         fig, "training loss curves",
-        f"Training loss of {drawn} run{'s' if drawn != 1 else ''}, methods in rank order (each "
-        "method's own loss, so the levels of different methods are not comparable).",
+        f"Training loss of {drawn} run{'s' if drawn != 1 else ''}"
+        + (" and, right, the loss on the validation fields after each epoch" if with_val
+           else "")
+        + ", methods in rank order (each method's own loss, so the levels of different "
+        "methods are not comparable).",
         methods, palette.colors(methods))
