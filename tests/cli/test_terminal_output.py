@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -85,3 +86,25 @@ def test_a_listing_is_a_table_where_it_fits_and_blocks_where_not():
     print_listing(narrow, "t", ("a", "b", "c"), long)
     text = narrow.export_text()
     assert "b: " + "y" * 30 in " ".join(text.split()) and "…" not in text
+
+
+def test_the_guidance_table_fits_80_columns_with_whole_cells():
+    """The reference board's guided-minus-unguided table: one row per method and channel at
+    80 columns (not twelve 3-character columns), every cell whole; one row per method where
+    the terminal is wide."""
+    reference = Path(__file__).resolve().parents[2] / "results" / "reference"
+    narrow = invoke(["compare", "--results", str(reference), "--methods",
+                     "diffstain,palette-threshold"])
+    assert narrow.returncode == 0, narrow.stderr
+    part = narrow.stdout.split("Guided minus unguided")[1]
+    table = part[:part.index("└")]
+    assert all(len(line) <= 80 for line in table.splitlines())
+    assert "+0.004 (p 0.128)" in table and "+0.007 (p 0.004)" in table  # Average PCC, whole
+    assert re.search(r"│ palette-threshold\s+│ DNA\s+│", table)
+    assert re.search(r"│\s+│ Average\s+│ \+0\.007 \(p 0\.004\) │", table)
+    from typer.testing import CliRunner
+
+    wide = CliRunner().invoke(app, ["compare", "--results", str(reference), "--methods",
+                                    "diffstain,palette-threshold"], env={"COLUMNS": "300"})
+    part = wide.output.split("Guided minus unguided")[1]
+    assert re.search(r"│ diffstain\s+│ -0\.004 \(p 0\.345\)", part)  # DNA PCC first

@@ -15,7 +15,8 @@ from vsbench.leaderboard.tiers import load_tier_runs
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 REFERENCE, EPSILON = RESULTS / "reference", RESULTS / "reference-epsilon"
 CONTROLS = {"palette-zero-guide", "palette-oracle-masks"}
-METHODS = {"unet", "dodnet", "palette", "class-guided", "palette-threshold", "diffstain"}
+METHODS = {"unet", "dodnet", "palette", "class-guided", "palette-threshold", "diffstain", "unext2",
+           "flow-matching"}
 PALETTE_FAMILY = {"palette", "palette-threshold", "diffstain", *CONTROLS}
 SEEDS = [0, 1, 2]
 # Every export, made by `vsbench compare --results FOLDER --format F [--tier all] --output X`.

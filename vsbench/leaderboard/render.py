@@ -337,10 +337,33 @@ def print_board(console: Console, board: Leaderboard) -> None:
                   highlight=False)
     guidance = guidance_table(board)
     if guidance is not None:
-        table = Table(title=escape(f"{GUIDANCE_TITLE} - {board.title()}"))
+        console.print(_guidance_rich(board, guidance, console.width))
+
+
+def _guidance_rich(board: Leaderboard, guidance: pd.DataFrame, width: int) -> Table:
+    """The guided-minus-unguided table for the terminal: one row per method where it fits
+    ``width``, else one row per method and channel with a column per metric (which fits 80
+    columns whatever the channel count)."""
+    table = Table(title=escape(f"{GUIDANCE_TITLE} - {board.title()}"))
+    cell = 19  # "+0.004 (p <0.001)" plus borders
+    label = max(len(str(m)) for m in guidance.index) + 3
+    if label + cell * len(guidance.columns) <= width:
         table.add_column("method", style="bold")
         for column in guidance.columns:
             table.add_column(escape(column), justify="right", overflow="fold")
         for method_name, values in guidance.iterrows():
             table.add_row(escape(str(method_name)), *map(escape, values))
-        console.print(table)
+        return table
+    # columns are "CHANNEL METRIC": split them into rows per channel, columns per metric
+    pairs = [tuple(column.rsplit(" ", 1)) for column in guidance.columns]
+    metrics = list(dict.fromkeys(m for _, m in pairs))
+    table.add_column("method", style="bold", overflow="fold")
+    table.add_column("channel")
+    for metric in metrics:
+        table.add_column(escape(metric), justify="right", no_wrap=True)
+    for method_name, values in guidance.iterrows():
+        for k, channel in enumerate(dict.fromkeys(c for c, _ in pairs)):
+            table.add_row(escape(str(method_name)) if k == 0 else "", escape(channel),
+                          *(escape(values.get(f"{channel} {m}", "-")) for m in metrics))
+        table.add_section()
+    return table
