@@ -243,6 +243,12 @@ def test_score_of_the_runs_own_predictions_reproduces_its_metrics(tiny_run, tmp_
     assert (scored["preset"], scored["image_size"]) == ("smoke", 32)  # the run's leaderboard
     assert scored["train_seconds"] is None
     same_tiers(scored["biometrics"], run["biometrics"])
+    # and the profile tier: the same wells, the same mAP as the run's own (so a submission is
+    # on the profile board too)
+    assert scored["profiles"]["virtual"]["mean_map"] == pytest.approx(
+        run["profiles"]["virtual"]["mean_map"])
+    assert scored["profiles"]["real"] == run["profiles"]["real"]
+    assert (again / "profiles_map.csv").is_file()
     config = json.loads((again / "config.json").read_text())
     assert config["submitted"] is True and config["description"] == "the run, predicted again"
     assert len(config["predictions_digest"]) == 64 and not (again / "train_log.csv").exists()

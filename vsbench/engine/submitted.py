@@ -36,6 +36,7 @@ from vsbench.engine.inputs import stem
 from vsbench.engine.plan import code_version
 from vsbench.engine.predictions import load_test_predictions, save_test_predictions
 from vsbench.engine.record import csv_text
+from vsbench.engine.tiers import TIERS_VARIABLE, tiers_skipped
 from vsbench.engine.rescore import real_stains
 from vsbench.errors import ConfigError, DataError
 from vsbench.layout import PER_IMAGE_FILE, dataset_folder
@@ -175,6 +176,20 @@ def check_name(name: str, registry: Registry) -> str:
     return name
 
 
+def _profiles(folder: RunFolder, source: DatasetSource, test_ids: Sequence[str],
+              biometrics: dict, cache: Path) -> dict:
+    """The profile tier of the submission's cell features, as a run scores it (a failure is
+    recorded in the summary, as in a run, and named by `compare`)."""
+    from vsbench.profiles.tier import profile_tier
+
+    if tiers_skipped():
+        return {"skipped": f"{TIERS_VARIABLE}=pixel"}
+    try:
+        return profile_tier(folder.path, source.records(), test_ids, biometrics, cache)
+    except Exception as exc:  # noqa: BLE001 - the pixel and feature scores must be kept
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def score_submission(predictions: Path, dataset: str, name: str, *,
                      description: str | None = None, results: Path = Path("results"),
                      data_root: Path = Path("datasets"), preset: str | None = None,
@@ -222,6 +237,8 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
             split_hash=split.hash, cache_dir=dataset_folder(data_root, dataset).biometrics_cache,
             targets=lambda: targets)
         atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
+        profiles = _profiles(folder, source, test_ids, biometrics,
+                             dataset_folder(data_root, dataset).biometrics_cache)
         record = MetricsRecord.from_json({
             "method": name, "dataset": dataset, "dataset_fingerprint": fingerprint,
             "split_hash": split.hash, "preset": preset, "seed": 0, "image_size": image_size,
@@ -230,7 +247,7 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
             "pcc_undefined_images": summary["pcc_undefined"], "train_seconds": None,
             "predict_seconds_per_image": None, "run_id": folder.run_id,
             "config_hash": config.config_hash, "biometrics": biometrics,
-            "submitted": True}, "the submission's metrics")
+            "profiles": profiles, "submitted": True}, "the submission's metrics")
         folder.write_metrics(record)
         folder.set_state("completed")
     except BaseException as exc:
