@@ -325,3 +325,17 @@ def test_title_says_when_scored_at_another_size(tmp_path):
     titles = sorted(b.title() for b in build_leaderboards(runs, with_stats=False))
     assert len(titles) == 2  # never averaged together
     assert "64 px)" in titles[0] and "64 px, scored at 256 px)" in titles[1]
+
+
+def test_rows_trained_for_different_budgets_are_named_in_the_caption(tmp_path):
+    make_run(tmp_path, "unet", 0, 0.6, overrides={"epochs": 30})
+    make_run(tmp_path, "palette", 0, 0.7, overrides={"epochs": 80})
+    [board] = build_leaderboards(load_runs(tmp_path)[0])
+    assert board.epochs == {"unet": 30, "palette": 80}
+    assert ("trained for different numbers of epochs (30: unet; 80: palette): a difference "
+            "between them may be the training budget") in board.caption()
+    same = tmp_path / "same"
+    make_run(same, "unet", 0, 0.6, overrides={"epochs": 30})
+    make_run(same, "dodnet", 0, 0.7, overrides={"epochs": 30})
+    [board] = build_leaderboards(load_runs(same)[0])
+    assert "different numbers of epochs" not in board.caption()

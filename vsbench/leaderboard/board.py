@@ -59,6 +59,9 @@ class Leaderboard:
     # The posterior tier: per row, its samples per test image (1: a point mass, shown but
     # never bold on SAMPLER_ONLY columns; a coverage is best closest to its row's target).
     ensemble_sizes: dict[str, int] = field(default_factory=dict)
+    # Per row, the epochs its runs trained: rows trained for different budgets are named in
+    # the caption (a difference between them may be the budget, not the method).
+    epochs: dict[str, int] = field(default_factory=dict)
 
     @property
     def point_mass(self) -> set[str]:
@@ -97,7 +100,20 @@ class Leaderboard:
         else:
             text += " (not computed: the runs have no per_image_metrics.csv)"
         return (text + ". Best value per column in bold, second underlined."
-                + self._posterior_note())
+                + self._budget_note() + self._posterior_note())
+
+    def _budget_note(self) -> str:
+        """Names the training budgets when the rows trained for different numbers of epochs."""
+        if len(set(self.epochs.values())) < 2:
+            return ""
+        groups: dict[int, list[str]] = {}
+        for row in self.table.index:
+            if row in self.epochs:
+                groups.setdefault(self.epochs[row], []).append(str(row))
+        listed = "; ".join(f"{n}: {', '.join(rows)}" for n, rows in sorted(groups.items()))
+        return (f" The rows trained for different numbers of epochs ({listed}): a difference "
+                f"between them may be the training budget, not the method (compare at one "
+                f"budget with `--set epochs=N`).")
 
     def _posterior_note(self) -> str:
         """How the posterior tier's columns are judged (empty on other tiers)."""
@@ -279,12 +295,25 @@ def _board(key: dict, group: pd.DataFrame, sort_by: tuple[str, str], with_stats:
     per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
                                                "run", "folder"]]
     board = Leaderboard(key, table, std=std.loc[table.index], sort_by=board_sort,
-                        runs=per_run.reset_index(drop=True), section=section)
+                        runs=per_run.reset_index(drop=True), section=section,
+                        epochs=row_epochs(group))
     if section == "methods":  # controls are never ranked
         board.rank = stats.rank(table[board_sort], board_sort[1])
     if with_stats:
         _add_statistics(board)
     return board
+
+
+def row_epochs(group: pd.DataFrame) -> dict[str, int]:
+    """Per row of a board's long table, the epochs its runs trained (rows whose runs differ,
+    or did not record it, are left out)."""
+    epochs = {}
+    if "epochs" in group:
+        for label, values in group.groupby("label")["epochs"]:
+            known = set(values.dropna().astype(int))
+            if len(known) == 1:
+                epochs[label] = known.pop()
+    return epochs
 
 
 def _add_statistics(board: Leaderboard) -> None:

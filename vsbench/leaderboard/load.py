@@ -25,7 +25,7 @@ from vsbench.store import ResultsStore
 GROUP_KEYS = ("dataset", "dataset_fingerprint", "split_hash", "preset", "image_size",
               "eval_image_size", "channel_set")
 RUN_COLUMNS = [*GROUP_KEYS, "method", "configuration", "label", "seed", "run", "folder",
-               "control", "channel", "metric", "value"]
+               "control", "epochs", "channel", "metric", "value"]
 
 
 def _key(record) -> tuple:
@@ -81,12 +81,19 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
         submitted = item.run.config is not None and item.run.config.submitted
         label = f"{item.label} (submitted)" if submitted else item.label
         base.update(method=record.method, configuration=item.configuration, label=label,
-                    seed=record.seed, run=folder.name, folder=str(folder), control=control)
+                    seed=record.seed, run=folder.name, folder=str(folder), control=control,
+                    epochs=run_epochs(item.run.config, submitted))
         for channel, values in [*record.channels.items(), (AVERAGE, _average(record))]:
             for metric in METRICS:
                 rows.append({**base, "channel": channel, "metric": metric,
                              "value": float(values[metric])})
     return pd.DataFrame(rows, columns=RUN_COLUMNS), warnings
+
+
+def run_epochs(config, submitted: bool) -> float:
+    """The epochs a run trained (NaN: a submission, or not recorded)."""
+    epochs = None if config is None or submitted else (config.run or {}).get("epochs")
+    return float(epochs) if isinstance(epochs, int) else float("nan")
 
 
 def split_list(text: str | Sequence[str] | None) -> list[str] | None:

@@ -32,9 +32,9 @@ from vsbench.biometrics.feature_scores import GOOD_CORRELATION
 from vsbench.errors import ResultsError
 from vsbench.layout import (FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE, PER_IMAGE_POSTERIOR_FILE,
                             PROFILES_MAP_FILE)
-from vsbench.leaderboard.board import Leaderboard, board_groups
+from vsbench.leaderboard.board import Leaderboard, board_groups, row_epochs
 from vsbench.leaderboard.configurations import count_runs
-from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key
+from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, run_epochs
 from vsbench.leaderboard.later_tiers import ACTIVITY, posterior_units, profile_units
 from vsbench.readback import reading
 from vsbench.protocol import (AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER, INSTANCE_METRICS,
@@ -138,7 +138,9 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
         control = bool(item.run.config.control) if item.run.config is not None else False
         base.update(method=record.method, configuration=item.configuration, label=item.label,
                     seed=record.seed, run=folder.name, folder=str(folder), control=control,
-                    n_samples=_ensemble_size(record) if tier == "posterior" else math.nan)
+                    n_samples=_ensemble_size(record) if tier == "posterior" else math.nan,
+                    epochs=run_epochs(item.run.config, bool(getattr(item.run.config, "submitted",
+                                                                   False))))
         try:
             values = (per_unit(folder, tier, expected_units(record, tier))
                       if has_tier(record, tier) else None)
@@ -208,7 +210,7 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
     board = Leaderboard(key, table, std=std.loc[table.index],
                         sort_by=sort_by, runs=per_run.reset_index(drop=True),
                         unit=TIER_UNITS[tier], tier=tier, section=section,
-                        ensemble_sizes=sizes)
+                        ensemble_sizes=sizes, epochs=row_epochs(group))
     if section == "methods":  # controls are never ranked
         board.rank = stats.rank(table[sort_by], sort_by[1])
     _add_statistics(board, tier)
