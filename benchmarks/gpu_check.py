@@ -21,8 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, RESULTS, machine, print_table, write_json  # noqa: E402
 
-METHODS = ("unet", "dodnet", "palette", "class-guided", "palette-threshold", "diffstain",
-           "palette-zero-guide", "palette-oracle-masks")
+def builtin_methods() -> list[str]:
+    """Every built-in method (a new one is checked without editing this list)."""
+    from vsbench.plugins import default_registry
+
+    return sorted(name for name, entry in default_registry().methods.items()
+                  if entry.origin.builtin)
 TINY = ["--set", "image_size=32", "--set", "epochs=1", "--set", "max_train_images=8",
         "--set", "n_preview=2", "--set", "sample_steps=4"]
 
@@ -54,7 +58,7 @@ def cuda_tests(timeout: int) -> dict:
 
 def bf16_runs(results: Path, timeout: int) -> list[dict]:
     rows = []
-    for method in METHODS:
+    for method in builtin_methods():
         ok, text, seconds = _vsbench(["run", "--method", method, "--device", "cuda", *TINY,
                                       "--set", "precision=bf16", "--results", str(results)],
                                      timeout, {"VSBENCH_TIERS": "pixel"})
