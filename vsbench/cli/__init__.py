@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from vsbench.cli import (compare, datasets, evaluate, methods, predict, report, run, score,
-                         sweep, weights)
+                         sweep, validate, weights)
 from vsbench.cli.data import data_app
 from vsbench.cli.errors import Group
 
@@ -29,6 +29,7 @@ app.command()(run.run)
 app.command()(evaluate.evaluate)
 app.command()(predict.predict)
 app.command()(score.score)
+app.command(name="validate-tiers")(validate.validate_tiers)
 app.command()(compare.compare)
 app.command()(report.report)
 app.command()(methods.methods)

@@ -62,6 +62,8 @@ class Leaderboard:
     # Per row, the epochs its runs trained: rows trained for different budgets are named in
     # the caption (a difference between them may be the budget, not the method).
     epochs: dict[str, int] = field(default_factory=dict)
+    # What a tier's board must say under its table (e.g. what it cannot tell apart).
+    tier_notes: list[str] = field(default_factory=list)
 
     @property
     def point_mass(self) -> set[str]:
@@ -89,7 +91,8 @@ class Leaderboard:
             return ("Control methods (an all-zero guide, masks of the ground truth: an upper "
                     "bound), mean ± standard deviation over runs (seeds); not ranked, and not "
                     "tested against the methods' board. Best value per column in bold, second "
-                    "underlined." + self._posterior_note())
+                    "underlined." + self._posterior_note()
+                    + "".join(f" {note}" for note in self.tier_notes))
         best = self.table.index[0] if len(self.table) else "-"
         text = (f"Mean ± standard deviation over runs (seeds). Rank by {channel} "
                 f"{metric.upper()}; p: Wilcoxon signed-rank test against {best} on {channel} "
@@ -100,7 +103,8 @@ class Leaderboard:
         else:
             text += " (not computed: the runs have no per_image_metrics.csv)"
         return (text + ". Best value per column in bold, second underlined."
-                + self._budget_note() + self._posterior_note())
+                + self._budget_note() + self._posterior_note()
+                + "".join(f" {note}" for note in self.tier_notes))
 
     def _budget_note(self) -> str:
         """Names the training budgets when the rows trained for different numbers of epochs."""

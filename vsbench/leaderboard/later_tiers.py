@@ -7,7 +7,10 @@ profile tier's per-perturbation table (torch-free).
   features' scaled CRPS and coverage (``per_image_feature_posterior.csv``, where the run has
   it: :mod:`vsbench.biometrics.feature_posterior`). Ranked on Average CRPS.
 - ``profiles``: per treated perturbation (``profiles_map.csv``), under the column group
-  ``activity``, the virtual stain's mAP and retrieval (corrected p < 0.05). Ranked on mAP.
+  ``activity``, the virtual stain's mAP and retrieval (corrected p < 0.05), and under
+  ``cross-modal`` (runs scored since the tier's version 2) the mAP of its well profiles
+  retrieving the real stain's profiles of the same perturbation. Ranked on the cross-modal
+  mAP where every row has it, else on the activity mAP.
   :func:`perturbation_table` puts the real stain's mAP beside every method's.
 """
 
@@ -22,6 +25,7 @@ from vsbench.layout import (PER_IMAGE_FEATURE_POSTERIOR_FILE, PER_IMAGE_MEAN_FIL
 from vsbench.protocol import AVERAGE, POSTERIOR_METRICS, PROFILE_METRICS
 
 ACTIVITY = "activity"
+CROSS_MODAL = "cross-modal"
 
 
 def posterior_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
@@ -74,13 +78,21 @@ def profile_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
         if strict:
             raise ValueError("no map_virtual column")
         return None
-    retrieved = frame["retrieved_virtual"].map(
-        lambda v: 1.0 if str(v) == "True" else 0.0 if str(v) == "False" else float("nan"))
-    out = pd.DataFrame({(ACTIVITY, "map"): frame["map_virtual"].astype(float).to_numpy(),
-                        (ACTIVITY, "retrieved"): retrieved.to_numpy()},
-                       index=frame["perturbation"].to_numpy())
+    columns = {(ACTIVITY, "map"): frame["map_virtual"].astype(float).to_numpy(),
+               (ACTIVITY, "retrieved"): _flags(frame["retrieved_virtual"])}
+    if "map_cross_modal" in frame:  # scored since the profile tier's version 2
+        columns[(CROSS_MODAL, "map")] = frame["map_cross_modal"].astype(float).to_numpy()
+        columns[(CROSS_MODAL, "retrieved")] = _flags(frame["retrieved_cross_modal"])
+    out = pd.DataFrame(columns, index=frame["perturbation"].to_numpy())
     out.columns = pd.MultiIndex.from_tuples(out.columns)
-    return out[[(ACTIVITY, m) for m in PROFILE_METRICS]]
+    groups = [ACTIVITY, *([CROSS_MODAL] if "map_cross_modal" in frame else [])]
+    return out[[(g, m) for g in groups for m in PROFILE_METRICS]]
+
+
+def _flags(values: pd.Series):
+    """``True`` / ``False`` cells as 1.0 / 0.0 (NaN otherwise)."""
+    return values.map(lambda v: 1.0 if str(v) == "True" else 0.0 if str(v) == "False"
+                      else float("nan")).to_numpy()
 
 
 def perturbation_table(folders: dict[str, list[str]]) -> pd.DataFrame:

@@ -6,6 +6,13 @@
   (copairs' null distribution, Benjamini-Hochberg corrected) says whether it is retrieved.
 - Phenotypic consistency: on the perturbations' consensus (mean) profiles, treated ones only,
   positives are other perturbations with the same target, negatives those with another.
+- Cross-modal retrieval (:func:`cross_modal`): each virtual well profile is a query among
+  the real stain's profiles; positives are the real profiles of its perturbation (its own
+  well's among them), negatives every other real profile. The question a biologist asks of a
+  virtual stain - does it put a well where the real stain puts that perturbation - answered
+  with the real stain's own profiles as the reference: the real stain itself scores highest,
+  and a stain that blurs or shuffles the phenotype scores lower (the known-answer ladder,
+  :mod:`vsbench.ladder`), where the activity mAP rewards smooth predictions.
 - Agreement: correlation over perturbations of the real and the virtual stain's mAP.
 """
 
@@ -27,12 +34,16 @@ _REFERENCE = "Metadata_Reference_Index"
 
 
 def _map(meta: pd.DataFrame, feats: np.ndarray, pos_sameby, pos_diffby, neg_sameby,
-         neg_diffby, group: str, null_size: int) -> pd.DataFrame:
+         neg_diffby, group: str, null_size: int, queries: str | None = None) -> pd.DataFrame:
+    """copairs' mAP per ``group``; ``queries``: a pandas query naming the profiles whose
+    average precision counts (default: every profile with a positive)."""
     from copairs import map as copairs_map
 
     ap = copairs_map.average_precision(meta, feats, pos_sameby, pos_diffby, neg_sameby,
                                        neg_diffby, progress_bar=False)
     ap = ap.dropna(subset=["average_precision"])
+    if queries is not None:
+        ap = ap.query(queries)
     if ap.empty:
         raise MetricError(f"mAP undefined: no {group} has two replicate profiles and a "
                           "negative to rank against.")
@@ -91,3 +102,26 @@ def agreement(real: pd.DataFrame, virtual: pd.DataFrame,
             "retrieved_real": float(real["retrieved"].mean()),
             "retrieved_virtual": float(virtual["retrieved"].mean()),
             "n_perturbations": int(len(both))}
+
+
+MODALITY = "Metadata_Modality"
+
+
+def cross_modal(real: pd.DataFrame, virtual: pd.DataFrame,
+                perturbation: str = "Metadata_Perturbation",
+                control: str = "Metadata_Control", null_size: int = NULL_SIZE) -> pd.DataFrame:
+    """Per treated perturbation, the mAP of its virtual well profiles retrieving the real
+    profiles of the same perturbation among all real profiles (controls included as
+    negatives), with copairs' p-values; the two frames must share their feature columns."""
+    features = [c for c in feature_columns(real) if c in set(feature_columns(virtual))]
+    if not features:
+        raise MetricError("cross-modal retrieval: the real and virtual profiles share no "
+                          "feature.")
+    frame = pd.concat([real.assign(**{MODALITY: "real"}),
+                       virtual.assign(**{MODALITY: "virtual"})], ignore_index=True)
+    meta = frame[[c for c in frame.columns if c not in features]]
+    scores = _map(meta, frame[features].to_numpy(dtype=float), [perturbation], [MODALITY], [],
+                  [perturbation, MODALITY], perturbation, null_size,
+                  queries=f"{MODALITY} == 'virtual'")
+    treated = set(frame.loc[~frame[control].astype(bool), perturbation])
+    return scores[scores[perturbation].isin(treated)].reset_index(drop=True)

@@ -30,12 +30,13 @@ from vsbench import atomic
 from vsbench.errors import MetricError
 from vsbench.layout import (CELL_FEATURES_FILE, PROFILES_CONSISTENCY_FILE, PROFILES_MAP_FILE)
 from vsbench.profiles.retrieval import (NULL_SIZE, RETRIEVAL_THRESHOLD, agreement,
-                                        phenotypic_activity, phenotypic_consistency)
+                                        cross_modal, phenotypic_activity,
+                                        phenotypic_consistency)
 from vsbench.profiles.wells import ProfileSettings, build_profiles
 from vsbench.readback import reading
 
-SUMMARY_VERSION = 1
-CACHE_VERSION = 1
+SUMMARY_VERSION = 2  # 2: JUMP's feature cleaning, cross-modal retrieval
+CACHE_VERSION = 2
 CONTROL_TARGETS = frozenset({"control", "negcon", "negative control"})
 CONTROL_NAMES = frozenset({"dmso", "untreated", "negcon", "control"})
 PERTURBATION, TARGET, CONTROL = "Metadata_Perturbation", "Metadata_Target", "Metadata_Control"
@@ -100,14 +101,14 @@ def cells_wide(long: pd.DataFrame, value: str, labels: pd.DataFrame) -> pd.DataF
 
 
 def _scores(cells: pd.DataFrame, settings: ProfileSettings, keep, null_size: int
-            ) -> tuple[pd.DataFrame, pd.DataFrame | None, ProfileSettings]:
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None, ProfileSettings, pd.DataFrame]:
     profiles, used = build_profiles(cells, settings, keep=keep)
     activity = phenotypic_activity(profiles, PERTURBATION, CONTROL, null_size)
     try:
         consistency = phenotypic_consistency(profiles, TARGET, PERTURBATION, CONTROL, null_size)
     except MetricError:  # fewer than two perturbations per target: activity only
         consistency = None
-    return activity, consistency, used
+    return activity, consistency, used, profiles
 
 
 def _headline(activity: pd.DataFrame, consistency: pd.DataFrame | None) -> dict[str, Any]:
@@ -144,8 +145,8 @@ def real_scores(long: pd.DataFrame, labels: pd.DataFrame, settings: ProfileSetti
             return json.loads(cache.read_text()), True
         except (OSError, ValueError):
             pass  # a damaged cache is recomputed
-    activity, consistency, used = _scores(cells_wide(long, "real", labels), settings, None,
-                                          null_size)
+    activity, consistency, used, _ = _scores(cells_wide(long, "real", labels), settings,
+                                             None, null_size)
     value = {"activity": activity.to_dict("records"),
              "consistency": None if consistency is None else consistency.to_dict("records"),
              "kept_features": list(used.kept_features)}
@@ -206,15 +207,25 @@ def score_profiles(folder: Path, labels: pd.DataFrame, *, truth_key: str,
         "n_control_wells": int(len(labels[labels[CONTROL]].drop_duplicates(
             ["Metadata_Plate", "Metadata_Well"]))),
         "files": [PROFILES_MAP_FILE]}
-    virtual_activity = virtual_consistency = None
+    virtual_activity = virtual_consistency = cross = None
     try:
-        virtual_activity, virtual_consistency, _ = _scores(
+        virtual_activity, virtual_consistency, _, virtual_profiles = _scores(
             cells_wide(long, "predicted", labels), settings, real["kept_features"], null_size)
         summary["virtual"] = _headline(virtual_activity, virtual_consistency)
         summary["agreement"] = agreement(real_activity, virtual_activity, PERTURBATION)
+        real_profiles, _ = build_profiles(cells_wide(long, "real", labels), settings,
+                                          keep=real["kept_features"])
+        cross = cross_modal(real_profiles, virtual_profiles, PERTURBATION, CONTROL, null_size)
+        summary["virtual"]["cross_modal_map"] = float(cross["map"].mean())
+        summary["virtual"]["cross_modal_fraction_retrieved"] = float(
+            cross["retrieved"].astype(bool).mean())
     except MetricError as exc:  # e.g. a constant prediction: no profile survives
-        summary["virtual"] = {"error": str(exc)}
+        summary["virtual"] = {**summary.get("virtual", {}), "error": str(exc)}
     table = _joined(real_activity, virtual_activity, PERTURBATION)
+    if cross is not None:
+        table = table.merge(cross[[PERTURBATION, "map", "retrieved"]].rename(
+            columns={"map": "map_cross_modal", "retrieved": "retrieved_cross_modal"}),
+            on=PERTURBATION, how="left")
     targets = labels.drop_duplicates(PERTURBATION).set_index(PERTURBATION)[TARGET]
     table.insert(1, "target", table[PERTURBATION].map(targets))
     atomic.write_text(Path(folder) / PROFILES_MAP_FILE,

@@ -3,8 +3,9 @@
 Per-cell features (one row per cell, metadata columns ``Metadata_*`` plus feature columns)
 are aggregated per replicate unit (the well by default) with their median
 (``pycytominer.aggregate``), normalised per plate to that plate's control profiles
-(``pycytominer.normalize``, robust MAD by default, JUMP's choice) and feature-selected
-(``pycytominer.feature_select``: variance threshold, correlation threshold, NA columns). The
+(``pycytominer.normalize``, robust MAD by default, JUMP's choice) after dropping the features
+that do not vary across the control wells, and feature-selected (``pycytominer.feature_select``:
+variance threshold, correlation threshold, NA columns, outlier features). The
 features kept are chosen on one set of profiles (the real stain's) and then applied to others
 (each virtual stain's), so the two are compared on the same features.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from vsbench.errors import MetricError
@@ -31,7 +33,11 @@ class ProfileSettings:
     aggregation: str = "median"
     normalisation: str = "mad_robustize"
     selection: tuple[str, ...] = ("variance_threshold", "correlation_threshold",
-                                  "drop_na_columns")
+                                  "drop_na_columns", "drop_outliers")
+    # JUMP's cleaning: a feature whose control wells do not vary (MAD at or below this
+    # fraction of its median's size, on any plate) is dropped before it is robustised, else
+    # dividing by a zero MAD gives |z| ~ 1e16 and that one feature decides every profile
+    control_mad_floor: float = 1e-6
     kept_features: tuple[str, ...] = field(default_factory=tuple)  # filled by build_profiles
 
     def to_json(self) -> dict:
@@ -43,6 +49,21 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     """The numeric columns that are not metadata."""
     return [c for c in frame.columns
             if not str(c).startswith(META_PREFIX) and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def invariant_in_controls(wells: pd.DataFrame, features: list[str],
+                          settings: ProfileSettings) -> list[str]:
+    """The features whose control wells have (near) zero MAD on some plate (see
+    :attr:`ProfileSettings.control_mad_floor`)."""
+    out = set()
+    controls = wells[wells[settings.control_column].astype(bool)]
+    for _, group in controls.groupby(settings.plate_column, sort=True):
+        values = group[features].astype(float)
+        median = values.median()
+        mad = (values - median).abs().median()
+        floor = settings.control_mad_floor * np.maximum(median.abs(), 1e-12)
+        out |= set(mad.index[(mad <= floor) | mad.isna()])
+    return [f for f in features if f in out]
 
 
 def _normalise(profiles: pd.DataFrame, features: list[str], settings: ProfileSettings
@@ -86,6 +107,15 @@ def build_profiles(cells: pd.DataFrame, settings: ProfileSettings = ProfileSetti
     # control) is constant within a well and joined back.
     labels = cells[meta].drop_duplicates(subset=list(settings.strata))
     wells = labels.merge(wells, on=list(settings.strata), how="right")
+    if keep is None:  # chosen on the real stain; a virtual stain gets the same features
+        dropped = set(invariant_in_controls(wells, features, settings))
+        features = [f for f in features if f not in dropped]
+        wells = wells.drop(columns=sorted(dropped))
+        if not features:
+            raise MetricError("every feature is constant across the control wells.")
+    else:
+        wells = wells.drop(columns=[f for f in features if f not in set(keep)])
+        features = [f for f in features if f in set(keep)]
     profiles = _normalise(wells, features, settings)
     if keep is None:
         selected = feature_select(profiles, features=features,

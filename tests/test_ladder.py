@@ -1,0 +1,88 @@
+"""The known-answer ladder (``vsbench validate-tiers``): stains of known order, scored as
+submissions on the default dataset's test split, ordered as they must be by the tiers that
+can, and the limits the boards state for those that cannot."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import all_tiers
+from vsbench.cli import app
+from vsbench.ladder import check_orders, expected_orders, make_rungs
+from vsbench.leaderboard.tiers import LADDER_NOTES
+
+
+def test_the_rungs_are_what_they_say():
+    rng = np.random.default_rng(0)
+    real = rng.random((4, 2, 16, 16)).astype(np.float32)
+    rungs = {r.name: r.stain for r in make_rungs(real, ["a", "a", "b", "b"], noise=(0.1,),
+                                                 blur=(2.0,))}
+    assert list(rungs) == ["real", "noise-0.1", "blur-2", "swapped-biology", "mean-image",
+                           "channel-swap"]
+    assert np.array_equal(rungs["real"], real)
+    assert abs(float((rungs["noise-0.1"] - real).std()) - 0.1) < 0.02  # clipping shrinks it
+    assert rungs["blur-2"].std() < real.std()
+    assert np.array_equal(rungs["channel-swap"][:, 0], real[:, 1])
+    assert np.allclose(rungs["mean-image"][0], real.mean(0))
+    swapped = rungs["swapped-biology"]  # each field takes another perturbation's values
+    for i, others in ((0, (2, 3)), (2, (0, 1))):
+        assert any(np.allclose(np.sort(swapped[i, 0].ravel()), np.sort(real[j, 0].ravel()),
+                               atol=1e-6) for j in others)
+    for rung in rungs.values():
+        assert rung.shape == real.shape and rung.min() >= 0 and rung.max() <= 1
+
+
+def test_check_orders_counts_a_tie_as_not_told_apart():
+    scores = {"real": {"pixel PCC": 1.0, "nuclei F1": 1.0}, "noise-0.1": {"pixel PCC": 0.9,
+                                                                          "nuclei F1": 1.0},
+              "noise-0.2": {"pixel PCC": 0.8, "nuclei F1": float("nan")}}
+    found = {(o["better"], o["worse"], o["tier"]): o["ordered"] for o in check_orders(scores)}
+    assert found[("real", "noise-0.1", "pixel PCC")] and found[("noise-0.1", "noise-0.2",
+                                                                "pixel PCC")]
+    assert not found[("real", "noise-0.1", "nuclei F1")]  # a tie: not told apart
+    assert found[("real", "noise-0.2", "nuclei F1")]  # not scored at all counts as below
+    assert ("noise-0.1", "noise-0.2") in {(a, b) for a, b, _ in expected_orders(list(scores))}
+
+
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ladder")
+    patch = all_tiers()
+    try:
+        out = CliRunner().invoke(app, ["validate-tiers", "--results", str(root / "res"),
+                                       "--data-root", str(root / "data")],
+                                 env={"COLUMNS": "200"})
+    finally:
+        patch.undo()
+    assert out.exit_code == 0, out.output
+    return json.loads((root / "res" / "ladder.json").read_text()), out.output
+
+
+def test_every_tier_orders_what_it_can(ladder):
+    record, output = ladder
+    scores = record["scores"]
+    assert list(scores) == ["real", "noise-0.05", "noise-0.1", "noise-0.2", "blur-1",
+                            "blur-2", "blur-4", "swapped-biology", "mean-image",
+                            "channel-swap"]
+    missed = {(o["better"], o["worse"], o["tier"]) for o in record["orders"]
+              if not o["ordered"]}
+    # the pixel and feature tiers order the whole ladder; swapped biology keeps its pixels
+    for tier in ("pixel PCC", "pixel SSIM", "feature r"):
+        assert not {m for m in missed if m[2] == tier}, tier
+    assert scores["swapped-biology"]["pixel PCC"] > scores["noise-0.05"]["pixel PCC"]
+    assert scores["swapped-biology"]["feature r"] < scores["noise-0.05"]["feature r"]
+    # nuclei F1: every order but the two smallest noise levels, as its board says
+    assert {m for m in missed if m[2] == "nuclei F1"} <= {("noise-0.05", "noise-0.1",
+                                                           "nuclei F1")}
+    assert "nuclei F1 does not separate small noise" in LADDER_NOTES["instance"]
+    # cross-modal retrieval puts gross failures below the real stain ...
+    for worse in ("noise-0.2", "blur-2", "blur-4", "mean-image", "channel-swap"):
+        assert ("real", worse, "cross-modal mAP") not in missed, worse
+    # ... while the activity mAP rewards noise: the limit its board names
+    assert scores["noise-0.05"]["activity mAP"] > scores["real"]["activity mAP"]
+    assert "activity mAP ranks noisy, blurred" in LADDER_NOTES["profiles"]
+    assert "expected orders right" in output

@@ -1,0 +1,65 @@
+"""``vsbench validate-tiers``: the known-answer ladder (:mod:`vsbench.ladder`) - stains of
+known order scored as submissions, and which tiers order them as they must."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vsbench.cli import checks
+from vsbench.cli.common import DATA_ROOT_HELP, console
+
+
+def validate_tiers(
+    dataset: str = typer.Option("synthetic", "--dataset", "-d", help="The dataset whose "
+                                "test split the ladder is made of."),
+    results: Path = typer.Option(Path("results/ladder"), "--results", help="Where the "
+                                 "ladder's submitted runs go (a folder of their own: they are "
+                                 "not methods and must not join a method board)."),
+    data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
+    size: int = typer.Option(64, "--size", help="The fields' size in pixels (the runs' "
+                             "evaluation size)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="JSON file for the scores and "
+                                "the orders (default: RESULTS/ladder.json)."),
+) -> None:
+    """Score stains of known order on every tier and say which orders each tier gets right.
+
+    The rungs: the real stain; it plus noise (SD 0.05, 0.1, 0.2); blurred (1, 2, 4 px); its
+    intensities swapped to another perturbation's (cells in place, biology gone); the mean
+    image; its channels in another order. Every tier must put the real stain first and score
+    more noise or blur lower; the feature and profile tiers must put the swapped biology below
+    the real stain. Orders a tier misses are listed: what it cannot tell apart.
+    """
+    from rich.table import Table
+
+    from vsbench.ladder import HEADLINES, check_orders, run_ladder
+
+    checks.output_folder(results, "--results")
+    checks.output_folder(data_root, "--data-root")
+    out = console()
+    scores = run_ladder(dataset, results, data_root, size=size, console=out)
+    orders = check_orders(scores)
+    table = Table(title=f"known-answer ladder on {dataset} (test split, {size} px)")
+    table.add_column("rung")
+    for tier in HEADLINES:
+        table.add_column(tier, justify="right")
+    for rung, values in scores.items():
+        table.add_row(rung, *("-" if v != v else f"{v:.3f}" for v in values.values()))
+    out.print(table)
+    missed = [o for o in orders if not o["ordered"]]
+    out.print(f"{len(orders) - len(missed)} of {len(orders)} expected orders right.",
+              highlight=False)
+    for o in missed:
+        out.print(f"  {o['tier']}: {o['better']} ({o['better_value']:.3f}) not above "
+                  f"{o['worse']} ({o['worse_value']:.3f})", highlight=False)
+    path = output or results / "ladder.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from vsbench import atomic
+
+    plain = json.loads(json.dumps({"dataset": dataset, "size": size, "scores": scores,
+                                   "orders": orders}), parse_constant=lambda _: None)
+    atomic.write_text(path, json.dumps(plain, indent=1))  # NaN (not scored) as null
+    out.print(f"wrote {path}", highlight=False)

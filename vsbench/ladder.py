@@ -1,0 +1,172 @@
+"""The known-answer ladder: stains whose order is known, scored as submissions, to show which
+tiers order them as they must (``vsbench validate-tiers``).
+
+From the test split's real stains (read as a run reads them) it makes:
+
+- ``real``: the real stain itself (every tier must put it first);
+- ``noise-S``: the real stain plus Gaussian noise of standard deviation S, clipped to [0, 1]
+  (more noise must score worse);
+- ``blur-S``: the real stain blurred with a Gaussian of S pixels (more blur must score worse);
+- ``swapped-biology``: each field's channels histogram-matched to a field of another
+  perturbation: the cells and their shapes are where they were (pixel correlation stays high),
+  but every intensity is another perturbation's (the feature and profile tiers must score it
+  below the real stain);
+- ``mean-image``: the per-pixel mean of the test fields, the same for every field;
+- ``channel-swap``: the real channels in another order (DNA predicted as ER, ...).
+
+Each is scored with :func:`vsbench.engine.submitted.score_submission` (pixel, instance,
+feature and profile tiers) into a results folder of its own; :func:`check_orders` lists the
+orders each tier's headline metric gets right or wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+NOISE_LEVELS = (0.05, 0.1, 0.2)
+BLUR_SIGMAS = (1.0, 2.0, 4.0)
+# The headline of each tier (a metrics.json path) and its direction.
+HEADLINES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "pixel PCC": (("average", "pcc"), True),
+    "pixel SSIM": (("average", "ssim"), True),
+    "nuclei F1": (("biometrics", "instance", "nuclei", "f1"), True),
+    "feature r": (("biometrics", "features", "average", "median_pearson"), True),
+    "activity mAP": (("profiles", "virtual", "mean_map"), True),
+    "cross-modal mAP": (("profiles", "virtual", "cross_modal_map"), True),
+}
+BIOLOGY = ("feature r", "activity mAP", "cross-modal mAP")  # the tiers that must see swapped-biology's loss
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One stain of the ladder: its name and its fields ``(N, C, H, W)`` on [0, 1]."""
+
+    name: str
+    stain: np.ndarray
+
+
+def _blur(stain: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(stain, sigma=(0, 0, sigma, sigma), mode="reflect")
+
+
+def _swapped(stain: np.ndarray, perturbations: Sequence[str], seed: int) -> np.ndarray:
+    """Each field's channels histogram-matched to a random field of another perturbation."""
+    from skimage.exposure import match_histograms
+
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(perturbations)
+    out = np.empty_like(stain)
+    for i, label in enumerate(labels):
+        others = np.flatnonzero(labels != label)
+        donor = stain[rng.choice(others)] if len(others) else stain[i]
+        for c in range(stain.shape[1]):
+            out[i, c] = match_histograms(stain[i, c], donor[c])
+    return out
+
+
+def make_rungs(real: np.ndarray, perturbations: Sequence[str], seed: int = 0,
+               noise: Iterable[float] = NOISE_LEVELS, blur: Iterable[float] = BLUR_SIGMAS
+               ) -> list[Rung]:
+    """The ladder's stains from the real stains ``real`` ``(N, C, H, W)`` and each field's
+    perturbation."""
+    real = np.asarray(real, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    rungs = [Rung("real", real)]
+    rungs += [Rung(f"noise-{s:g}", np.clip(real + rng.normal(0, s, real.shape), 0, 1)
+                   .astype(np.float32)) for s in noise]
+    rungs += [Rung(f"blur-{s:g}", _blur(real, s).astype(np.float32)) for s in blur]
+    rungs.append(Rung("swapped-biology", _swapped(real, perturbations, seed).astype(np.float32)))
+    rungs.append(Rung("mean-image", np.broadcast_to(real.mean(axis=0, keepdims=True),
+                                                    real.shape).astype(np.float32)))
+    rungs.append(Rung("channel-swap", np.roll(real, 1, axis=1).copy()))
+    return rungs
+
+
+def headline(record: dict, path: tuple[str, ...]) -> float:
+    """The value at ``path`` of a metrics record (NaN where the tier did not score)."""
+    value = record
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return float("nan")
+        value = value[key]
+    return float(value) if isinstance(value, (int, float)) else float("nan")
+
+
+def expected_orders(names: Sequence[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The pairs ``(better, worse, tiers)`` the ladder asserts: the real stain above every
+    other rung on every tier (swapped-biology: on the biological tiers only, its pixels are
+    plausible), each noise and blur level above the next."""
+    every = tuple(HEADLINES)
+    pairs = []
+    for name in names:
+        if name != "real":
+            pairs.append(("real", name, BIOLOGY if name == "swapped-biology" else every))
+    for prefix in ("noise-", "blur-"):
+        levels = sorted((n for n in names if n.startswith(prefix)),
+                        key=lambda n: float(n[len(prefix):]))
+        pairs += [(a, b, every) for a, b in zip(levels, levels[1:])]
+    return pairs
+
+
+def check_orders(scores: dict[str, dict[str, float]], tolerance: float = 0.0
+                 ) -> list[dict]:
+    """Per expected pair and tier: whether the better rung scored higher (ties within
+    ``tolerance`` count as not ordered: the tier cannot tell the two apart)."""
+    out = []
+    for better, worse, tiers in expected_orders(list(scores)):
+        for tier in tiers:
+            a, b = scores[better].get(tier, np.nan), scores[worse].get(tier, np.nan)
+            higher = HEADLINES[tier][1]
+            # a worse rung the tier cannot score at all (a constant stain leaves no profile)
+            # is below one it scores
+            ok = bool(np.isfinite(a) and (not np.isfinite(b) or (
+                (a - b) > tolerance if higher else (b - a) > tolerance)))
+            out.append({"better": better, "worse": worse, "tier": tier, "better_value": a,
+                        "worse_value": b, "ordered": ok})
+    return out
+
+
+def run_ladder(dataset: str, results: Path, data_root: Path, size: int = 64, seed: int = 0,
+               noise: Iterable[float] = NOISE_LEVELS, blur: Iterable[float] = BLUR_SIGMAS,
+               console=None) -> dict[str, dict[str, float]]:
+    """Make the ladder from ``dataset``'s test split, score every rung as a submission into
+    ``results`` (a folder of its own: these are not methods), and return each rung's headline
+    values."""
+    import tempfile
+
+    from vsbench.data.splits import load_or_create_split
+    from vsbench.engine.rescore import real_stains
+    from vsbench.engine.submitted import score_submission
+    from vsbench.layout import dataset_folder
+    from vsbench.plugins import default_registry
+    from vsbench.progress import progress_bar
+
+    source = default_registry().dataset(dataset).spec.factory(Path(data_root))
+    split = load_or_create_split(source.records(),
+                                 dataset_folder(data_root, dataset).split_manifest)
+    ids = list(split.ids("test"))
+    by_id = {r.sample_id: r for r in source.records()}
+    perturbations = [str(by_id[i].labels.get("perturbation")) for i in ids]
+    real = real_stains(source, Path(data_root), ids, size)
+    made = make_rungs(real, perturbations, seed, noise, blur)
+    scores: dict[str, dict[str, float]] = {}
+    with progress_bar(console, "ladder", len(made)) as bar:
+        for rung in made:
+            with tempfile.TemporaryDirectory() as folder:
+                for sid, field in zip(ids, rung.stain):
+                    np.save(Path(folder) / f"{sid}.npy", np.ascontiguousarray(field))
+                _, record = score_submission(Path(folder), dataset, f"ladder-{rung.name}",
+                                             description=f"known-answer ladder: {rung.name}",
+                                             results=results, data_root=data_root,
+                                             preset="ladder", image_size=size)
+            as_json = record.to_json()
+            scores[rung.name] = {tier: headline(as_json, path)
+                                 for tier, (path, _) in HEADLINES.items()}
+            bar.advance(1, rung.name)
+    return scores
