@@ -5,24 +5,73 @@ import itertools
 import numpy as np
 import pytest
 
-from vsbench.posterior import (PosteriorScores, calibrated_coverage, crps_ensemble, diversity,
-                               ensemble_scores, interval_coverage)
+from vsbench.posterior import (PosteriorScores, calibrated_coverage, calibrated_outside,
+                               crps_ensemble, diversity, ensemble_scores, interval_coverage,
+                               truth_ranks)
 
 
-def _crps_by_definition(samples, y):
-    """E|X - y| - 1/2 E|X - X'| over the empirical ensemble, by explicit pairs."""
+def _crps_by_definition(samples, y, fair=True):
+    """E|X - y| - 1/2 E|X - X'| over the ensemble, by explicit pairs (fair: distinct pairs
+    only)."""
     s = len(samples)
     first = sum(abs(x - y) for x in samples) / s
-    pairs = sum(abs(a - b) for a, b in itertools.product(samples, repeat=2)) / (s * s)
-    return first - 0.5 * pairs
+    pairs = sum(abs(a - b) for a, b in itertools.product(samples, repeat=2))
+    return first - 0.5 * pairs / (s * (s - 1) if fair else s * s)
+
+
+def _crps_normal(y):
+    """The CRPS of N(0, 1) at ``y`` in closed form (Gneiting and Raftery 2007)."""
+    from scipy.stats import norm
+
+    return y * (2 * norm.cdf(y) - 1) + 2 * norm.pdf(y) - 1 / np.sqrt(np.pi)
 
 
 def test_crps_equals_its_definition_elementwise():
     rng = np.random.default_rng(0)
     samples, target = rng.normal(size=(7, 3, 4)), rng.normal(size=(3, 4))
-    fast = crps_ensemble(samples, target)
-    for i, j in itertools.product(range(3), range(4)):
-        assert fast[i, j] == pytest.approx(_crps_by_definition(samples[:, i, j], target[i, j]))
+    for fair in (True, False):
+        fast = crps_ensemble(samples, target, fair=fair)
+        for i, j in itertools.product(range(3), range(4)):
+            assert fast[i, j] == pytest.approx(
+                _crps_by_definition(samples[:, i, j], target[i, j], fair))
+
+
+def test_the_fair_crps_of_a_small_ensemble_is_the_distributions_and_the_biased_one_is_not():
+    """4 samples of N(0, 1) against truths from N(0, 1): the fair CRPS averages to the
+    distribution's expected CRPS, 1 / sqrt(pi); the S x S form is higher by E|X - X'| / 2S
+    = (2 / sqrt(pi)) / 8, which would rank a 4-sample ensemble below a 16-sample one of the
+    same distribution."""
+    rng = np.random.default_rng(7)
+    truth = rng.normal(size=200_000)
+    expected = 1 / np.sqrt(np.pi)  # E over y ~ N(0, 1) of the CRPS of N(0, 1)
+    assert float(np.mean(_crps_normal(truth[:50_000]))) == pytest.approx(expected, rel=0.01)
+    small = rng.normal(size=(4, truth.size))
+    assert crps_ensemble(small, truth).mean() == pytest.approx(expected, rel=0.01)
+    biased = crps_ensemble(small, truth, fair=False).mean()
+    assert biased == pytest.approx(expected + (2 / np.sqrt(np.pi)) / 8, rel=0.01)
+    large = rng.normal(size=(16, truth.size))
+    assert crps_ensemble(large, truth).mean() == pytest.approx(
+        crps_ensemble(small, truth).mean(), rel=0.01)
+
+
+@pytest.mark.parametrize("draw", ["uniform", "normal", "exponential"])
+def test_the_rank_histogram_is_flat_for_a_calibrated_ensemble_of_any_distribution(draw):
+    """Distribution-free, unlike the interpolated interval coverage: the truth's rank among
+    4 samples of its own distribution is uniform on 0..4, so 2/5 lie outside the range; an
+    ensemble half as wide misses more; values clipped to 0 (ties) still give a flat
+    histogram."""
+    rng = np.random.default_rng(11)
+    samples, truth = (getattr(rng, draw)(size=(4, 100_000)), getattr(rng, draw)(size=100_000))
+    counts = np.bincount(truth_ranks(samples, truth), minlength=5) / truth.size
+    assert counts == pytest.approx([0.2] * 5, abs=0.01)
+    scores = ensemble_scores(samples, truth)
+    assert scores["outside_range"] == pytest.approx(calibrated_outside(4), abs=0.01)
+    narrow = ensemble_scores(np.median(samples, 0) + 0.5 * (samples - np.median(samples, 0)),
+                             truth)
+    assert narrow["outside_range"] > scores["outside_range"] + 0.1
+    clipped = np.clip(samples - 0.5, 0, None), np.clip(truth - 0.5, 0, None)
+    counts = np.bincount(truth_ranks(*clipped), minlength=5) / truth.size
+    assert counts == pytest.approx([0.2] * 5, abs=0.01)
 
 
 def test_crps_of_a_point_mass_is_the_mae_and_a_gaussian_matches_theory():
@@ -75,7 +124,7 @@ def test_ensemble_scores_and_shape_errors():
     samples, target = rng.random((4, 16, 16)), rng.random((16, 16))
     scores = ensemble_scores(samples, target)
     assert set(scores) == {"crps", "diversity", "mae_first", "mae_mean", "coverage_50",
-                           "coverage_90"}
+                           "coverage_90", "outside_range"}
     # The pair term is never negative: CRPS is at most the samples' mean absolute error.
     assert scores["crps"] <= np.abs(samples - target).mean() + 1e-12
     assert scores["mae_first"] == pytest.approx(np.abs(samples[0] - target).mean())

@@ -4,9 +4,13 @@ A generative method draws ``S`` samples of the stain per test image. Besides the
 (today's score) and the sample mean (a point estimate), the ensemble is scored as a
 distribution, per pixel:
 
-- CRPS in its energy form, ``E|X - y| - 1/2 E|X - X'|`` over the empirical ensemble (all
-  ``S x S`` pairs, so a single sample or ``S`` identical ones - a point mass - score exactly
-  the MAE, and deterministic methods sit on the same column); lower is better;
+- CRPS in its energy form, ``E|X - y| - 1/2 E|X - X'|``, the pair term over the distinct
+  pairs (the fair CRPS: unbiased for the sampled distribution whatever ``S``; a single sample
+  or ``S`` identical ones - a point mass - score exactly the MAE, and deterministic methods
+  sit on the same column); lower is better;
+- the truth's rank among the samples (:func:`truth_ranks`): flat for a calibrated ensemble
+  whatever the distribution; ``outside_range``, the fraction below or above every sample, is
+  ``2 / (S + 1)`` when calibrated (0.40 for 4 samples), higher when the spread is too narrow;
 - coverage of the central 50 % and 90 % per-pixel intervals (the ensemble's quantiles): a
   too-narrow spread covers the truth below the rate a calibrated ensemble reaches, which for
   ``S`` samples is not the nominal level but ``level * (S - 1) / (S + 1)``
@@ -35,17 +39,41 @@ def _check(samples: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndar
     return samples, target
 
 
-def crps_ensemble(samples: np.ndarray, target: np.ndarray) -> np.ndarray:
+def crps_ensemble(samples: np.ndarray, target: np.ndarray, fair: bool = True) -> np.ndarray:
     """Per-element CRPS of an ensemble ``samples`` (S, ...) against ``target`` (...), energy
-    form over all pairs. O(S log S) per element: the pair term from the sorted samples,
-    ``sum_ij |x_i - x_j| = 2 sum_k (2k - S + 1) x_(k)``."""
+    form. ``fair`` (the default): the pair term over the ``S (S - 1)`` pairs of distinct
+    samples, an unbiased estimate of the CRPS of the distribution the samples are drawn from
+    (Ferro 2014; the ``S x S`` form penalises small ensembles by ``E|X - X'| / 2S``); one
+    sample, or ``S`` identical ones, score the MAE either way. O(S log S) per element: the
+    pair term from the sorted samples, ``sum_ij |x_i - x_j| = 2 sum_k (2k - S + 1) x_(k)``."""
     samples, target = _check(samples, target)
     s = samples.shape[0]
     spread = np.abs(samples - target).mean(axis=0)
     ordered = np.sort(samples, axis=0)
     weights = (2 * np.arange(s) - s + 1).reshape((s,) + (1,) * target.ndim)
-    pairs = 2 * (weights * ordered).sum(axis=0) / (s * s)
+    pairs = 2 * (weights * ordered).sum(axis=0) / (s * (s - 1) if fair and s > 1 else s * s)
     return spread - 0.5 * pairs
+
+
+def truth_ranks(samples: np.ndarray, target: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Per element, the rank of the target among the ``S`` samples (0..S: how many samples lie
+    below it; ties, common where stains clip at 0, are broken at random, seeded). For an
+    ensemble drawn from the truth's own distribution every rank has probability 1 / (S + 1),
+    whatever that distribution is: the rank histogram's flatness is the calibration check
+    that needs no assumption about the values."""
+    samples, target = _check(samples, target)
+    below = (samples < target).sum(axis=0)
+    tied = (samples == target).sum(axis=0)
+    rng = np.random.default_rng(seed)
+    return below + np.floor(rng.random(target.shape) * (tied + 1)).astype(int)
+
+
+def calibrated_outside(n_samples: int) -> float:
+    """The fraction of truths outside the range of a calibrated ensemble of ``n_samples``
+    (rank 0 or S): ``2 / (S + 1)``, exact for any continuous distribution."""
+    if n_samples < 1:
+        raise ValueError("an ensemble needs at least one sample")
+    return 2.0 / (n_samples + 1)
 
 
 def interval_coverage(samples: np.ndarray, target: np.ndarray,
@@ -88,10 +116,14 @@ def diversity(samples: np.ndarray) -> float:
 def ensemble_scores(samples: np.ndarray, target: np.ndarray,
                     levels: Sequence[float] = COVERAGE_LEVELS) -> dict[str, float]:
     """The posterior tier's numbers for one image and channel: ``crps`` (mean over pixels),
-    ``coverage_50`` / ``coverage_90`` (per level), ``diversity``, and the MAE of the first
-    sample and of the sample mean (``mae_first``, ``mae_mean``)."""
+    ``coverage_50`` / ``coverage_90`` (per level), ``outside_range`` (the fraction of pixels
+    whose truth is below or above every sample: :func:`calibrated_outside` when calibrated),
+    ``diversity``, and the MAE of the first sample and of the sample mean (``mae_first``,
+    ``mae_mean``)."""
     samples, target = _check(samples, target)
+    ranks = truth_ranks(samples, target)
     out = {"crps": float(crps_ensemble(samples, target).mean()),
+           "outside_range": float(np.isin(ranks, (0, samples.shape[0])).mean()),
            "diversity": diversity(samples),
            "mae_first": float(np.abs(samples[0] - target).mean()),
            "mae_mean": float(np.abs(samples.mean(axis=0) - target).mean())}
@@ -101,8 +133,9 @@ def ensemble_scores(samples: np.ndarray, target: np.ndarray,
 
 
 CALIBRATION_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # the calibration curve
-SUMMARY_VERSION = 1
-SCORE_NAMES = ("crps", "coverage_50", "coverage_90", "diversity", "mae_first", "mae_mean")
+SUMMARY_VERSION = 2  # 2: the fair CRPS, outside_range and the rank histogram
+SCORE_NAMES = ("crps", "coverage_50", "coverage_90", "outside_range", "diversity",
+               "mae_first", "mae_mean")
 
 
 class PosteriorScores:
@@ -114,6 +147,7 @@ class PosteriorScores:
         self.channels = tuple(channels)
         self.rows: list[dict[str, float | str]] = []
         self._calibration: dict[str, list[dict[float, float]]] = {c: [] for c in channels}
+        self._ranks: dict[str, np.ndarray] = {}  # per channel, counts of the truth's rank
         self._sizes: set[int] = set()  # ensemble sizes seen (one, in a run)
 
     def add(self, sample_id: str, samples: np.ndarray, target: np.ndarray) -> None:
@@ -129,6 +163,12 @@ class PosteriorScores:
                               **{k: scores[k] for k in SCORE_NAMES}})
             self._calibration[channel].append(
                 interval_coverage(samples[:, c], target[c], CALIBRATION_LEVELS))
+            counts = np.bincount(truth_ranks(samples[:, c], target[c]).ravel(),
+                                 minlength=samples.shape[0] + 1)
+            if channel in self._ranks and len(self._ranks[channel]) == len(counts):
+                self._ranks[channel] = self._ranks[channel] + counts
+            else:
+                self._ranks[channel] = counts
 
     def summary(self) -> dict:
         """Per channel and Average (over channels) the mean over images of each score, and
@@ -148,7 +188,13 @@ class PosteriorScores:
         size = next(iter(self._sizes)) if len(self._sizes) == 1 else None
         calibrated = ([calibrated_coverage(level, size) for level in CALIBRATION_LEVELS]
                       if size else None)
+        ranks = {c: (v / v.sum()).tolist() for c, v in self._ranks.items()}
+        if ranks and len({len(v) for v in ranks.values()}) == 1:
+            ranks["Average"] = np.mean([ranks[c] for c in self.channels], axis=0).tolist()
         return {"channels": channels, "average": average,
+                # the truth's rank among the samples, as frequencies (flat: 1 / (S + 1) each)
+                "rank_histogram": ranks,
+                "calibrated_outside": calibrated_outside(size) if size else None,
                 "calibration": {"nominal": list(CALIBRATION_LEVELS), "empirical": curve,
                                 # what a calibrated ensemble of this size covers on average
                                 "calibrated": calibrated},

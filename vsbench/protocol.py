@@ -29,11 +29,13 @@ HIGHER_IS_BETTER.update({m: True for m in (*INSTANCE_METRICS, *FEATURE_METRICS)}
 # and whether it is retrieved.
 # The samples' cell features (vsbench.biometrics.feature_posterior): per field and channel the
 # median over features of the CRPS scaled by the feature's between-cell SD, and the coverage.
-POSTERIOR_METRICS: tuple[str, ...] = ("crps", "coverage_50", "coverage_90", "diversity",
+POSTERIOR_METRICS: tuple[str, ...] = ("crps", "coverage_50", "coverage_90", "outside_range",
+                                      "diversity",
                                       "mae_mean", "pcc_mean", "feature_crps",
                                       "feature_coverage_50", "feature_coverage_90")
 PROFILE_METRICS: tuple[str, ...] = ("map", "retrieved")
-HIGHER_IS_BETTER.update(crps=False, coverage_50=True, coverage_90=True, diversity=True,
+HIGHER_IS_BETTER.update(crps=False, coverage_50=True, coverage_90=True, outside_range=False,
+                        diversity=True,
                         mae_mean=False, pcc_mean=True, map=True, retrieved=True,
                         feature_crps=False, feature_coverage_50=True, feature_coverage_90=True)
 # Where a column's best is not "higher" or "lower": a coverage is best closest to what a
@@ -45,5 +47,8 @@ HIGHER_IS_BETTER.update(crps=False, coverage_50=True, coverage_90=True, diversit
 CALIBRATED_LEVELS: dict[str, float] = {"coverage_50": 0.5, "coverage_90": 0.9,
                                        "feature_coverage_50": 0.5, "feature_coverage_90": 0.9}
 NO_BEST: tuple[str, ...] = ("diversity",)
-SAMPLER_ONLY: tuple[str, ...] = (*CALIBRATED_LEVELS, *NO_BEST)
+# The fraction of truths outside the ensemble's range: best closest to 2 / (S + 1), the
+# calibrated value for any distribution (vsbench.posterior.calibrated_outside).
+OUTSIDE_RANGE = "outside_range"
+SAMPLER_ONLY: tuple[str, ...] = (*CALIBRATED_LEVELS, OUTSIDE_RANGE, *NO_BEST)
 SSIM_KERNEL, SSIM_SIGMA, DATA_RANGE = 11, 1.5, 1.0

@@ -39,6 +39,7 @@ def validate_tiers(
 
     checks.output_folder(results, "--results")
     checks.output_folder(data_root, "--data-root")
+    checks.output_file(output or results / "ladder.json", "--output" if output else "--results")
     out = console()
     scores = run_ladder(dataset, results, data_root, size=size, console=out)
     orders = check_orders(scores)

@@ -22,9 +22,9 @@ import pandas as pd
 from vsbench import stats
 from vsbench.errors import LeaderboardError
 from vsbench.leaderboard.load import GROUP_KEYS, names, split_list
-from vsbench.posterior import calibrated_coverage
+from vsbench.posterior import calibrated_coverage, calibrated_outside
 from vsbench.protocol import (AVERAGE, CALIBRATED_LEVELS, HIGHER_IS_BETTER, METRICS, NO_BEST,
-                              SAMPLER_ONLY)
+                              OUTSIDE_RANGE, SAMPLER_ONLY)
 
 DEFAULT_SORT = (AVERAGE, "pcc")
 SORT_SYNTAX = "CHANNEL/METRIC, e.g. Average/pcc or DNA/ssim"
@@ -129,9 +129,11 @@ class Leaderboard:
                     "coverage and diversity, which need samples, are not shown.")
         levels = ", ".join(f"{calibrated_coverage(0.5, n):.2f} / {calibrated_coverage(0.9, n):.2f}"
                            f" at {n} samples" for n in samplers)
+        outside = ", ".join(f"{calibrated_outside(n):.2f} at {n} samples" for n in samplers)
         text = (f" A coverage is best closest to what a calibrated ensemble of the row's size "
-                f"reaches ((S - 1) / (S + 1) of the nominal level: {levels}); a diversity has no "
-                f"best.")
+                f"reaches ((S - 1) / (S + 1) of the nominal level: {levels}), outside_range "
+                f"closest to 2 / (S + 1) ({outside}: exact for any distribution); a diversity "
+                f"has no best.")
         if self.point_mass:
             text += (f" Deterministic rows ({', '.join(sorted(self.point_mass))}: a point mass) "
                      f"are ranked on CRPS, which is their MAE, but never bold on coverage or "
@@ -151,8 +153,10 @@ class Leaderboard:
         """The value a coverage column aims at for ``row``: what a calibrated ensemble of the
         row's size reaches (None: not a coverage column, or the row's size is unknown)."""
         size = self.ensemble_sizes.get(row)
-        if metric not in CALIBRATED_LEVELS or not size or size < 2:
+        if metric not in (*CALIBRATED_LEVELS, OUTSIDE_RANGE) or not size or size < 2:
             return None
+        if metric == OUTSIDE_RANGE:
+            return calibrated_outside(int(size))
         return calibrated_coverage(CALIBRATED_LEVELS[metric], int(size))
 
     def _orders(self, digits: int = 3) -> dict[tuple[str, str], list[list[str]]]:
@@ -165,7 +169,7 @@ class Leaderboard:
             values = self.table[col].dropna()
             if metric in SAMPLER_ONLY:  # a point mass has no spread to judge
                 values = values.drop(index=[r for r in values.index if r in self.point_mass])
-            if metric in CALIBRATED_LEVELS:
+            if metric in CALIBRATED_LEVELS or metric == OUTSIDE_RANGE:
                 targets = pd.Series({r: self.target(r, metric) for r in values.index},
                                     dtype=float)
                 values = values[targets.notna()]
