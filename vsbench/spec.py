@@ -63,6 +63,10 @@ class MethodSpec:
             completed run with the same training key instead of training again
             (:mod:`vsbench.engine.shared_training`; ``--retrain`` trains anyway). Declare it
             only when that holds: a test should compare the two final checkpoints.
+        test_labels: ``predict`` is given each test field's class label (e.g. its
+            perturbation: class-guided diffusion). On the profile tier, which asks whether a
+            stain carries the perturbation's phenotype, that is the answer leaking in: its
+            boards flag such a method.
     """
 
     name: str
@@ -74,6 +78,7 @@ class MethodSpec:
     control: bool = False
     stochastic: bool = False
     trains_as: str | None = None
+    test_labels: bool = False
 
 
 @dataclass(frozen=True)

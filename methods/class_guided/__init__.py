@@ -47,4 +47,5 @@ def vsbench_methods() -> list[MethodSpec]:
         factory=build,
         presets=diffusion_presets(),
         stochastic=True,  # a sampler: scored as an ensemble by the posterior tier
+        test_labels=True,  # conditioned on the true label at test time: flagged on profiles
     )]

@@ -141,3 +141,15 @@ def test_the_report_has_a_tiers_section(results, tmp_path):
     assert page.count("Biological tiers: nuclei and cells found") == 1
     assert "<h4>instance: f1</h4>" in page and "<h4>features: feature_r</h4>" in page
     assert "paired over 10 features" in page
+
+
+def test_the_profile_board_flags_a_method_given_the_test_labels():
+    from vsbench.leaderboard.tiers import _tier_notes, labelled_methods
+
+    assert labelled_methods({"unet", "class-guided", "palette"}) == ["class-guided"]
+    group = __import__("pandas").DataFrame({"method": ["unet", "class-guided"],
+                                            "folder": ["a", "b"], "label": ["unet",
+                                                                            "class-guided"]})
+    notes = " ".join(_tier_notes("profiles", group))
+    assert "class-guided: given each test field's class label" in notes
+    assert "given each test field" not in " ".join(_tier_notes("instance", group))

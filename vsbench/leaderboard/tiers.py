@@ -179,10 +179,25 @@ LADDER_NOTES = {
 }
 
 
+def labelled_methods(methods: set[str]) -> list[str]:
+    """The methods (among the installed plugins) whose ``predict`` is given the test labels."""
+    from vsbench.plugins import default_registry
+
+    known = default_registry().methods
+    return sorted(m for m in methods
+                  if m in known and getattr(known[m].spec, "test_labels", False))
+
+
 def _tier_notes(tier: str, group: pd.DataFrame) -> list[str]:
     """What a tier's board must say: the ladder's limits, and runs scored under different
     versions of the tier (whose values are not computed the same way)."""
     notes = [LADDER_NOTES[tier]] if tier in LADDER_NOTES else []
+    if tier == "profiles":
+        given = labelled_methods(set(group["method"]))
+        if given:
+            notes.append(f"{', '.join(given)}: given each test field's class label when it "
+                         f"predicts (MethodSpec.test_labels), so its profile scores carry the "
+                         f"answer, not only the stain: flagged, not a fair comparison here.")
     if "tier_version" in group:
         versions = group.drop_duplicates("folder").groupby("tier_version")["label"].unique()
         if len(versions) > 1:
