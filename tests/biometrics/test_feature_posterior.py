@@ -43,7 +43,8 @@ def test_crps_and_coverage_of_each_feature_match_their_definitions(truth):
                                                 SETTINGS)[key] for s in samples[sid]])
                         for i, sid in enumerate(gt.sample_ids)], axis=1)
     y = np.concatenate([gt.features[i][key] for i in range(len(gt.sample_ids))])
-    crps = (np.abs(x - y).mean(0) - 0.5 * np.abs(x[:, None] - x[None]).mean((0, 1)))
+    s = len(x)  # the fair CRPS: the pair term over the s (s - 1) distinct pairs
+    crps = (np.abs(x - y).mean(0) - 0.5 * np.abs(x[:, None] - x[None]).sum((0, 1)) / (s * (s - 1)))
     assert rows[key]["n_objects"] == len(y) == 16
     assert rows[key]["scale"] == pytest.approx(y.std())
     assert rows[key]["crps"] == pytest.approx(crps.mean() / y.std(), rel=1e-9)

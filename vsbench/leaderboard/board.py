@@ -66,8 +66,7 @@ class Leaderboard:
     tier_notes: list[str] = field(default_factory=list)
 
     @property
-    def point_mass(self) -> set[str]:
-        """The rows that draw one sample (deterministic methods) on the posterior tier."""
+    def point_mass(self) -> set[str]:  # the posterior tier's rows of one sample per image
         return {row for row, size in self.ensemble_sizes.items() if size == 1}
 
     def title(self) -> str:
@@ -145,8 +144,7 @@ class Leaderboard:
         as printed (3 decimals: a tie shares the bold)."""
         return {col: groups[0] for col, groups in self._orders().items()}
 
-    def second(self) -> dict[tuple[str, str], list[str]]:
-        """For each (channel, metric) column, the rows with the second-best value."""
+    def second(self) -> dict[tuple[str, str], list[str]]:  # the rows second-best per column
         return {col: groups[1] for col, groups in self._orders().items() if len(groups) > 1}
 
     def target(self, row: str, metric: str) -> float | None:
