@@ -114,14 +114,16 @@ def diversity(samples: np.ndarray) -> float:
 
 
 def ensemble_scores(samples: np.ndarray, target: np.ndarray,
-                    levels: Sequence[float] = COVERAGE_LEVELS) -> dict[str, float]:
+                    levels: Sequence[float] = COVERAGE_LEVELS,
+                    ranks: np.ndarray | None = None) -> dict[str, float]:
     """The posterior tier's numbers for one image and channel: ``crps`` (mean over pixels),
     ``coverage_50`` / ``coverage_90`` (per level), ``outside_range`` (the fraction of pixels
     whose truth is below or above every sample: :func:`calibrated_outside` when calibrated),
     ``diversity``, and the MAE of the first sample and of the sample mean (``mae_first``,
-    ``mae_mean``)."""
+    ``mae_mean``). ``ranks``: :func:`truth_ranks` of the same arrays, when the caller has
+    them already."""
     samples, target = _check(samples, target)
-    ranks = truth_ranks(samples, target)
+    ranks = truth_ranks(samples, target) if ranks is None else ranks
     out = {"crps": float(crps_ensemble(samples, target).mean()),
            "outside_range": float(np.isin(ranks, (0, samples.shape[0])).mean()),
            "diversity": diversity(samples),
@@ -158,17 +160,16 @@ class PosteriorScores:
             raise ValueError(f"{target.shape[0]} channels, expected {len(self.channels)}")
         self._sizes.add(int(samples.shape[0]))
         for c, channel in enumerate(self.channels):
-            scores = ensemble_scores(samples[:, c], target[c])
+            ranks = truth_ranks(samples[:, c], target[c])
+            scores = ensemble_scores(samples[:, c], target[c], ranks=ranks)
             self.rows.append({"sample_id": sample_id, "channel": channel,
                               **{k: scores[k] for k in SCORE_NAMES}})
             self._calibration[channel].append(
                 interval_coverage(samples[:, c], target[c], CALIBRATION_LEVELS))
-            counts = np.bincount(truth_ranks(samples[:, c], target[c]).ravel(),
-                                 minlength=samples.shape[0] + 1)
-            if channel in self._ranks and len(self._ranks[channel]) == len(counts):
-                self._ranks[channel] = self._ranks[channel] + counts
-            else:
-                self._ranks[channel] = counts
+            counts = np.bincount(ranks.ravel(), minlength=samples.shape[0] + 1)
+            previous = self._ranks.get(channel)
+            self._ranks[channel] = (counts if previous is None or len(previous) != len(counts)
+                                    else previous + counts)
 
     def summary(self) -> dict:
         """Per channel and Average (over channels) the mean over images of each score, and
@@ -188,8 +189,9 @@ class PosteriorScores:
         size = next(iter(self._sizes)) if len(self._sizes) == 1 else None
         calibrated = ([calibrated_coverage(level, size) for level in CALIBRATION_LEVELS]
                       if size else None)
-        ranks = {c: (v / v.sum()).tolist() for c, v in self._ranks.items()}
-        if ranks and len({len(v) for v in ranks.values()}) == 1:
+        ranks = {}
+        if size:  # one ensemble size: one histogram (mixed sizes have no common bins)
+            ranks = {c: (v / v.sum()).tolist() for c, v in self._ranks.items()}
             ranks["Average"] = np.mean([ranks[c] for c in self.channels], axis=0).tolist()
         return {"channels": channels, "average": average,
                 # the truth's rank among the samples, as frequencies (flat: 1 / (S + 1) each)

@@ -24,7 +24,8 @@ HIGHER_IS_BETTER.update({m: True for m in (*INSTANCE_METRICS, *FEATURE_METRICS)}
                         count_error=False)
 # The posterior tier's columns (vsbench.posterior; per test image and channel): ensemble CRPS
 # (a point mass: the MAE), coverage of the central 50 % / 90 % per-pixel intervals (a calibrated
-# ensemble of S samples reaches about level (S-1)/(S+1): CALIBRATED_LEVELS below), diversity, the sample mean's MAE and PCC.
+# ensemble of S samples reaches about level (S-1)/(S+1): CALIBRATED_LEVELS below), the
+# fraction of truths outside the ensemble's range, diversity, the sample mean's MAE and PCC.
 # The profile tier's (per treated perturbation): the virtual stain's phenotypic-activity mAP
 # and whether it is retrieved.
 # The samples' cell features (vsbench.biometrics.feature_posterior): per field and channel the
@@ -50,5 +51,6 @@ NO_BEST: tuple[str, ...] = ("diversity",)
 # The fraction of truths outside the ensemble's range: best closest to 2 / (S + 1), the
 # calibrated value for any distribution (vsbench.posterior.calibrated_outside).
 OUTSIDE_RANGE = "outside_range"
-SAMPLER_ONLY: tuple[str, ...] = (*CALIBRATED_LEVELS, OUTSIDE_RANGE, *NO_BEST)
+TARGETED: tuple[str, ...] = (*CALIBRATED_LEVELS, OUTSIDE_RANGE)  # best: closest to a target
+SAMPLER_ONLY: tuple[str, ...] = (*TARGETED, *NO_BEST)
 SSIM_KERNEL, SSIM_SIGMA, DATA_RANGE = 11, 1.5, 1.0

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from vsbench import atomic
 from vsbench.cli import checks
 from vsbench.cli.common import DATA_ROOT_HELP, console
 
@@ -58,8 +59,6 @@ def validate_tiers(
                   f"{o['worse']} ({o['worse_value']:.3f})", highlight=False)
     path = output or results / "ladder.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    from vsbench import atomic
-
     plain = json.loads(json.dumps({"dataset": dataset, "size": size, "scores": scores,
                                    "orders": orders}), parse_constant=lambda _: None)
     atomic.write_text(path, json.dumps(plain, indent=1))  # NaN (not scored) as null

@@ -98,14 +98,16 @@ def _dataset_fields(trained: TrainedRun, dataset: str, split: str, size: int,
     return len(data.records), fields()
 
 
-def _new_fields(trained: TrainedRun, path: Path, size: int | None) -> Iterator[Prepared]:
+def _new_fields(trained: TrainedRun, path: Path, size: int, own_size: bool = False
+                ) -> Iterator[Prepared]:
     """The fields of a folder of image files or an OME-Zarr plate, normalised as the run's
-    dataset was and prepared as its test fields were (``size`` None: at their own size)."""
+    dataset was and prepared as its test fields were: resized to ``size`` (the run's
+    evaluation size), or kept at their own size (``own_size``)."""
     source = trained.plan.source
     planes = source.info.planes
     normalise = normaliser(source)
     run = trained.plan.resolved.run
-    run_source = source.for_run(run.eval_image_size or run.image_size, trained.plan.data_root)
+    run_source = source.for_run(size, trained.plan.data_root)
     if path.is_dir() and path.suffix != ".zarr":
         fields: Iterable[InputField] = (read_file_field(p, planes, normalise)
                                         for p in folder_files(path))
@@ -115,12 +117,13 @@ def _new_fields(trained: TrainedRun, path: Path, size: int | None) -> Iterator[P
     else:
         raise ConfigError(f"--input {path}: not a folder of image files or a .zarr plate.")
     for field in fields:
-        if size is None and min(field.brightfield.shape[-2:]) < run.image_size:
+        if own_size and min(field.brightfield.shape[-2:]) < run.image_size:
             raise ConfigError(f"{field.origin}: {field.brightfield.shape[-2]} x "
                               f"{field.brightfield.shape[-1]} px is smaller than the run's "
                               f"{run.image_size} px tile; predict it with --resolution run "
                               f"(resized to the run's evaluation size).")
-        yield Prepared(field, model_field(field.brightfield, size, run_source),
+        yield Prepared(field, model_field(field.brightfield, None if own_size else size,
+                                          run_source),
                        tuple(field.brightfield.shape))
 
 
@@ -174,7 +177,7 @@ def predict_run(folder: RunFolder, out: Path, *, dataset: str | None = None,
         total, fields = _dataset_fields(trained, dataset, split, size, Path(data_root or root))
     else:
         total = count_inputs(Path(input_path))
-        fields = _new_fields(trained, Path(input_path), size if resolution == "run" else None)
+        fields = _new_fields(trained, Path(input_path), size, own_size=resolution == "input")
     channels = list(trained.plan.source.info.channels)
     writer = writer_for(fmt, out, channels)
     rows: list[dict] = []

@@ -36,8 +36,8 @@ from vsbench.engine.inputs import stem
 from vsbench.engine.plan import code_version
 from vsbench.engine.predictions import load_test_predictions, save_test_predictions
 from vsbench.engine.record import csv_text
-from vsbench.engine.tiers import TIERS_VARIABLE, tiers_skipped
 from vsbench.engine.rescore import real_stains
+from vsbench.engine.tiers import TIERS_VARIABLE, tiers_skipped
 from vsbench.errors import ConfigError, DataError
 from vsbench.layout import PER_IMAGE_FILE, dataset_folder
 from vsbench.metrics import MetricAccumulator
@@ -210,6 +210,7 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
     preset, image_size = board_for(results, dataset, fingerprint, split.hash, size, channels,
                                    preset, image_size)
     targets = real_stains(source, Path(data_root), test_ids, size)
+    cache = dataset_folder(data_root, dataset).biometrics_cache
     scores = MetricAccumulator(channels)
     for first in range(0, len(test_ids), 8):
         part = slice(first, first + 8)
@@ -234,11 +235,9 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
         kept = load_test_predictions(folder.path)  # clamped, float16: what the tiers score
         biometrics = score_run(
             folder.path, kept.prediction, test_ids, channels, dataset_fingerprint=fingerprint,
-            split_hash=split.hash, cache_dir=dataset_folder(data_root, dataset).biometrics_cache,
-            targets=lambda: targets)
+            split_hash=split.hash, cache_dir=cache, targets=lambda: targets)
         atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
-        profiles = _profiles(folder, source, test_ids, biometrics,
-                             dataset_folder(data_root, dataset).biometrics_cache)
+        profiles = _profiles(folder, source, test_ids, biometrics, cache)
         record = MetricsRecord.from_json({
             "method": name, "dataset": dataset, "dataset_fingerprint": fingerprint,
             "split_hash": split.hash, "preset": preset, "seed": 0, "image_size": image_size,

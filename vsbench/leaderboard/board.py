@@ -21,10 +21,10 @@ import pandas as pd
 
 from vsbench import stats
 from vsbench.errors import LeaderboardError
-from vsbench.leaderboard.load import GROUP_KEYS, names, split_list
+from vsbench.leaderboard.load import GROUP_KEYS, names, row_epochs, split_list
 from vsbench.posterior import calibrated_coverage, calibrated_outside
 from vsbench.protocol import (AVERAGE, CALIBRATED_LEVELS, HIGHER_IS_BETTER, METRICS, NO_BEST,
-                              OUTSIDE_RANGE, SAMPLER_ONLY)
+                              OUTSIDE_RANGE, SAMPLER_ONLY, TARGETED)
 
 DEFAULT_SORT = (AVERAGE, "pcc")
 SORT_SYNTAX = "CHANNEL/METRIC, e.g. Average/pcc or DNA/ssim"
@@ -90,8 +90,7 @@ class Leaderboard:
             return ("Control methods (an all-zero guide, masks of the ground truth: an upper "
                     "bound), mean ± standard deviation over runs (seeds); not ranked, and not "
                     "tested against the methods' board. Best value per column in bold, second "
-                    "underlined." + self._posterior_note()
-                    + "".join(f" {note}" for note in self.tier_notes))
+                    "underlined." + self._posterior_note() + self._tier_notes())
         best = self.table.index[0] if len(self.table) else "-"
         text = (f"Mean ± standard deviation over runs (seeds). Rank by {channel} "
                 f"{metric.upper()}; p: Wilcoxon signed-rank test against {best} on {channel} "
@@ -102,8 +101,10 @@ class Leaderboard:
         else:
             text += " (not computed: the runs have no per_image_metrics.csv)"
         return (text + ". Best value per column in bold, second underlined."
-                + self._budget_note() + self._posterior_note()
-                + "".join(f" {note}" for note in self.tier_notes))
+                + self._budget_note() + self._posterior_note() + self._tier_notes())
+
+    def _tier_notes(self) -> str:
+        return "".join(f" {note}" for note in self.tier_notes)
 
     def _budget_note(self) -> str:
         """Names the training budgets when the rows trained for different numbers of epochs."""
@@ -151,7 +152,7 @@ class Leaderboard:
         """The value a coverage column aims at for ``row``: what a calibrated ensemble of the
         row's size reaches (None: not a coverage column, or the row's size is unknown)."""
         size = self.ensemble_sizes.get(row)
-        if metric not in (*CALIBRATED_LEVELS, OUTSIDE_RANGE) or not size or size < 2:
+        if metric not in TARGETED or not size or size < 2:
             return None
         if metric == OUTSIDE_RANGE:
             return calibrated_outside(int(size))
@@ -167,7 +168,7 @@ class Leaderboard:
             values = self.table[col].dropna()
             if metric in SAMPLER_ONLY:  # a point mass has no spread to judge
                 values = values.drop(index=[r for r in values.index if r in self.point_mass])
-            if metric in CALIBRATED_LEVELS or metric == OUTSIDE_RANGE:
+            if metric in TARGETED:
                 targets = pd.Series({r: self.target(r, metric) for r in values.index},
                                     dtype=float)
                 values = values[targets.notna()]
@@ -308,18 +309,6 @@ def _board(key: dict, group: pd.DataFrame, sort_by: tuple[str, str], with_stats:
     if with_stats:
         _add_statistics(board)
     return board
-
-
-def row_epochs(group: pd.DataFrame) -> dict[str, int]:
-    """Per row of a board's long table, the epochs its runs trained (rows whose runs differ,
-    or did not record it, are left out)."""
-    epochs = {}
-    if "epochs" in group:
-        for label, values in group.groupby("label")["epochs"]:
-            known = set(values.dropna().astype(int))
-            if len(known) == 1:
-                epochs[label] = known.pop()
-    return epochs
 
 
 def _add_statistics(board: Leaderboard) -> None:

@@ -82,7 +82,7 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
         label = f"{item.label} (submitted)" if submitted else item.label
         base.update(method=record.method, configuration=item.configuration, label=label,
                     seed=record.seed, run=folder.name, folder=str(folder), control=control,
-                    epochs=run_epochs(item.run.config, submitted))
+                    epochs=run_epochs(item.run.config))
         for channel, values in [*record.channels.items(), (AVERAGE, _average(record))]:
             for metric in METRICS:
                 rows.append({**base, "channel": channel, "metric": metric,
@@ -90,10 +90,22 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows, columns=RUN_COLUMNS), warnings
 
 
-def run_epochs(config, submitted: bool) -> float:
+def run_epochs(config) -> float:
     """The epochs a run trained (NaN: a submission, or not recorded)."""
-    epochs = None if config is None or submitted else (config.run or {}).get("epochs")
+    epochs = None if config is None or config.submitted else (config.run or {}).get("epochs")
     return float(epochs) if isinstance(epochs, int) else float("nan")
+
+
+def row_epochs(group: pd.DataFrame) -> dict[str, int]:
+    """Per row of a board's long table, the epochs its runs trained (rows whose runs differ,
+    or did not record it, are left out)."""
+    epochs = {}
+    if "epochs" in group:
+        for label, values in group.groupby("label")["epochs"]:
+            known = set(values.dropna().astype(int))
+            if len(known) == 1:
+                epochs[label] = known.pop()
+    return epochs
 
 
 def split_list(text: str | Sequence[str] | None) -> list[str] | None:

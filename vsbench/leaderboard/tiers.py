@@ -32,9 +32,9 @@ from vsbench.biometrics.feature_scores import GOOD_CORRELATION
 from vsbench.errors import ResultsError
 from vsbench.layout import (FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE, PER_IMAGE_POSTERIOR_FILE,
                             PROFILES_MAP_FILE)
-from vsbench.leaderboard.board import Leaderboard, board_groups, row_epochs
+from vsbench.leaderboard.board import Leaderboard, board_groups
 from vsbench.leaderboard.configurations import count_runs
-from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, run_epochs
+from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, row_epochs, run_epochs
 from vsbench.leaderboard.later_tiers import (ACTIVITY, CROSS_MODAL, posterior_units,
                                              profile_units)
 from vsbench.readback import reading
@@ -141,8 +141,7 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
                     seed=record.seed, run=folder.name, folder=str(folder), control=control,
                     n_samples=_ensemble_size(record) if tier == "posterior" else math.nan,
                     tier_version=_tier_version(record, tier),
-                    epochs=run_epochs(item.run.config, bool(getattr(item.run.config, "submitted",
-                                                                   False))))
+                    epochs=run_epochs(item.run.config))
         try:
             values = (per_unit(folder, tier, expected_units(record, tier))
                       if has_tier(record, tier) else None)
