@@ -32,6 +32,7 @@ CONFIG_FILE = "config.json"  # what produced the run (records.ConfigRecord)
 STATE_FILE = "state.json"  # running / completed / failed (records.StateRecord)
 METRICS_FILE = "metrics.json"  # the scores (records.MetricsRecord)
 PER_IMAGE_FILE = "per_image_metrics.csv"  # one row per test image and channel
+TEST_FIELDS_FILE = "test_fields.csv"  # the test fields' plate, well and site (the design)
 # the same for a guided method's unguided first estimates (paired with the guided rows)
 PER_IMAGE_UNGUIDED_FILE = "per_image_metrics_unguided.csv"
 TRAIN_LOG_FILE = "train_log.csv"  # loss per epoch

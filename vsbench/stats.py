@@ -1,15 +1,17 @@
-"""How sure a leaderboard is: spread over seeds, confidence intervals over test images, ranks
-and paired tests, from the per-image metrics every run keeps (``per_image_metrics.csv``).
+"""Per-image metrics read back and pooled, ranks, p-value formatting, and the flat (one-level)
+bootstrap and Wilcoxon test.
 
-- A method's runs (seeds) are pooled per test image: each image's value is the mean of that
-  image's values over the runs, so the unit of the bootstrap and of the paired test is the test
-  image, not the (image, seed) pair.
-- The per-image "Average" is the mean over the channels of that image (NaN channels, e.g. an
-  undefined PCC on a constant ground truth, are left out), as the Average column of Table 1.
-- Confidence intervals: 95% percentile bootstrap of the mean over test images
-  (``scipy.stats.bootstrap``), with a fixed seed so that a leaderboard is reproducible.
-- Paired test: Wilcoxon signed-rank (``scipy.stats.wilcoxon``) on the per-image values of two
-  methods over the test images both scored (same split, so the same images).
+- ``read_per_image`` / ``pool_runs``: a run's ``per_image_metrics.csv``, and one method's runs
+  pooled per test image (each image's value the mean over runs). The per-image "Average" is the
+  mean over the channels of that image (NaN channels, e.g. an undefined PCC on a constant
+  ground truth, are left out), as the Average column of Table 1.
+- The boards' intervals and tests are NOT made here: they are the hierarchical bootstrap of
+  :mod:`vsbench.resampling` (seeds and wells), applied by :mod:`vsbench.leaderboard.statistics`.
+- ``bootstrap_ci`` (percentile bootstrap over rows, ``scipy.stats.bootstrap``) and
+  ``paired_p_value`` (Wilcoxon signed-rank, ``scipy.stats.wilcoxon``) treat rows as
+  independent: right for one network's paired fields (``benchmarks/mask_guidance_val.py``),
+  and kept as the earlier boards' method that ``benchmarks/bootstrap_coverage.py`` measures
+  the hierarchical one against.
 """
 
 from __future__ import annotations

@@ -249,16 +249,33 @@ def test_board_has_std_intervals_rank_and_tests(tmp_path):
             assert board.ci_low.loc[method, col] < board.table.loc[method, col] \
                 < board.ci_high.loc[method, col]
     assert board.ci_low.loc["palette"].isna().all()  # no per-image metrics: no interval
-    # the p-value is Wilcoxon on per-image Average PCC, each image averaged over the seeds
-    def average_pcc(folders):
-        frames = [_per_image(f) for f in folders]
-        per_seed = [f["pcc"].to_numpy().reshape(N_IMAGES, 5).mean(axis=1) for f in frames]
-        return pd.Series(np.mean(per_seed, axis=0))
-    expected = wilcoxon(average_pcc(dodnet) - average_pcc(unet)).pvalue
-    assert board.p_value["dodnet"] == pytest.approx(expected)
-    assert board.p_value["dodnet"] < 0.01  # a consistent gap of 0.02 on 24 images
+    # the p-value is the hierarchical bootstrap's on per-image Average PCC (seeds resampled)
+    assert board.p_value["dodnet"] < 0.01  # a consistent gap of 0.01-0.02 on 24 images
     assert np.isnan(board.p_value["unet"]) and np.isnan(board.p_value["palette"])
-    assert board.n_images == N_IMAGES and "paired over 24 test images" in board.caption()
+    assert board.n_images == N_IMAGES
+    # make_run writes no test_fields.csv: every image its own cluster, and the caption says so
+    assert "the 24 test images (each its own cluster" in board.caption()
+    assert "With 2 seeds" in board.caption()  # the fewest seeds of a row with intervals
+
+
+def test_intervals_resample_wells_and_cover_the_seeds(tmp_path):
+    """With test_fields.csv the sites of a well are one cluster; the interval of a row whose
+    seeds disagree is wider than the spread of its images alone could make it."""
+    import pandas as pd
+
+    folders = [make_run(tmp_path, "unet", s, 0.70 + 0.05 * s) for s in (0, 1, 2)]
+    ids = _per_image(folders[0])["sample_id"].drop_duplicates().tolist()
+    fields = pd.DataFrame({"sample_id": ids, "plate": "P1",
+                           "well": [f"W{i // 2:02d}" for i in range(len(ids))],
+                           "site": [str(i % 2 + 1) for i in range(len(ids))]})
+    for folder in folders:
+        fields.to_csv(folder.path / "test_fields.csv", index=False)
+    [board] = build_leaderboards(load_runs(tmp_path)[0])
+    assert "the 12 wells of the 24 test images, then the sites within each" in board.caption()
+    col = (AVERAGE, "pcc")
+    half = (board.ci_high.loc["unet", col] - board.ci_low.loc["unet", col]) / 2
+    # seeds 0.70, 0.75, 0.80: the standard error over seeds alone is 0.05 / sqrt(3) = 0.029
+    assert half > 1.96 * 0.029 * 0.8
 
 
 def test_sort_by_filters_and_their_errors(tmp_path):
@@ -302,7 +319,7 @@ def test_exports_show_spread_bold_best_and_underline_second(tmp_path):
     md = render(board, "markdown")
     assert "**0.610 ± 0.014**" in md and "<u>0.550</u>" in md and "| 0.500 " in md
     assert re.search(r"\| method +\| +rank +\| DNA MSE", md) and "<0.001" in md
-    assert "Wilcoxon signed-rank test against unet on Average PCC" in md
+    assert "hierarchical bootstrap test against unet on Average PCC" in md
     tex = render(board, "latex")
     assert "\\textbf{0.610 $\\pm$ 0.014}" in tex and "\\underline{0.550}" in tex
     assert "$<$0.001" in tex and "method & rank" in tex

@@ -98,7 +98,7 @@ def test_report_shows_every_part(report):
     assert old_png in [base64.b64decode(d) for d, _ in IMG.findall(text)]
     # leaderboard: one table per metric with spread, intervals, ranks and p-values
     assert text.count('class="dataframe leaderboard"') == 8
-    assert "<b>0.810 ± 0.000</b><br><small>[" in text and "Wilcoxon signed-rank" in text
+    assert "<b>0.810 ± 0.000</b><br><small>[" in text and "hierarchical bootstrap test" in text
     assert "Channels: DNA, ER, RNA, AGP, Mito." in text and "Channels: Hoechst, Actin." in text
     # speed: one row per run
     assert text.count("<td>unet</td><td>0</td>") == 2 and "<td>palette</td>" in text

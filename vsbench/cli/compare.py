@@ -63,9 +63,10 @@ def compare(
 
     One leaderboard per dataset and split, one row per method: mean ± standard deviation over
     its runs (seeds) of MSE, MAE, PCC and SSIM per channel and their Average, with a 95%
-    bootstrap confidence interval over test images below each value, a rank, and the p-value of
-    a paired Wilcoxon signed-rank test (per test image) against the best method. The best value
-    of each column is highlighted, the second underlined.
+    confidence interval below each value, a rank, and the p-value of a paired test against the
+    best method, both from a hierarchical bootstrap over seeds and wells (sites within wells), so
+    that they cover the seed-to-seed variation. The best value of each column is highlighted,
+    the second underlined.
     """
     checks.optional_input_folder(results, "--results")
     checks.optional_input_folder(data_root, "--data-root")

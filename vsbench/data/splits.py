@@ -226,3 +226,17 @@ def split_size_warnings(split: Split, records: list[SampleRecord],
             f"another part or in none); if split.csv was not edited on purpose, run `vsbench "
             f"data split --dataset {name} --regenerate` (results get the new split's hash).")
     return warnings
+
+
+def fields_text(records: list[SampleRecord], ids: Sequence[str]) -> str:
+    """The plate, well and site of the fields ``ids`` as CSV (``sample_id,plate,well,site``),
+    in the order of ``ids``: a run's ``test_fields.csv``, which tells its boards which test
+    images share a well."""
+    by_id = {r.sample_id: r for r in records}
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS[:-1])
+    for sample_id in ids:
+        r = by_id[sample_id]
+        writer.writerow((r.sample_id, r.plate, r.well, r.site))
+    return buf.getvalue()

@@ -20,11 +20,12 @@ import torch
 
 from vsbench import atomic
 from vsbench.biometrics.scoring import plain_json
+from vsbench.data.splits import fields_text
 from vsbench.engine.plan import RunPlan
 from vsbench.engine.train import TrainState
 from vsbench.figures import prediction_grid
 from vsbench.layout import (PER_IMAGE_FILE, PER_IMAGE_UNGUIDED_FILE, PREDICTIONS_FILE,
-                            PREVIEW_FILE, TRAIN_LOG_FILE)
+                            PREVIEW_FILE, TEST_FIELDS_FILE, TRAIN_LOG_FILE)
 from vsbench.metrics import MetricAccumulator
 from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
@@ -110,6 +111,9 @@ def write_results(plan: RunPlan, config: ConfigRecord, folder: RunFolder, traine
     summary = scores.compute()
     atomic.write_text(folder.file(TRAIN_LOG_FILE), csv_text(trained.log, TRAIN_LOG_COLUMNS))
     atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
+    # which test images share a well: the boards' intervals resample wells, not images
+    atomic.write_text(folder.file(TEST_FIELDS_FILE),
+                      fields_text(plan.source.records(), plan.test_ids))
     if unguided is not None:
         atomic.write_text(folder.file(PER_IMAGE_UNGUIDED_FILE), csv_text(unguided.per_image()))
     write_preview(folder, plan, preview)

@@ -18,12 +18,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vsbench import atomic
 from vsbench.biometrics.scoring import plain_json, score_run
 from vsbench.biometrics.segmenters import DEFAULT_SEGMENTER
 from vsbench.biometrics.tiers import TIERS
+from vsbench.data.splits import fields_text
 from vsbench.engine.predictions import load_test_predictions
 from vsbench.errors import ResultsError
-from vsbench.layout import dataset_folder
+from vsbench.layout import TEST_FIELDS_FILE, dataset_folder
 from vsbench.plugins import Registry, default_registry
 from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
@@ -119,6 +121,9 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
             folder, config, saved, root, registry, device,
             lambda: _targets(config, root, saved.sample_ids, size, registry),
             biometrics=updated.biometrics, console=console)))
+    if not folder.file(TEST_FIELDS_FILE).is_file():  # a run made before the file
+        atomic.write_text(folder.file(TEST_FIELDS_FILE), fields_text(
+            _source(config, root, registry).records(), saved.sample_ids))
     folder.write_metrics(updated)
     return updated
 

@@ -31,7 +31,7 @@ from vsbench import atomic
 from vsbench.biometrics.scoring import score_run
 from vsbench.contract import range_problem
 from vsbench.data.source import DatasetSource
-from vsbench.data.splits import Split, load_or_create_split
+from vsbench.data.splits import Split, fields_text, load_or_create_split
 from vsbench.engine.inputs import stem
 from vsbench.engine.plan import code_version
 from vsbench.engine.predictions import load_test_predictions, save_test_predictions
@@ -39,7 +39,7 @@ from vsbench.engine.record import csv_text
 from vsbench.engine.rescore import real_stains
 from vsbench.engine.tiers import TIERS_VARIABLE, tiers_skipped
 from vsbench.errors import ConfigError, DataError
-from vsbench.layout import PER_IMAGE_FILE, dataset_folder
+from vsbench.layout import PER_IMAGE_FILE, TEST_FIELDS_FILE, dataset_folder
 from vsbench.metrics import MetricAccumulator
 from vsbench.plugins import Registry, default_registry
 from vsbench.protocol import SSIM_KERNEL
@@ -237,6 +237,8 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
             folder.path, kept.prediction, test_ids, channels, dataset_fingerprint=fingerprint,
             split_hash=split.hash, cache_dir=cache, targets=lambda: targets)
         atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
+        atomic.write_text(folder.file(TEST_FIELDS_FILE),
+                          fields_text(source.records(), test_ids))
         profiles = _profiles(folder, source, test_ids, biometrics, cache)
         record = MetricsRecord.from_json({
             "method": name, "dataset": dataset, "dataset_fingerprint": fingerprint,

@@ -5,8 +5,8 @@ results made on different data, splits or evaluation settings are never averaged
 Rows are configurations - a method with its resolved settings, labelled by what differs when a
 method has several (:mod:`vsbench.leaderboard.configurations`) - with the mean over their runs
 (one per seed), the standard deviation and the number of seeds; columns are (channel, metric) for every channel and for the Average. Each board also
-carries 95% bootstrap confidence intervals over test images, a rank and a paired test against
-the best method (see :mod:`vsbench.stats`). How a board is printed or exported is
+carries 95% confidence intervals, a rank and a paired test against the best method, from a
+hierarchical bootstrap over seeds and wells (:mod:`vsbench.leaderboard.statistics`). How a board is printed or exported is
 :mod:`vsbench.leaderboard.render`.
 """
 
@@ -19,9 +19,10 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from vsbench import stats
+from vsbench import resampling, stats
 from vsbench.errors import LeaderboardError
 from vsbench.leaderboard.load import GROUP_KEYS, names, row_epochs, split_list
+from vsbench.leaderboard.statistics import add_statistics, guidance
 from vsbench.posterior import calibrated_coverage, calibrated_outside
 from vsbench.protocol import (AVERAGE, CALIBRATED_LEVELS, HIGHER_IS_BETTER, METRICS, NO_BEST,
                               OUTSIDE_RANGE, SAMPLER_ONLY, TARGETED)
@@ -38,10 +39,10 @@ class Leaderboard:
     table: pd.DataFrame  # index: row label (method [settings]); columns: MultiIndex (channel, metric) plus ("", "runs")
     stale: bool = False  # the split hash differs from the dataset's current manifest
     std: pd.DataFrame | None = None  # standard deviation over runs, same metric columns
-    ci_low: pd.DataFrame | None = None  # bootstrap CI over test images, same metric columns
+    ci_low: pd.DataFrame | None = None  # hierarchical bootstrap CI, same metric columns
     ci_high: pd.DataFrame | None = None
     rank: pd.Series | None = None  # 1 = best on sort_by
-    p_value: pd.Series | None = None  # Wilcoxon against the rank-1 method on sort_by
+    p_value: pd.Series | None = None  # bootstrap test against the rank-1 row on sort_by
     sort_by: tuple[str, str] = DEFAULT_SORT
     n_images: int = 0  # test images paired in the tests (0: no per-image metrics)
     per_image: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
@@ -52,7 +53,7 @@ class Leaderboard:
     section: str = "methods"
     # Guided minus unguided per row whose runs recorded their unguided first estimates
     # (per_image_metrics_unguided.csv): columns (channel, metric, "diff" | "p"), the mean
-    # paired difference over test images and its Wilcoxon p.
+    # paired difference over test images and its bootstrap p (each run paired with itself).
     guidance: pd.DataFrame | None = None
     unit: str = "test images"  # what the intervals and tests are over (tiers: features)
     tier: str = "pixel"  # pixel, instance or features (vsbench.leaderboard.tiers)
@@ -64,6 +65,8 @@ class Leaderboard:
     epochs: dict[str, int] = field(default_factory=dict)
     # What a tier's board must say under its table (e.g. what it cannot tell apart).
     tier_notes: list[str] = field(default_factory=list)
+    # What the intervals and tests resample (seeds, and the clusters of units).
+    interval_note: str = ""
 
     @property
     def point_mass(self) -> set[str]:  # the posterior tier's rows of one sample per image
@@ -93,15 +96,38 @@ class Leaderboard:
                     "underlined." + self._posterior_note() + self._tier_notes())
         best = self.table.index[0] if len(self.table) else "-"
         text = (f"Mean ± standard deviation over runs (seeds). Rank by {channel} "
-                f"{metric.upper()}; p: Wilcoxon signed-rank test against {best} on {channel} "
-                f"{metric.upper()}")
+                f"{metric.upper()}; p: two-sided hierarchical bootstrap test against {best} "
+                f"on {channel} {metric.upper()}")
         if self.n_images:
-            text += (f", paired over {self.n_images} {self.unit}; 95% bootstrap confidence "
-                     f"intervals over {self.unit} ({stats.N_RESAMPLES} resamples)")
+            text += (f"; the 95% confidence intervals and the tests resample "
+                     f"{self.interval_note or f'{self.n_images} {self.unit}'} "
+                     f"({resampling.N_RESAMPLES} resamples), so they cover seed-to-seed and "
+                     f"{self._unit_word()}-to-{self._unit_word()} variation")
+            text += self._few_seeds_note()
         else:
             text += " (not computed: the runs have no per_image_metrics.csv)"
         return (text + ". Best value per column in bold, second underlined."
                 + self._budget_note() + self._posterior_note() + self._tier_notes())
+
+    def _few_seeds_note(self) -> str:
+        """Says what the rows' numbers of seeds leave out of their intervals."""
+        seeds = self.table.loc[list(self.per_image), ("", "runs")].dropna().astype(int)
+        notes = ""
+        single = [str(row) for row, n in seeds.items() if n == 1]
+        if single:
+            notes += (f". {', '.join(single)}: one run, so its interval covers the "
+                      f"{self._unit_word()}s only")
+        several = seeds[seeds > 1]
+        if len(several) and several.min() < 5:
+            fewest = int(several.min())
+            notes += (f". With {fewest} seeds a row's seed-to-seed variation rests on {fewest} "
+                      f"values: where it dominates, intervals are too narrow and tests too "
+                      f"ready to reject (measured in benchmarks/README.md)")
+        return notes
+
+    def _unit_word(self) -> str:
+        return {"test images": "image", "features": "feature",
+                "perturbations": "perturbation"}.get(self.unit, self.unit)
 
     def _tier_notes(self) -> str:
         return "".join(f" {note}" for note in self.tier_notes)
@@ -312,65 +338,22 @@ def _board(key: dict, group: pd.DataFrame, sort_by: tuple[str, str], with_stats:
 
 
 def _add_statistics(board: Leaderboard) -> None:
-    """Bootstrap intervals and paired tests from the per-image metrics of the board's runs."""
-    columns = board.metric_columns()
-    nan = pd.DataFrame(np.nan, index=board.table.index, columns=pd.MultiIndex.from_tuples(columns))
-    board.ci_low, board.ci_high = nan.copy(), nan.copy()
-    board.p_value = pd.Series(np.nan, index=board.table.index, dtype=float)
+    """Intervals and paired tests (:mod:`vsbench.leaderboard.statistics`) from the per-image
+    metrics of the board's runs; a row some of whose runs have none gets neither."""
+    frames, folders = {}, {}
     for row, runs in board.runs.groupby("label", sort=False):
-        frames = {folder: stats.read_per_image(folder) for folder in runs["folder"]}
-        lacking = [Path(f).name for f, frame in frames.items() if frame is None]
+        read = {folder: stats.read_per_image(folder) for folder in runs["folder"]}
+        lacking = [Path(f).name for f, frame in read.items() if frame is None]
         if lacking:
             # Intervals from some seeds would not be about the mean of all of them.
             board.notes.append(f"{row}: no confidence interval or paired test - "
-                               f"{len(lacking)} of {len(frames)} runs have no readable "
+                               f"{len(lacking)} of {len(read)} runs have no readable "
                                f"per_image_metrics.csv ({', '.join(lacking)}).")
             continue
-        board.per_image[row] = stats.pool_runs(frames.values())
-    for method, pooled in board.per_image.items():
-        values = pooled.reindex(columns=pd.MultiIndex.from_tuples(columns))
-        low, high = stats.bootstrap_ci(values)
-        board.ci_low.loc[method], board.ci_high.loc[method] = low.to_numpy(), high.to_numpy()
-    board.guidance = _guidance(board, columns)
-    if board.section == "controls":  # no rank, so no test against a best row
-        board.p_value = None
-        return
-    best = board.table.index[0]
-    if best not in board.per_image:
-        return
-    reference = board.per_image[best][board.sort_by]
-    board.n_images = int(reference.notna().sum())
-    for method, pooled in board.per_image.items():
-        if method != best:
-            board.p_value[method] = stats.paired_p_value(pooled[board.sort_by], reference)
-
-
-def _guidance(board: Leaderboard, columns: list[tuple[str, str]]) -> pd.DataFrame | None:
-    """Guided minus unguided, paired per test image (seeds pooled), for every row whose runs
-    all recorded their unguided first estimates; None when no row did."""
-    from vsbench.layout import PER_IMAGE_UNGUIDED_FILE
-
-    rows = {}
-    for row, runs in board.runs.groupby("label", sort=False):
-        if row not in board.per_image:
-            continue
-        frames = [stats.read_per_image(f, PER_IMAGE_UNGUIDED_FILE) for f in runs["folder"]]
-        if any(frame is None for frame in frames):
-            continue
-        guided, unguided = board.per_image[row], stats.pool_runs(frames)
-        values = {}
-        for col in columns:
-            if col not in guided.columns or col not in unguided.columns:
-                continue
-            a, b = guided[col].align(unguided[col], join="inner")
-            values[(*col, "diff")] = float((a - b).mean())
-            values[(*col, "p")] = stats.paired_p_value(a, b)
-        rows[row] = values
-    if not rows:
-        return None
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
-    return frame
+        frames[row] = [stats.pool_runs([frame]) for frame in read.values()]
+        folders[row] = [Path(f) for f in read]
+    add_statistics(board, frames, folders,
+                   guidance=lambda design: guidance(board, frames, folders, design))
 
 
 def mark_stale(boards: list[Leaderboard], data_root: Path) -> list[Leaderboard]:

@@ -94,11 +94,14 @@ def formatted(board: Leaderboard, fmt: str, digits: int = 3, ranked: bool = True
 
 
 GUIDANCE_TITLE = "Guided minus unguided (the same runs' unguided first estimates, same noise)"
+# How the guidance table's p is made (each run paired with its own first estimates).
+GUIDANCE_TEST = ("p: hierarchical bootstrap over seeds and wells, each run paired with its "
+                 "own first estimates")
 
 
 def guidance_table(board: Leaderboard, digits: int = 3) -> pd.DataFrame | None:
     """Per guided row: for each channel and the Average, the mean paired difference of the
-    board's sort metric (and SSIM), guided minus unguided, with its Wilcoxon p; or None."""
+    board's sort metric (and SSIM), guided minus unguided, with its bootstrap p; or None."""
     if board.guidance is None:
         return None
     metrics = list(dict.fromkeys([board.sort_by[1], "ssim"]))
@@ -118,7 +121,7 @@ def guidance_table(board: Leaderboard, digits: int = 3) -> pd.DataFrame | None:
 
 def guidance_numbers(board: Leaderboard) -> pd.DataFrame | None:
     """:func:`guidance_table`'s numbers (for the CSV): per guided row and channel, the mean
-    guided-minus-unguided difference of every metric recorded and its Wilcoxon p."""
+    guided-minus-unguided difference of every metric recorded and its bootstrap p."""
     if board.guidance is None:
         return None
     out = pd.DataFrame(index=board.guidance.index)
@@ -132,8 +135,7 @@ def _guidance_markdown(board: Leaderboard) -> str:
     table = guidance_table(board)
     if table is None:
         return ""
-    return (f"\n{GUIDANCE_TITLE}; p: Wilcoxon signed-rank over test images (seeds "
-            f"pooled):\n\n" + table.to_markdown() + "\n")
+    return f"\n{GUIDANCE_TITLE}; {GUIDANCE_TEST}:\n\n" + table.to_markdown() + "\n"
 
 
 def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -196,8 +198,7 @@ def to_latex(board: Leaderboard) -> str:
     if guidance is not None:
         guidance.index = [_latex_escape(str(m)) for m in guidance.index]
         guidance = guidance.map(lambda v: v.replace("<", "$<$"))
-        caption = _latex_escape(f"{GUIDANCE_TITLE} - {board.title()}; p: Wilcoxon signed-rank "
-                                "over test images (seeds pooled)")
+        caption = _latex_escape(f"{GUIDANCE_TITLE} - {board.title()}; {GUIDANCE_TEST}")
         text += "\n" + guidance.reset_index(names="method").to_latex(
             escape=False, index=False, caption=caption,
             column_format="l" + "r" * guidance.shape[1])
@@ -220,8 +221,8 @@ def guidance_html(board: Leaderboard) -> str:
     if guidance is None:
         return ""
     guidance.index = [html.escape(str(m)) for m in guidance.index]
-    return (f"<h4>{html.escape(GUIDANCE_TITLE)}</h4>\n<p class=\"caption\">p: Wilcoxon "
-            "signed-rank over test images (seeds pooled).</p>\n"
+    return (f"<h4>{html.escape(GUIDANCE_TITLE)}</h4>\n<p class=\"caption\">"
+            f"{html.escape(GUIDANCE_TEST)}.</p>\n"
             + guidance.reset_index(names="method").to_html(index=False, border=0,
                                                            classes="leaderboard"))
 
@@ -263,7 +264,7 @@ def export(boards: list[Leaderboard], fmt: str, path: Path) -> Path:
 # ---- the terminal -------------------------------------------------------------------------
 
 def print_board(console: Console, board: Leaderboard) -> None:
-    """Print a leaderboard. Each cell is mean ± std over runs with the bootstrap confidence
+    """Print a leaderboard. Each cell is mean ± std over runs with the hierarchical bootstrap confidence
     interval below it. Layout by terminal width: one wide table; else one table per metric
     (channels and Average as columns); else, on narrow terminals, one table per metric with
     methods as columns (rank and p as the last rows). Every label, title and caption is

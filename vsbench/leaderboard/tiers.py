@@ -1,7 +1,7 @@
 """Leaderboards of the biological tiers (``vsbench compare --tier instance|features|all``).
 
 The same rows (configurations, one run per seed), grouping, means, spreads, ranks,
-bootstrap intervals and paired Wilcoxon tests as the pixel tier
+hierarchical bootstrap intervals and paired tests as the pixel tier
 (:mod:`vsbench.leaderboard.board`), on other columns:
 
 - ``instance``: per object kind (nuclei, cells) the mean over test images of F1, precision,
@@ -34,6 +34,7 @@ from vsbench.layout import (FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE, PER_IM
                             PROFILES_MAP_FILE)
 from vsbench.leaderboard.board import Leaderboard, board_groups
 from vsbench.leaderboard.configurations import count_runs
+from vsbench.leaderboard.statistics import add_statistics
 from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, row_epochs, run_epochs
 from vsbench.leaderboard.later_tiers import (ACTIVITY, CROSS_MODAL, posterior_units,
                                              profile_units)
@@ -274,28 +275,12 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
 
 
 def _add_statistics(board: Leaderboard, tier: str) -> None:
-    """Bootstrap intervals and paired tests over the tier's units (images or features)."""
-    columns = board.metric_columns()
-    index = pd.MultiIndex.from_tuples(columns)
-    board.ci_low = pd.DataFrame(np.nan, index=board.table.index, columns=index)
-    board.ci_high = board.ci_low.copy()
-    board.p_value = pd.Series(np.nan, index=board.table.index, dtype=float)
+    """Intervals and paired tests over the tier's units (:mod:`vsbench.leaderboard.statistics`)."""
+    frames, folders = {}, {}
     for row, runs in board.runs.groupby("label", sort=False):
-        frames = [per_unit(folder, tier) for folder in runs["folder"]]
-        frames = [f for f in frames if f is not None]
-        if frames:  # the mean over seeds, unit by unit
-            board.per_image[row] = pd.concat(frames).groupby(level=0).mean()
-    for label, pooled in board.per_image.items():
-        low, high = stats.bootstrap_ci(pooled.reindex(columns=index))
-        board.ci_low.loc[label], board.ci_high.loc[label] = low.to_numpy(), high.to_numpy()
-    if board.section == "controls":  # no rank, so no test against a best row
-        board.p_value = None
-        return
-    best = board.table.index[0]
-    if best not in board.per_image:
-        return
-    reference = board.per_image[best][board.sort_by]
-    board.n_images = int(reference.notna().sum())
-    for label, pooled in board.per_image.items():
-        if label != best:
-            board.p_value[label] = stats.paired_p_value(pooled[board.sort_by], reference)
+        read = [(Path(folder), per_unit(folder, tier)) for folder in runs["folder"]]
+        read = [(folder, frame) for folder, frame in read if frame is not None]
+        if read:
+            frames[row] = [frame for _, frame in read]
+            folders[row] = [folder for folder, _ in read]
+    add_statistics(board, frames, folders)

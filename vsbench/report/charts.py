@@ -46,7 +46,7 @@ def grouped_axes_inches(n_groups: int, n_bars: int, labels: Sequence[str]) -> fl
 
 def bar_charts(board: Leaderboard, palette: Palette) -> list[Image]:
     """One grouped bar chart per metric: channels (and the Average) on the x axis, one bar per
-    method in rank order, error bars the 95% bootstrap interval over test images."""
+    method in rank order, error bars the 95% interval (hierarchical bootstrap over seeds and wells)."""
     plt = pyplot()
     channels, methods = board.channels(), list(board.table.index)
     colors = palette.colors(methods)
@@ -78,7 +78,7 @@ def bar_charts(board: Leaderboard, palette: Palette) -> list[Image]:
         ax.axhline(0, color="gray", linewidth=0.5)
         legend_outside(ax, methods)
         ax.grid(axis="y", alpha=0.3)
-        what = (f"95% bootstrap CI over {board.n_images} test images" if board.n_images
+        what = (f"95% CI resampling {board.interval_note}" if board.n_images
                 else "no per-image metrics, so no intervals")
         charts.append(figure_image(
             fig, f"{metric.upper()} per channel",
