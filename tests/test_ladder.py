@@ -87,3 +87,24 @@ def test_every_tier_orders_what_it_can(ladder):
     assert scores["noise-0.05"]["activity mAP"] > scores["real"]["activity mAP"]
     assert "activity mAP ranks noisy, blurred" in LADDER_NOTES["profiles"]
     assert "expected orders right" in output
+    # the posterior tier on ensembles of known spread around the same real stains
+    assert all(c["ok"] for c in record["posterior_checks"]), record["posterior_checks"]
+    assert "posterior tier: 4-sample ensembles of known spread" in output
+
+
+def test_posterior_rungs_order_spread_and_land_on_the_formulas():
+    """Samples as wide as the truth's spread are calibrated: outside_range 2/(S+1) exactly
+    (0.40 at 4 samples), coverage near (S-1)/(S+1) x level; half as wide covers less and
+    misses the range more, twice as wide the opposite."""
+    from vsbench.ladder import check_posterior, posterior_rungs
+
+    rng = np.random.default_rng(0)
+    real = rng.uniform(0.2, 0.8, (6, 2, 32, 32))
+    scores = posterior_rungs(real)
+    assert scores["calibrated"]["outside_range"] == pytest.approx(0.4, abs=0.02)
+    assert scores["too narrow (x0.5)"]["outside_range"] > 0.55
+    assert scores["too wide (x2)"]["coverage_50"] > 0.42
+    assert all(c["ok"] for c in check_posterior(scores))
+    # a check that fails is reported as such, not hidden
+    swapped = {**scores, "calibrated": scores["too wide (x2)"]}
+    assert not all(c["ok"] for c in check_posterior(swapped))

@@ -17,6 +17,13 @@ From the test split's real stains (read as a run reads them) it makes:
 Each is scored with :func:`vsbench.engine.submitted.score_submission` (pixel, instance,
 feature and profile tiers) into a results folder of its own; :func:`check_orders` lists the
 orders each tier's headline metric gets right or wrong.
+
+The posterior tier needs ensembles, which a submission does not have: :func:`posterior_rungs`
+makes ensembles of known spread around the real stains (the truth and the S samples drawn
+around the real stain with SD ``sd``; the samples' SD exact, halved or doubled) and scores
+them with the tier's own code (:class:`vsbench.posterior.PosteriorScores`);
+:func:`check_posterior` says whether coverage and ``outside_range`` order them and whether
+the calibrated one lands where the formulas say.
 """
 
 from __future__ import annotations
@@ -40,6 +47,14 @@ HEADLINES: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 # the tiers that must see swapped biology's loss
 BIOLOGY = ("median feature r", "activity mAP", "cross-modal mAP")
+# The posterior rungs: the samples' SD relative to the truth's (1: calibrated).
+SPREADS = {"calibrated": 1.0, "too narrow (x0.5)": 0.5, "too wide (x2)": 2.0}
+POSTERIOR_SD = 0.05
+POSTERIOR_SAMPLES = 4
+# How far the calibrated rung may sit from the formulas: outside_range is exact for any
+# continuous distribution; the interval coverage's formula is exact for uniform values only
+# (normal ones reach about 0.32 / 0.56 at S = 4: vsbench.posterior.calibrated_coverage).
+OUTSIDE_TOLERANCE, COVERAGE_TOLERANCE = 0.02, 0.035
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,77 @@ def check_orders(scores: dict[str, dict[str, float]], tolerance: float = 0.0
     return out
 
 
+def posterior_rungs(real: np.ndarray, n_samples: int = POSTERIOR_SAMPLES,
+                    sd: float = POSTERIOR_SD, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Per spread of :data:`SPREADS`, the posterior tier's Average scores of ensembles around
+    ``real`` ``(N, C, H, W)``: the truth ``real + N(0, sd)``, the ``n_samples`` samples
+    ``real + N(0, sd * spread)``, both clipped to [0, 1] as stains are."""
+    from vsbench.posterior import PosteriorScores
+
+    real = np.asarray(real, dtype=np.float64)
+    channels = [f"c{c}" for c in range(real.shape[1])]
+    out = {}
+    for name, spread in SPREADS.items():
+        rng = np.random.default_rng(seed)
+        scores = PosteriorScores(channels)
+        for i, field in enumerate(real):
+            truth = np.clip(field + rng.normal(0, sd, field.shape), 0, 1)
+            samples = np.clip(field[None] + rng.normal(0, sd * spread,
+                                                       (n_samples, *field.shape)), 0, 1)
+            scores.add(str(i), samples, truth)
+        average = scores.summary()["average"]
+        out[name] = {k: average[k] for k in ("coverage_50", "coverage_90", "outside_range",
+                                             "crps")}
+    return out
+
+
+def check_posterior(scores: dict[str, dict[str, float]],
+                    n_samples: int = POSTERIOR_SAMPLES) -> list[dict]:
+    """What the posterior rungs must show: coverage rising and ``outside_range`` falling from
+    the too-narrow to the too-wide ensemble, and the calibrated one at the formulas' values
+    (``outside_range`` within :data:`OUTSIDE_TOLERANCE` of 2/(S+1), coverage within
+    :data:`COVERAGE_TOLERANCE` of (S-1)/(S+1) x level)."""
+    from vsbench.posterior import calibrated_coverage, calibrated_outside
+
+    narrow, calibrated, wide = (scores[name] for name in ("too narrow (x0.5)", "calibrated",
+                                                          "too wide (x2)"))
+    checks = []
+    for column in ("coverage_50", "coverage_90"):
+        checks.append({"check": f"{column}: narrow < calibrated < wide",
+                       "ok": bool(narrow[column] < calibrated[column] < wide[column])})
+        level = int(column.split("_")[1]) / 100
+        expected = calibrated_coverage(level, n_samples)
+        checks.append({"check": f"{column} of the calibrated ensemble ~ {expected:.2f}",
+                       "value": calibrated[column],
+                       "ok": bool(abs(calibrated[column] - expected) <= COVERAGE_TOLERANCE)})
+    checks.append({"check": "outside_range: narrow > calibrated > wide",
+                   "ok": bool(narrow["outside_range"] > calibrated["outside_range"]
+                              > wide["outside_range"])})
+    expected = calibrated_outside(n_samples)
+    checks.append({"check": f"outside_range of the calibrated ensemble ~ {expected:.2f}",
+                   "value": calibrated["outside_range"],
+                   "ok": bool(abs(calibrated["outside_range"] - expected)
+                              <= OUTSIDE_TOLERANCE)})
+    return checks
+
+
+def real_test_stains(dataset: str, data_root: Path, size: int
+                ) -> tuple[list[str], list[str], np.ndarray]:
+    """The test split's ids, each field's perturbation, and the real stains at ``size``."""
+    from vsbench.data.splits import load_or_create_split
+    from vsbench.engine.rescore import real_stains
+    from vsbench.layout import dataset_folder
+    from vsbench.plugins import default_registry
+
+    source = default_registry().dataset(dataset).spec.factory(Path(data_root))
+    split = load_or_create_split(source.records(),
+                                 dataset_folder(data_root, dataset).split_manifest)
+    ids = list(split.ids("test"))
+    by_id = {r.sample_id: r for r in source.records()}
+    perturbations = [str(by_id[i].labels.get("perturbation")) for i in ids]
+    return ids, perturbations, real_stains(source, Path(data_root), ids, size)
+
+
 def run_ladder(dataset: str, results: Path, data_root: Path, size: int = 64, seed: int = 0,
                noise: Iterable[float] = NOISE_LEVELS, blur: Iterable[float] = BLUR_SIGMAS,
                console=None) -> dict[str, dict[str, float]]:
@@ -141,20 +227,10 @@ def run_ladder(dataset: str, results: Path, data_root: Path, size: int = 64, see
     values."""
     import tempfile
 
-    from vsbench.data.splits import load_or_create_split
-    from vsbench.engine.rescore import real_stains
     from vsbench.engine.submitted import score_submission
-    from vsbench.layout import dataset_folder
-    from vsbench.plugins import default_registry
     from vsbench.progress import progress_bar
 
-    source = default_registry().dataset(dataset).spec.factory(Path(data_root))
-    split = load_or_create_split(source.records(),
-                                 dataset_folder(data_root, dataset).split_manifest)
-    ids = list(split.ids("test"))
-    by_id = {r.sample_id: r for r in source.records()}
-    perturbations = [str(by_id[i].labels.get("perturbation")) for i in ids]
-    real = real_stains(source, Path(data_root), ids, size)
+    ids, perturbations, real = real_test_stains(dataset, data_root, size)
     made = make_rungs(real, perturbations, seed, noise, blur)
     scores: dict[str, dict[str, float]] = {}
     with progress_bar(console, "ladder", len(made)) as bar:

@@ -32,11 +32,15 @@ def validate_tiers(
     intensities swapped to another perturbation's (cells in place, biology gone); the mean
     image; its channels in another order. Every tier must put the real stain first and score
     more noise or blur lower; the feature and profile tiers must put the swapped biology below
-    the real stain. Orders a tier misses are listed: what it cannot tell apart.
+    the real stain. Orders a tier misses are listed: what it cannot tell apart. The posterior
+    tier is checked on 4-sample ensembles of known spread around the real stain (calibrated,
+    half and twice too wide): its coverage and outside_range must order them, and the
+    calibrated one must land where the formulas say.
     """
     from rich.table import Table
 
-    from vsbench.ladder import HEADLINES, check_orders, run_ladder
+    from vsbench.ladder import (HEADLINES, POSTERIOR_SAMPLES, check_orders, check_posterior,
+                                posterior_rungs, real_test_stains, run_ladder)
 
     checks.output_folder(results, "--results")
     checks.output_folder(data_root, "--data-root")
@@ -57,9 +61,25 @@ def validate_tiers(
     for o in missed:
         out.print(f"  {o['tier']}: {o['better']} ({o['better_value']:.3f}) not above "
                   f"{o['worse']} ({o['worse_value']:.3f})", highlight=False)
+    posterior = posterior_rungs(real_test_stains(dataset, data_root, size)[2])
+    posterior_checks = check_posterior(posterior)
+    table = Table(title=f"posterior tier: {POSTERIOR_SAMPLES}-sample ensembles of known spread "
+                        "around the real stain")
+    for column in ("rung", "coverage 50", "coverage 90", "outside range", "CRPS"):
+        table.add_column(column, justify="left" if column == "rung" else "right")
+    for rung, values in posterior.items():
+        table.add_row(rung, *(f"{values[k]:.3f}" for k in ("coverage_50", "coverage_90",
+                                                           "outside_range", "crps")))
+    out.print(table)
+    for check in posterior_checks:
+        value = f" ({check['value']:.3f})" if "value" in check else ""
+        out.print(f"  {'ok' if check['ok'] else 'MISSED'}: {check['check']}{value}",
+                  highlight=False)
     path = output or results / "ladder.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     plain = json.loads(json.dumps({"dataset": dataset, "size": size, "scores": scores,
-                                   "orders": orders}), parse_constant=lambda _: None)
+                                   "orders": orders, "posterior": posterior,
+                                   "posterior_checks": posterior_checks}),
+                       parse_constant=lambda _: None)
     atomic.write_text(path, json.dumps(plain, indent=1))  # NaN (not scored) as null
     out.print(f"wrote {path}", highlight=False)
