@@ -1,4 +1,5 @@
-"""Discovery of method and dataset plugins through entry points, and the registry users query.
+"""Discovery of method, dataset and tier plugins through entry points, and the registry users
+query.
 
 Every plugin, the built-in ones included, is a module named by an entry point in the group
 ``vsbench``. Each is loaded on its own: one that fails to import or whose hook raises is recorded
@@ -16,6 +17,7 @@ from typing import Any, Iterable
 import pluggy
 
 from vsbench.spec import ENTRY_POINT_GROUP, PROJECT, DatasetSpec, HookSpecs, MethodSpec
+from vsbench.tiers.contract import TierSpec
 
 
 from vsbench.errors import PluginError
@@ -58,6 +60,7 @@ class Registry:
 
     methods: dict[str, Registered] = field(default_factory=dict)
     datasets: dict[str, Registered] = field(default_factory=dict)
+    tiers: dict[str, Registered] = field(default_factory=dict)  # plugins' (vsbench.tiers)
     broken: list[BrokenPlugin] = field(default_factory=list)
 
     def method(self, name: str) -> Registered:
@@ -136,6 +139,7 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None,
             pm.register(plugin, name=origin.entry_point)
             methods = [m for batch in pm.hook.vsbench_methods() for m in batch]
             datasets = [d for batch in pm.hook.vsbench_datasets() for d in batch]
+            tiers = [t for batch in pm.hook.vsbench_tiers() for t in batch]
             for spec in methods:
                 if not isinstance(spec, MethodSpec):
                     raise TypeError(f"vsbench_methods returned {type(spec).__name__}, "
@@ -144,6 +148,10 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None,
                 if not isinstance(spec, DatasetSpec):
                     raise TypeError(f"vsbench_datasets returned {type(spec).__name__}, "
                                     "not vsbench.DatasetSpec")
+            for spec in tiers:
+                if not isinstance(spec, TierSpec):
+                    raise TypeError(f"vsbench_tiers returned {type(spec).__name__}, "
+                                    "not vsbench.tiers.TierSpec")
         except Exception as exc:  # a broken plugin must not break the others
             registry.broken.append(BrokenPlugin(origin, f"{type(exc).__name__}: {exc}"))
             continue
@@ -151,6 +159,8 @@ def build_registry(entry_points: Iterable[md.EntryPoint] | None = None,
             _add(registry.methods, spec, origin, "method")
         for spec in datasets:
             _add(registry.datasets, spec, origin, "dataset")
+        for spec in tiers:
+            _add(registry.tiers, spec, origin, "tier")
     return registry
 
 

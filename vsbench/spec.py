@@ -108,3 +108,9 @@ class HookSpecs:
     @hookspec
     def vsbench_datasets(self) -> list[DatasetSpec]:
         """Return the dataset sources this plugin provides."""
+
+    @hookspec
+    def vsbench_tiers(self) -> list:
+        """Return the evaluation tiers this plugin provides
+        (:class:`vsbench.tiers.TierSpec`: its columns, sort, unit, files, reader and scoring
+        function; :mod:`vsbench.tiers.contract`)."""

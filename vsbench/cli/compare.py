@@ -56,8 +56,9 @@ def compare(
                              "ranked on the Average r), profiles (well-level phenotypic "
                              "activity mAP per perturbation, real stain beside each method), "
                              "posterior (ensemble CRPS, 50/90 % coverage, diversity, sample "
-                             "mean; ranked on the Average CRPS) or all. --channels, --metrics and "
-                             "--sort-by apply to the pixel tier."),
+                             "mean; ranked on the Average CRPS), a tier a plugin registers, or "
+                             "all. --channels, --metrics and --sort-by apply to the pixel "
+                             "tier."),
 ) -> None:
     """Rank finished runs on leaderboards.
 
@@ -86,10 +87,10 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
     """Print the leaderboards of ``results`` for ``tier`` (warnings for skipped run folders
     on stderr) and, with ``fmt``, export them. :class:`NothingToShow` without completed
     runs."""
-    from vsbench.leaderboard.tiers import TIER_CHOICES
+    from vsbench.leaderboard.tiers import tier_choices
 
-    if tier not in TIER_CHOICES:
-        raise LeaderboardError(f"--tier {tier}: choose one of {', '.join(TIER_CHOICES)}.")
+    if tier not in tier_choices():
+        raise LeaderboardError(f"--tier {tier}: choose one of {', '.join(tier_choices())}.")
     from vsbench.leaderboard import (FORMATS, build_leaderboards, export, filter_runs,
                                      load_runs, mark_stale, parse_metrics, parse_sort_by,
                                      print_board, select_columns)
@@ -140,7 +141,7 @@ def print_perturbations(out, board) -> None:
     each method's (mean over its runs), and the real-vs-virtual agreement."""
     from rich.table import Table
 
-    from vsbench.leaderboard.later_tiers import perturbation_table
+    from vsbench.tiers.profiles import perturbation_table
 
     folders = {label: list(group["folder"]) for label, group in board.runs.groupby(
         "label", sort=False)}
@@ -166,11 +167,10 @@ def tier_boards(results: Path, data_root: Path, tier: str, dataset: str | None,
     """The leaderboards of the instance, feature, profile and posterior tiers (``tier``: one
     of them or all; pixel: none); notes for runs without the tier on stderr."""
     from vsbench.leaderboard import filter_runs, mark_stale
-    from vsbench.leaderboard.tiers import build_tier_boards, load_tier_runs
+    from vsbench.leaderboard.tiers import board_tiers, build_tier_boards, load_tier_runs
 
     boards = []
-    for name in [t for t in ("instance", "features", "profiles", "posterior")
-                 if tier in (t, "all")]:
+    for name in [t for t in board_tiers() if tier in (t, "all")]:
         runs, notes = load_tier_runs(results, name)
         for note in notes:
             if not note.startswith("skipped"):  # the pixel tier already named those

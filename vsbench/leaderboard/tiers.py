@@ -1,23 +1,17 @@
-"""Leaderboards of the biological tiers (``vsbench compare --tier instance|features|all``).
+"""Leaderboards of every tier but the pixel one (``vsbench compare --tier NAME|all``).
 
 The same rows (configurations, one run per seed), grouping, means, spreads, ranks,
 hierarchical bootstrap intervals and paired tests as the pixel tier
-(:mod:`vsbench.leaderboard.board`), on other columns:
-
-- ``instance``: per object kind (nuclei, cells) the mean over test images of F1, precision,
-  recall, mean matched IoU, AP and relative count error (``metrics.json`` ``biometrics``);
-  intervals and tests over test images (``per_image_instance.csv``). Ranked on nuclei F1.
-- ``features``: per channel, and their Average, the mean over its cp-measure features of the
-  real-vs-predicted Pearson r over cells (``feature_r``) and the fraction of features with
-  r >= 0.5 (``feature_good``), from ``feature_scores.csv``; intervals and tests over
-  features (paired by channel and feature name). Ranked on Average feature_r.
-
-- ``posterior`` and ``profiles``: :mod:`vsbench.leaderboard.later_tiers` (over test images,
-  ranked on Average CRPS; over treated perturbations, ranked on the virtual stain's mAP).
+(:mod:`vsbench.leaderboard.board`), on the columns each tier declares
+(:class:`vsbench.tiers.TierSpec`: metrics and directions, default sort, unit, per-unit
+reader, notes; the built-in ones are described in :mod:`vsbench.tiers.instance`,
+:mod:`~vsbench.tiers.features`, :mod:`~vsbench.tiers.profiles` and
+:mod:`~vsbench.tiers.posterior`). Two tiers still have board rules of their own here: the
+posterior board's ensemble sizes (point masses never bold on sampler-only columns) and the
+profile board's cross-modal sort where every row has it.
 
 A counted run without the tier (made before it, or on a channel set without DNA) is named in
-a note with the command that scores it.
-"""
+a note with the command that scores it."""
 
 from __future__ import annotations
 
@@ -28,37 +22,31 @@ import numpy as np
 import pandas as pd
 
 from vsbench import stats
-from vsbench.biometrics.feature_scores import GOOD_CORRELATION
 from vsbench.errors import ResultsError
-from vsbench.layout import (FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE, PER_IMAGE_POSTERIOR_FILE,
-                            PROFILES_MAP_FILE)
 from vsbench.leaderboard.board import Leaderboard, board_groups
 from vsbench.leaderboard.configurations import count_runs
 from vsbench.leaderboard.statistics import add_statistics
 from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, row_epochs, run_epochs
-from vsbench.leaderboard.later_tiers import (ACTIVITY, CROSS_MODAL, posterior_units,
-                                             profile_units)
 from vsbench.readback import reading
-from vsbench.protocol import (AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER, INSTANCE_METRICS,
-                              POSTERIOR_METRICS, PROFILE_METRICS, SAMPLER_ONLY)
+from vsbench.protocol import AVERAGE, SAMPLER_ONLY
 from vsbench.store import ResultsStore
+from vsbench.tiers.profiles import ACTIVITY, CROSS_MODAL
+from vsbench.tiers.registry import all_tiers, built_in, tier as tier_spec
 
-TIER_CHOICES = ("pixel", "instance", "features", "profiles", "posterior", "all")
-DEFAULT_SORTS = {"instance": ("nuclei", "f1"), "features": (AVERAGE, "feature_r"),
-                 "posterior": (AVERAGE, "crps"), "profiles": (ACTIVITY, "map")}
-TIER_METRICS = {"instance": INSTANCE_METRICS, "features": FEATURE_METRICS,
-                "posterior": POSTERIOR_METRICS, "profiles": PROFILE_METRICS}
-TIER_UNITS = {"instance": "test images", "features": "features", "posterior": "test images",
-              "profiles": "perturbations"}
+
+def tier_choices() -> tuple[str, ...]:
+    """``compare --tier``'s choices: every tier of the registry, and ``all``."""
+    return (*all_tiers(), "all")
+
+
+def board_tiers() -> list[str]:
+    """The tiers with boards of their own here (the pixel board is
+    :mod:`vsbench.leaderboard.board`'s)."""
+    return [name for name in all_tiers() if name != "pixel"]
 
 
 def _number(value) -> float:
     return float(value) if isinstance(value, (int, float)) else math.nan
-
-
-# The file each tier's per-unit values are read from (posterior: the first of its files).
-TIER_FILES = {"instance": PER_IMAGE_INSTANCE_FILE, "features": FEATURE_SCORES_FILE,
-              "posterior": PER_IMAGE_POSTERIOR_FILE, "profiles": PROFILES_MAP_FILE}
 
 
 def per_unit(folder: Path, tier: str, expected_units: int | None = None
@@ -67,12 +55,13 @@ def per_unit(folder: Path, tier: str, expected_units: int | None = None
     ``(channel, metric)``; None when the run has no such file. A file that is there but
     cannot be read, or holds fewer units than ``expected_units``, is a :class:`ResultsError`
     naming it (a fragment must not be ranked as the whole)."""
-    path = Path(folder) / TIER_FILES[tier]
+    spec = tier_spec(tier)
+    path = Path(folder) / spec.files[0]
     if not path.is_file():
         return None
     with reading(path, f"score the tier again with `vsbench evaluate --tier {tier} "
                        f"{folder}`."):
-        values = _read_units(Path(folder), tier)
+        values = spec.read_units(Path(folder))
         if values is None:
             raise ValueError("not the table this tier writes")
     if expected_units is not None and len(values) < expected_units:
@@ -82,48 +71,14 @@ def per_unit(folder: Path, tier: str, expected_units: int | None = None
     return values
 
 
-def _read_units(folder: Path, tier: str) -> pd.DataFrame | None:
-    if tier == "posterior":
-        return posterior_units(folder, strict=True)
-    if tier == "profiles":
-        return profile_units(folder, strict=True)
-    if tier == "instance":
-        frame = pd.read_csv(folder / PER_IMAGE_INSTANCE_FILE,
-                            dtype={"sample_id": str, "objects": str})
-        wide = frame.set_index(["sample_id", "objects"])[list(INSTANCE_METRICS)].unstack(
-            "objects").swaplevel(axis=1)
-        return wide.astype(float)
-    frame = pd.read_csv(folder / FEATURE_SCORES_FILE, dtype={"channel": str, "feature": str})
-    frame = frame[~frame["channel"].str.contains("|", regex=False)]
-    frame = frame.assign(feature_r=frame["pearson"].astype(float),
-                         feature_good=np.where(frame["pearson"].notna(),
-                                               (frame["pearson"] >= GOOD_CORRELATION) * 1.0,
-                                               np.nan))
-    wide = frame.set_index(["feature", "channel"])[list(FEATURE_METRICS)].unstack(
-        "channel").swaplevel(axis=1)
-    for metric in FEATURE_METRICS:
-        wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
-    return wide
-
-
 def expected_units(record, tier: str) -> int | None:
     """How many units the run's tier summary says it scored (None: not recorded)."""
-    if tier in ("instance", "posterior"):
-        return int(record.n_test_images)
-    if tier == "profiles":
-        n = ((record.profiles or {}).get("virtual") or {}).get("n_perturbations")
-        return int(n) if isinstance(n, int) else None
-    return None
+    return tier_spec(tier).expected_units(record)
 
 
 def has_tier(record, tier: str) -> bool:
     """Whether a run's metrics record has scores of ``tier`` (not skipped, not failed)."""
-    if tier in ("posterior", "profiles"):
-        summary = getattr(record, tier, None) or {}
-        if not summary or "error" in summary or summary.get("skipped"):
-            return False
-        return tier == "posterior" or "mean_map" in (summary.get("virtual") or {})
-    return bool((record.biometrics or {}).get(tier))
+    return tier_spec(tier).has(record)
 
 
 def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str]]:
@@ -141,7 +96,7 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
         base.update(method=record.method, configuration=item.configuration, label=item.label,
                     seed=record.seed, run=folder.name, folder=str(folder), control=control,
                     n_samples=_ensemble_size(record) if tier == "posterior" else math.nan,
-                    tier_version=_tier_version(record, tier),
+                    tier_version=tier_spec(tier).version(record),
                     epochs=run_epochs(item.run.config))
         try:
             values = (per_unit(folder, tier, expected_units(record, tier))
@@ -166,17 +121,8 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
 
 
 # What the known-answer ladder (vsbench.ladder, benchmarks/README.md) found a tier cannot
-# order on the default data: said under its board.
-LADDER_NOTES = {
-    "instance": "The known-answer ladder: nuclei F1 does not separate small noise (SD 0.05 "
-                "and 0.1 both 0.997).",
-    "profiles": "The known-answer ladder: the activity mAP ranks noisy, blurred and "
-                "channel-swapped copies of the real stain above the real stain (it measures "
-                "how alike replicate wells are, not fidelity); the cross-modal mAP ranks "
-                "heavy noise and blur, channel swaps and a mean image below it, but not noise "
-                "of SD 0.05, a 1 px blur or intensities swapped between perturbations (4 "
-                "perturbations and 2 replicate wells on the default data).",
-}
+# order on the default data: said under its board (each tier declares its own notes).
+LADDER_NOTES = {name: " ".join(spec.notes) for name, spec in built_in().items() if spec.notes}
 
 
 def labelled_methods(methods: set[str]) -> list[str]:
@@ -191,7 +137,7 @@ def labelled_methods(methods: set[str]) -> list[str]:
 def _tier_notes(tier: str, group: pd.DataFrame) -> list[str]:
     """What a tier's board must say: the ladder's limits, and runs scored under different
     versions of the tier (whose values are not computed the same way)."""
-    notes = [LADDER_NOTES[tier]] if tier in LADDER_NOTES else []
+    notes = list(tier_spec(tier).notes)
     if tier == "profiles":
         given = labelled_methods(set(group["method"]))
         if given:
@@ -207,13 +153,6 @@ def _tier_notes(tier: str, group: pd.DataFrame) -> list[str]:
                          f"({listed}); rescore the older ones with `vsbench evaluate --tier "
                          f"{tier} RUN...` to compare them on one footing.")
     return notes
-
-
-def _tier_version(record, tier: str) -> float:
-    """The version of the tier's summary in a run's record (NaN: not recorded)."""
-    summary = getattr(record, tier, None) if tier in ("profiles", "posterior") else None
-    version = (summary or {}).get("version")
-    return float(version) if isinstance(version, int) else math.nan
 
 
 def _ensemble_size(record) -> float:
@@ -235,7 +174,8 @@ def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
 
 def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Leaderboard:
     """One board of ``tier`` for one comparability key and section."""
-    metrics = TIER_METRICS[tier]
+    spec = tier_spec(tier)
+    metrics = spec.metrics
     channel_order = list(dict.fromkeys(group["channel"]))
     if AVERAGE in channel_order:
         channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
@@ -254,11 +194,11 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
     table = table[columns]
     std = std[columns]
     table[("", "runs")] = group.groupby("label")["seed"].nunique()
-    sort_by = DEFAULT_SORTS[tier] if DEFAULT_SORTS[tier] in columns else columns[0]
+    sort_by = spec.default_sort if spec.default_sort in columns else columns[0]
     if tier == "profiles" and (CROSS_MODAL, "map") in columns and not table[
             (CROSS_MODAL, "map")].isna().any():  # the biologist's question, where all have it
         sort_by = (CROSS_MODAL, "map")
-    table = table.sort_values(sort_by, ascending=not HIGHER_IS_BETTER[sort_by[1]],
+    table = table.sort_values(sort_by, ascending=not spec.higher_is_better[sort_by[1]],
                               kind="stable", na_position="last")
     table.index.name = "method"
     per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
@@ -266,7 +206,7 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
     notes = _tier_notes(tier, group)
     board = Leaderboard(key, table, std=std.loc[table.index],
                         sort_by=sort_by, runs=per_run.reset_index(drop=True),
-                        unit=TIER_UNITS[tier], tier=tier, section=section,
+                        unit=spec.unit, tier=tier, section=section,
                         ensemble_sizes=sizes, epochs=row_epochs(group), tier_notes=notes)
     if section == "methods":  # controls are never ranked
         board.rank = stats.rank(table[sort_by], sort_by[1])

@@ -17,7 +17,7 @@ import pandas as pd
 
 from vsbench.layout import POSTERIOR_SAMPLES_FILE
 from vsbench.leaderboard import Leaderboard
-from vsbench.leaderboard.later_tiers import perturbation_table
+from vsbench.tiers.profiles import perturbation_table
 from vsbench.report.charts import PAGE_INCHES, grouped_axes_inches, legend_outside
 from vsbench.report.images import Image, figure_image
 from vsbench.report.methods import REAL_STAIN, Palette, first_runs, ranked_runs

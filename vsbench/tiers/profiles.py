@@ -1,68 +1,24 @@
-"""Per-unit values of the profile and posterior tiers, for their leaderboards, and the
-profile tier's per-perturbation table (torch-free).
-
-- ``posterior``: per test image, per channel and their Average, the ensemble CRPS, the
-  coverage of the central 50 % / 90 % intervals, the diversity (``per_image_posterior.csv``)
-  and the sample mean's MAE and PCC (``per_image_metrics_mean.csv``), and the samples' cell
-  features' scaled CRPS and coverage (``per_image_feature_posterior.csv``, where the run has
-  it: :mod:`vsbench.biometrics.feature_posterior`). Ranked on Average CRPS.
-- ``profiles``: per treated perturbation (``profiles_map.csv``), under the column group
-  ``activity``, the virtual stain's mAP and retrieval (corrected p < 0.05), and under
-  ``cross-modal`` (runs scored since the tier's version 2) the mAP of its well profiles
-  retrieving the real stain's profiles of the same perturbation. Ranked on the cross-modal
-  mAP where every row has it, else on the activity mAP.
-  :func:`perturbation_table` puts the real stain's mAP beside every method's.
-"""
+"""The profile tier: well-level profiles of the cell features, as JUMP makes them
+(:mod:`vsbench.profiles`). Per treated perturbation (``profiles_map.csv``), under the column
+group ``activity``, the virtual stain's phenotypic-activity mAP and retrieval (corrected
+p < 0.05), and under ``cross-modal`` (runs scored since the tier's version 2) the mAP of its
+well profiles retrieving the real stain's profiles of the same perturbation. Ranked on the
+cross-modal mAP where every row has it, else on the activity mAP.
+:func:`perturbation_table` puts the real stain's mAP beside every method's."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from vsbench.layout import (PER_IMAGE_FEATURE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE,
-                            PER_IMAGE_POSTERIOR_FILE, PROFILES_MAP_FILE)
-from vsbench.protocol import AVERAGE, POSTERIOR_METRICS, PROFILE_METRICS
+from vsbench.layout import PROFILES_CONSISTENCY_FILE, PROFILES_MAP_FILE
+from vsbench.protocol import HIGHER_IS_BETTER, PROFILE_METRICS
+from vsbench.tiers.contract import TierInputs, TierSpec
 
 ACTIVITY = "activity"
 CROSS_MODAL = "cross-modal"
-
-
-def posterior_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
-    """A run's posterior values per test image, columns ``(channel, metric)``; None when a
-    file is missing or unreadable (``strict``: a damaged file raises what reading it raised,
-    for the caller to name)."""
-    try:
-        frame = pd.read_csv(Path(folder) / PER_IMAGE_POSTERIOR_FILE,
-                            dtype={"sample_id": str, "channel": str})
-        mean = pd.read_csv(Path(folder) / PER_IMAGE_MEAN_FILE,
-                           dtype={"sample_id": str, "channel": str})
-    except (OSError, ValueError):
-        if strict:
-            raise
-        return None
-    mean = mean.rename(columns={"mae": "mae_mean_protocol", "pcc": "pcc_mean"})
-    frame = frame.merge(mean[["sample_id", "channel", "pcc_mean"]], on=["sample_id", "channel"],
-                        how="left")
-    try:  # the samples' cell features (absent in runs scored before them)
-        cells = pd.read_csv(Path(folder) / PER_IMAGE_FEATURE_POSTERIOR_FILE,
-                            dtype={"sample_id": str, "channel": str})
-        frame = frame.merge(cells, on=["sample_id", "channel"], how="left")
-    except (OSError, ValueError):
-        pass
-    metrics = [m for m in POSTERIOR_METRICS if m in frame.columns]
-    if strict and "crps" not in metrics:
-        raise ValueError("no crps column")
-    try:
-        wide = frame.set_index(["sample_id", "channel"])[metrics].unstack(
-            "channel").swaplevel(axis=1).astype(float)
-    except KeyError:
-        if strict:
-            raise
-        return None
-    for metric in metrics:
-        wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
-    return wide
 
 
 def profile_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
@@ -125,3 +81,38 @@ def perturbation_table(folders: dict[str, list[str]]) -> pd.DataFrame:
     table.loc["agreement r"] = pd.Series(agreement)
     table.index.name = "perturbation"
     return table
+
+
+def score(inputs: TierInputs, done: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """The ``profiles`` summary from the feature tier's per-cell features."""
+    from vsbench.profiles.tier import profile_tier
+
+    return profile_tier(inputs.folder, inputs.records(), inputs.sample_ids,
+                        done.get("biometrics"), inputs.cache_dir)
+
+
+def _read(folder: Path) -> pd.DataFrame | None:
+    return profile_units(folder, strict=True)
+
+
+def _perturbations(record: Any) -> int | None:
+    n = ((record.profiles or {}).get("virtual") or {}).get("n_perturbations")
+    return int(n) if isinstance(n, int) else None
+
+
+TIER = TierSpec(
+    name="profiles",
+    description="well-level profiles (JUMP's recipe): phenotypic-activity and cross-modal "
+                "mAP with copairs, real stain beside virtual",
+    metrics=PROFILE_METRICS,
+    higher_is_better={m: HIGHER_IS_BETTER[m] for m in PROFILE_METRICS},
+    default_sort=(ACTIVITY, "map"), unit="perturbations",
+    files=(PROFILES_MAP_FILE, PROFILES_CONSISTENCY_FILE), record_key="profiles",
+    read_units=_read, scored=lambda summary: "mean_map" in (summary.get("virtual") or {}),
+    score=score, requires=("features",), expected_units=_perturbations,
+    notes=("The known-answer ladder: the activity mAP ranks noisy, blurred and "
+           "channel-swapped copies of the real stain above the real stain (it measures how "
+           "alike replicate wells are, not fidelity); the cross-modal mAP ranks heavy noise "
+           "and blur, channel swaps and a mean image below it, but not noise of SD 0.05, a "
+           "1 px blur or intensities swapped between perturbations (4 perturbations and 2 "
+           "replicate wells on the default data).",))

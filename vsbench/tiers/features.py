@@ -1,0 +1,50 @@
+"""The feature tier: CellProfiler's measurements (cp-measure) of the predicted stains on the
+ground truth's cells, against the real stains' (:mod:`vsbench.biometrics`). Per channel and
+their Average, the mean over features of the real-vs-predicted Pearson r over cells
+(``feature_r``) and the fraction of features with r >= 0.5 (``feature_good``); per-unit table
+``feature_scores.csv`` (one row per channel and feature). Ranked on Average feature_r."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from vsbench.layout import CELL_FEATURES_FILE, FEATURE_SCORES_FILE
+from vsbench.protocol import AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER
+from vsbench.tiers.biological import score_biological
+from vsbench.tiers.contract import TierSpec
+
+
+def read_units(folder: Path) -> pd.DataFrame | None:
+    """Per feature, columns ``(channel, metric)`` and their Average; None without the file."""
+    from vsbench.biometrics.feature_scores import GOOD_CORRELATION
+
+    path = Path(folder) / FEATURE_SCORES_FILE
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype={"channel": str, "feature": str})
+    frame = frame[~frame["channel"].str.contains("|", regex=False)]
+    frame = frame.assign(feature_r=frame["pearson"].astype(float),
+                         feature_good=np.where(frame["pearson"].notna(),
+                                               (frame["pearson"] >= GOOD_CORRELATION) * 1.0,
+                                               np.nan))
+    wide = frame.set_index(["feature", "channel"])[list(FEATURE_METRICS)].unstack(
+        "channel").swaplevel(axis=1)
+    for metric in FEATURE_METRICS:
+        wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
+    return wide
+
+
+TIER = TierSpec(
+    name="features",
+    description="cell features: cp-measure's measurements of the prediction on the ground "
+                "truth's cells against the real stain's (Pearson r per feature)",
+    metrics=FEATURE_METRICS,
+    higher_is_better={m: HIGHER_IS_BETTER[m] for m in FEATURE_METRICS},
+    default_sort=(AVERAGE, "feature_r"), unit="features",
+    files=(FEATURE_SCORES_FILE, CELL_FEATURES_FILE),
+    record_key="biometrics", read_units=read_units,
+    scored=lambda summary: bool(summary.get("features")),
+    score=score_biological)

@@ -1,0 +1,96 @@
+"""The posterior tier: a sampler scored as one (:mod:`vsbench.posterior`). Per test image, per
+channel and their Average: the ensemble CRPS, the coverage of the central 50 % / 90 % intervals,
+the fraction of truths outside the ensemble's range, the diversity (``per_image_posterior.csv``),
+the sample mean's MAE and PCC (``per_image_metrics_mean.csv``), and the samples' cell features'
+scaled CRPS and coverage (``per_image_feature_posterior.csv``, where the run has it:
+:mod:`vsbench.biometrics.feature_posterior`). Ranked on Average CRPS. A deterministic method,
+or a submission, is scored as a point mass (its CRPS is its MAE)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from vsbench.layout import (FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE,
+                            PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
+                            POSTERIOR_SAMPLES_FILE)
+from vsbench.protocol import AVERAGE, HIGHER_IS_BETTER, POSTERIOR_METRICS
+from vsbench.tiers.contract import TierInputs, TierSpec
+
+
+def posterior_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
+    """A run's posterior values per test image, columns ``(channel, metric)``; None when a
+    file is missing or unreadable (``strict``: a damaged file raises what reading it raised,
+    for the caller to name)."""
+    try:
+        frame = pd.read_csv(Path(folder) / PER_IMAGE_POSTERIOR_FILE,
+                            dtype={"sample_id": str, "channel": str})
+        mean = pd.read_csv(Path(folder) / PER_IMAGE_MEAN_FILE,
+                           dtype={"sample_id": str, "channel": str})
+    except (OSError, ValueError):
+        if strict:
+            raise
+        return None
+    mean = mean.rename(columns={"mae": "mae_mean_protocol", "pcc": "pcc_mean"})
+    frame = frame.merge(mean[["sample_id", "channel", "pcc_mean"]], on=["sample_id", "channel"],
+                        how="left")
+    try:  # the samples' cell features (absent in runs scored before them)
+        cells = pd.read_csv(Path(folder) / PER_IMAGE_FEATURE_POSTERIOR_FILE,
+                            dtype={"sample_id": str, "channel": str})
+        frame = frame.merge(cells, on=["sample_id", "channel"], how="left")
+    except (OSError, ValueError):
+        pass
+    metrics = [m for m in POSTERIOR_METRICS if m in frame.columns]
+    if strict and "crps" not in metrics:
+        raise ValueError("no crps column")
+    try:
+        wide = frame.set_index(["sample_id", "channel"])[metrics].unstack(
+            "channel").swaplevel(axis=1).astype(float)
+    except KeyError:
+        if strict:
+            raise
+        return None
+    for metric in metrics:
+        wide[(AVERAGE, metric)] = wide.xs(metric, axis=1, level=1).mean(axis=1)
+    return wide
+
+
+def score(inputs: TierInputs, done: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """The ``posterior`` summary: the context's own sampler (``inputs.sample``: a run's method,
+    or a finished run's reloaded checkpoint), else the predictions as a point mass."""
+    biometrics = done.get("biometrics")
+    if inputs.sample is not None:
+        return inputs.sample(biometrics)
+    import numpy as np
+
+    from vsbench.biometrics.feature_posterior import feature_ensembles
+    from vsbench.engine.posterior import score_posterior
+
+    cells, note = feature_ensembles(biometrics, inputs.cache_dir, inputs.channels)
+    real = inputs.targets()
+    ids = list(inputs.sample_ids)
+    return score_posterior(inputs.folder, inputs.channels,
+                           {i: np.asarray(inputs.prediction[k], np.float32)
+                            for k, i in enumerate(ids)},
+                           {i: real[k] for k, i in enumerate(ids)}, stochastic=False,
+                           n_samples=1, seed=0, cell_features=cells, cell_features_note=note)
+
+
+def _read(folder: Path) -> pd.DataFrame | None:
+    return posterior_units(folder, strict=True)
+
+
+TIER = TierSpec(
+    name="posterior",
+    description="a sampler scored as one: ensemble CRPS, interval coverage, outside-range "
+                "fraction and diversity of n_samples samples (a point mass: CRPS = MAE)",
+    metrics=POSTERIOR_METRICS,
+    higher_is_better={m: HIGHER_IS_BETTER[m] for m in POSTERIOR_METRICS},
+    default_sort=(AVERAGE, "crps"), unit="test images",
+    files=(PER_IMAGE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE, POSTERIOR_SAMPLES_FILE,
+           FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE),
+    record_key="posterior", read_units=_read, scored=lambda summary: True,
+    score=score, requires=("features",),
+    expected_units=lambda record: int(record.n_test_images))
