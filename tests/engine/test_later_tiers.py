@@ -58,7 +58,7 @@ def test_every_tier_phase_shows_its_progress(runs):
     _, out = runs
     for method in ("unet", "palette"):
         text = out[f"{method} output"]
-        assert "instance and feature tiers" in text and "profiles tier" in text, text
+        assert "instance and features tiers" in text and "profiles tier" in text, text
     # the stochastic method's extra samples: a bar over the test images
     assert "posterior: 1 more samples" in out["palette output"]
     assert "24/24" in out["palette output"].split("posterior: 1 more samples")[1]

@@ -16,9 +16,17 @@ training-step loss and its prediction. One module per job:
 - :mod:`~vsbench.engine.evaluate` - prediction, scoring and the preview;
 - :mod:`~vsbench.engine.record` - the files a finished run writes;
 - :mod:`~vsbench.engine.run` - :func:`run_benchmark`, the orchestration;
-- :mod:`~vsbench.engine.predictions`, :mod:`~vsbench.engine.tiers`,
-  :mod:`~vsbench.engine.rescore` - the saved test predictions, the biological tiers of a run,
-  and scoring them again (``vsbench evaluate``);
+- :mod:`~vsbench.engine.resources` - will a run's batch fit, checked before anything is made;
+- :mod:`~vsbench.engine.shared_training` - methods that train the same network train once;
+- :mod:`~vsbench.engine.predictions` - the saved test predictions (``test_predictions.npz``);
+- the tiers after the prediction loop, each context building the inputs of the one driver
+  (:mod:`vsbench.tiers.driver`): :mod:`~vsbench.engine.tiers` (a run's),
+  :mod:`~vsbench.engine.rescore` and :mod:`~vsbench.engine.rescore_posterior` (a finished
+  run's, ``vsbench evaluate``), :mod:`~vsbench.engine.submitted` (predictions made elsewhere,
+  ``vsbench score``); :mod:`~vsbench.engine.posterior` draws and scores a method's samples;
+- :mod:`~vsbench.engine.apply`, :mod:`~vsbench.engine.inputs`, :mod:`~vsbench.engine.outputs`
+  - a trained method applied to new fields (``vsbench predict``): the run reloaded, the
+  fields read as the run read its own, the predictions written with a manifest;
 - :mod:`~vsbench.engine.distributed`, :mod:`~vsbench.engine.batchnorm`,
   :mod:`~vsbench.engine.tracking` - torchrun, precise BatchNorm, TensorBoard.
 """

@@ -19,9 +19,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from vsbench import atomic
-from vsbench.biometrics.scoring import plain_json, score_run
+from vsbench.biometrics.scoring import plain_json
 from vsbench.biometrics.segmenters import DEFAULT_SEGMENTER
 from vsbench.biometrics.tiers import TIERS
+from vsbench.tiers.contract import TierInputs
+from vsbench.tiers.driver import score_tiers
+from vsbench.tiers.registry import choose
 from vsbench.data.splits import fields_text
 from vsbench.engine.predictions import load_test_predictions
 from vsbench.errors import ResultsError
@@ -31,18 +34,9 @@ from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
 
 
-LATER_TIERS = ("profiles", "posterior")  # scored after (and from) the biological tiers
-
-
 def tiers_of(choice: str) -> tuple[str, ...]:
-    """The tiers of ``--tier`` (``instance``, ``features``, ``profiles``, ``posterior`` or
-    ``all``)."""
-    if choice == "all":
-        return TIERS + LATER_TIERS
-    if choice in TIERS + LATER_TIERS:
-        return (choice,)
-    raise ResultsError(f"--tier {choice}: choose one of instance, features, profiles, "
-                       "posterior, all.")
+    """The tiers of ``--tier`` (one scored tier of the registry, or ``all``)."""
+    return choose(choice)
 
 
 def recorded_data_root(config: ConfigRecord) -> Path:
@@ -98,40 +92,41 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
     root = Path(data_root) if data_root is not None else recorded_data_root(config)
     size = int(saved.prediction.shape[-1])
     registry = registry or default_registry()
-    updated = metrics
-    biological = [t for t in tiers if t in TIERS]
-    if biological:
-        summary = score_run(
-            folder.path, saved.prediction, saved.sample_ids, saved.channels,
-            dataset_fingerprint=config.dataset_fingerprint, split_hash=config.split_hash,
-            cache_dir=dataset_folder(root, config.dataset).biometrics_cache,
-            targets=lambda: _targets(config, root, saved.sample_ids, size, registry),
-            tiers=biological, segmenter=segmenter, workers=workers)
-        updated = updated.replace(biometrics=merged(metrics.biometrics, summary))
-    if "profiles" in tiers:
-        from vsbench.profiles.tier import profile_tier
+    source = lambda: _source(config, root, registry)  # noqa: E731 - checked when first needed
 
-        updated = updated.replace(profiles=plain_json(profile_tier(
-            folder.path, _source(config, root, registry).records(), saved.sample_ids,
-            updated.biometrics, dataset_folder(root, config.dataset).biometrics_cache)))
-    if "posterior" in tiers:
+    def sample(biometrics):
         from vsbench.engine.rescore_posterior import rescore_posterior
 
-        updated = updated.replace(posterior=plain_json(rescore_posterior(
-            folder, config, saved, root, registry, device,
-            lambda: _targets(config, root, saved.sample_ids, size, registry),
-            biometrics=updated.biometrics, console=console)))
+        return rescore_posterior(folder, config, saved, root, registry, device,
+                                 lambda: _targets(config, root, saved.sample_ids, size,
+                                                  registry),
+                                 biometrics=biometrics, console=console)
+
+    inputs = TierInputs(
+        folder=folder.path, prediction=saved.prediction, sample_ids=list(saved.sample_ids),
+        channels=list(saved.channels), dataset_fingerprint=config.dataset_fingerprint,
+        split_hash=config.split_hash,
+        cache_dir=dataset_folder(root, config.dataset).biometrics_cache,
+        targets=lambda: _targets(config, root, saved.sample_ids, size, registry),
+        records=lambda: source().records(), sample=sample, segmenter=segmenter,
+        workers=workers, console=console)
+    # Asked for explicitly: a failure is raised and metrics.json keeps its old scores.
+    scored = score_tiers(inputs, tiers, done=_summaries(metrics), guard=False)
+    updated = metrics.replace(**{k: plain_json(v) for k, v in scored.items() if k != "tiers"})
+    if "tiers" in scored:  # plugins' tiers, beside the ones they had
+        updated = updated.replace(extra={**updated.extra, "tiers": {
+            **(updated.extra.get("tiers") or {}), **plain_json(scored["tiers"])}})
     if not folder.file(TEST_FIELDS_FILE).is_file():  # a run made before the file
-        atomic.write_text(folder.file(TEST_FIELDS_FILE), fields_text(
-            _source(config, root, registry).records(), saved.sample_ids))
+        atomic.write_text(folder.file(TEST_FIELDS_FILE), fields_text(source().records(),
+                                                                     saved.sample_ids))
     folder.write_metrics(updated)
     return updated
 
 
-def merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """A run's tier summary ``old`` with the tiers ``new`` scored replacing theirs."""
-    if not old or "error" in old or "skipped" in new or old.get("skipped"):
-        return new
-    out = {**old, **new}
-    out["tiers"] = [t for t in TIERS if t in set(old.get("tiers", [])) | set(new["tiers"])]
+def _summaries(metrics: MetricsRecord) -> dict[str, Any]:
+    """The tier summaries a run's record already has, by ``metrics.json`` key."""
+    out = {k: getattr(metrics, k) for k in ("biometrics", "profiles", "posterior")
+           if getattr(metrics, k) is not None}
+    if metrics.extra.get("tiers"):
+        out["tiers"] = dict(metrics.extra["tiers"])
     return out

@@ -32,7 +32,7 @@ from vsbench.engine.record import write_results
 from vsbench.engine.runtime import (apply_speedups, restored_torch_flags, seed_everything,
                                     select_device)
 from vsbench.engine.shared_training import find_trained, load_trained, training_record
-from vsbench.engine.tiers import keep_and_score, later_tiers
+from vsbench.engine.tiers import score_run_tiers
 from vsbench.engine.tracking import Tracker
 from vsbench.engine.train import train
 from vsbench.errors import CheckpointError, ConfigError, EngineError, ResultsError
@@ -255,12 +255,11 @@ def _train_and_evaluate(plan: RunPlan, opened: OpenedRun, config: ConfigRecord,
             scores = MetricAccumulator.merged([p[0] for p in parts])
             firsts = [p[2] for p in parts if p[2] is not None]
             fields = FieldCollector().merge([p[3] for p in parts])
-            biometrics = keep_and_score(plan, folder, fields, console)
-            later = later_tiers(plan, folder, fields, biometrics, method, test_data, console,
-                                distributed=ctx.enabled)
+            tiers = score_run_tiers(plan, folder, fields, method, test_data, console,
+                                    distributed=ctx.enabled)
             record = write_results(plan, config, folder, trained, scores, preview,
                                    sum(p[1] for p in parts),
                                    unguided=MetricAccumulator.merged(firsts) if firsts else None,
-                                   biometrics=biometrics, tiers=later)
+                                   biometrics=tiers.pop("biometrics", None), tiers=tiers)
             tracker.metrics(record, trained.step)
     return broadcast(record, ctx)

@@ -7,10 +7,11 @@ checks every one - a missing, extra or misshapen prediction (channel count, size
 NaN, values off [0, 1]: :mod:`vsbench.contract`) is a :class:`vsbench.errors.DataError` naming
 it - before anything is scored or written.
 :func:`score_submission` then scores them as a run scores its test predictions: the pixel
-metrics on the files' values (:class:`vsbench.metrics.MetricAccumulator`), the tiers on the
-same values clamped and rounded to float16 as a run keeps them
-(:func:`vsbench.engine.predictions.save_test_predictions`,
-:func:`vsbench.biometrics.scoring.score_run`), the real stains read as a run reads them.
+metrics on the files' values (:class:`vsbench.metrics.MetricAccumulator`), then every tier
+with the driver a run uses (:func:`vsbench.tiers.driver.score_tiers`: instance, features,
+profiles, and the posterior tier as a point mass) on the same values clamped and rounded to
+float16 as a run keeps them (:func:`vsbench.engine.predictions.save_test_predictions`), the
+real stains read as a run reads them. A failing tier is recorded in its summary, as in a run.
 The run folder has ``config.json`` (``submitted``, the files' SHA-256, the description; no
 training record), ``metrics.json`` and the tier files, so ``vsbench compare`` ranks it.
 """
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 from vsbench import atomic
-from vsbench.biometrics.scoring import score_run
+from vsbench.biometrics.scoring import plain_json
 from vsbench.contract import range_problem
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, fields_text, load_or_create_split
@@ -37,7 +38,6 @@ from vsbench.engine.plan import code_version
 from vsbench.engine.predictions import load_test_predictions, save_test_predictions
 from vsbench.engine.record import csv_text
 from vsbench.engine.rescore import real_stains
-from vsbench.engine.tiers import TIERS_VARIABLE, tiers_skipped
 from vsbench.errors import ConfigError, DataError
 from vsbench.layout import PER_IMAGE_FILE, TEST_FIELDS_FILE, dataset_folder
 from vsbench.metrics import MetricAccumulator
@@ -45,6 +45,9 @@ from vsbench.plugins import Registry, default_registry
 from vsbench.protocol import SSIM_KERNEL
 from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import ResultsStore, RunFolder
+from vsbench.tiers.contract import TierInputs
+from vsbench.tiers.driver import score_tiers
+from vsbench.tiers.registry import scored_tiers
 
 SUFFIXES = (".ome.tif", ".ome.tiff", ".tif", ".tiff", ".npy")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -176,20 +179,6 @@ def check_name(name: str, registry: Registry) -> str:
     return name
 
 
-def _profiles(folder: RunFolder, source: DatasetSource, test_ids: Sequence[str],
-              biometrics: dict, cache: Path) -> dict:
-    """The profile tier of the submission's cell features, as a run scores it (a failure is
-    recorded in the summary, as in a run, and named by `compare`)."""
-    from vsbench.profiles.tier import profile_tier
-
-    if tiers_skipped():
-        return {"skipped": f"{TIERS_VARIABLE}=pixel"}
-    try:
-        return profile_tier(folder.path, source.records(), test_ids, biometrics, cache)
-    except Exception as exc:  # noqa: BLE001 - the pixel and feature scores must be kept
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
 def score_submission(predictions: Path, dataset: str, name: str, *,
                      description: str | None = None, results: Path = Path("results"),
                      data_root: Path = Path("datasets"), preset: str | None = None,
@@ -233,13 +222,16 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
     try:
         save_test_predictions(folder.path, submission.prediction, test_ids, channels)
         kept = load_test_predictions(folder.path)  # clamped, float16: what the tiers score
-        biometrics = score_run(
-            folder.path, kept.prediction, test_ids, channels, dataset_fingerprint=fingerprint,
-            split_hash=split.hash, cache_dir=cache, targets=lambda: targets)
         atomic.write_text(folder.file(PER_IMAGE_FILE), csv_text(scores.per_image()))
         atomic.write_text(folder.file(TEST_FIELDS_FILE),
                           fields_text(source.records(), test_ids))
-        profiles = _profiles(folder, source, test_ids, biometrics, cache)
+        # every tier its inputs allow, as a run scores them; a submission has no sampler, so
+        # the posterior tier scores it as a point mass (its CRPS is its MAE)
+        tiers = score_tiers(TierInputs(
+            folder=folder.path, prediction=kept.prediction, sample_ids=list(test_ids),
+            channels=channels, dataset_fingerprint=fingerprint, split_hash=split.hash,
+            cache_dir=cache, targets=lambda: targets, records=source.records),
+            scored_tiers())
         record = MetricsRecord.from_json({
             "method": name, "dataset": dataset, "dataset_fingerprint": fingerprint,
             "split_hash": split.hash, "preset": preset, "seed": 0, "image_size": image_size,
@@ -247,8 +239,8 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
             "channels": summary["channels"], "average": summary["average"],
             "pcc_undefined_images": summary["pcc_undefined"], "train_seconds": None,
             "predict_seconds_per_image": None, "run_id": folder.run_id,
-            "config_hash": config.config_hash, "biometrics": biometrics,
-            "profiles": profiles, "submitted": True}, "the submission's metrics")
+            "config_hash": config.config_hash, "submitted": True,
+            **{k: plain_json(v) for k, v in tiers.items()}}, "the submission's metrics")
         folder.write_metrics(record)
         folder.set_state("completed")
     except BaseException as exc:

@@ -93,4 +93,5 @@ TIER = TierSpec(
            FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE),
     record_key="posterior", read_units=_read, scored=lambda summary: True,
     score=score, requires=("features",),
-    expected_units=lambda record: int(record.n_test_images))
+    expected_units=lambda record: int(record.n_test_images),
+    extra={"own_progress": True})  # the sampling draws its own bar

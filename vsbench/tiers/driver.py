@@ -1,0 +1,101 @@
+"""One driver for every tier after the prediction loop, used by a run, ``vsbench evaluate``
+and ``vsbench score``: they differ only in how they build :class:`TierInputs`.
+
+:func:`score_tiers` scores the tiers asked for in dependency order (a tier after those it
+requires), tiers that share a scoring function in one pass (instance and features), each
+under a progress bar, and returns their summaries by ``metrics.json`` key. A failing tier is a
+warning and an ``error`` summary with its traceback, never the end of the work: the run's
+predictions and the other tiers' scores are kept, and ``vsbench evaluate --tier NAME RUN``
+scores it again. ``VSBENCH_TIERS=pixel`` skips every tier (for quick experiments and for the
+test suite's runs that test other things); ``VSBENCH_TIER_WORKERS`` (default 1) is the
+processes the biological tiers spread fields over.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any, Mapping, Sequence
+
+from vsbench.tiers.contract import TierInputs, TierSpec
+from vsbench.tiers.registry import all_tiers, in_order
+
+TIERS_VARIABLE = "VSBENCH_TIERS"
+WORKERS_VARIABLE = "VSBENCH_TIER_WORKERS"
+
+
+def tiers_skipped() -> bool:
+    """Whether ``VSBENCH_TIERS=pixel`` asks for the pixel tier only."""
+    return os.environ.get(TIERS_VARIABLE, "all").strip().lower() == "pixel"
+
+
+def tier_workers() -> int:
+    """The processes the tiers use (``VSBENCH_TIER_WORKERS``, default 1)."""
+    try:
+        return max(1, int(os.environ.get(WORKERS_VARIABLE, "1")))
+    except ValueError:
+        return 1
+
+
+def _store(summaries: dict[str, Any], spec: TierSpec, summary: dict[str, Any]) -> None:
+    if spec.record_key == "tiers":  # a plugin's tier: metrics.json's "tiers" -> its name
+        summaries.setdefault("tiers", {})[spec.name] = summary
+    else:
+        summaries[spec.record_key] = summary
+
+
+def _groups(names: Sequence[str], known: Mapping[str, TierSpec]) -> list[list[str]]:
+    """Consecutive tiers with the same scoring function, to be scored in one pass."""
+    groups: list[list[str]] = []
+    for name in names:
+        if groups and known[groups[-1][0]].score is known[name].score:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    return groups
+
+
+def score_tiers(inputs: TierInputs, names: Sequence[str],
+                done: Mapping[str, Any] | None = None, guard: bool = True
+                ) -> dict[str, Any]:
+    """Score the tiers ``names`` on ``inputs``; return their summaries by record key
+    (``biometrics``, ``profiles``, ``posterior``; plugins' under ``tiers``). ``done``: the
+    summaries the run already has (a tier that requires another one not asked for reads it
+    from there). ``guard``: a failure becomes an ``error`` summary (else it raises)."""
+    from vsbench.progress import progress_bar
+
+    known = all_tiers()
+    order = [n for n in in_order(names) if known[n].score is not None]
+    folder = inputs.folder
+    out: dict[str, Any] = {}
+    summaries = {**(done or {})}
+    for group in _groups(order, known):
+        spec = known[group[0]]
+        label = " and ".join(group)
+        again = f"`vsbench evaluate --tier {group[0] if len(group) == 1 else 'all'} {folder}`"
+        if tiers_skipped():
+            for name in group:
+                _store(out, known[name], {"skipped": f"{TIERS_VARIABLE}=pixel; score it with "
+                                                     f"{again}"})
+            continue
+        try:
+            if spec.extra.get("own_progress"):  # it draws its own bar (images, with an ETA)
+                summary = spec.score(inputs, summaries, group)
+            else:
+                with progress_bar(inputs.console, f"{label} tier{'s' if len(group) > 1 else ''}",
+                                  None):
+                    summary = spec.score(inputs, summaries, group)
+        except Exception as exc:  # noqa: BLE001 - a tier must not cost the run or the others
+            if not guard:
+                raise
+            if inputs.console is not None:
+                inputs.console.print(
+                    f"[yellow]warning:[/] the {label} tier failed ({type(exc).__name__}: "
+                    f"{exc}); score it later with {again}.",
+                    highlight=False, soft_wrap=True)
+            summary = {"error": f"{type(exc).__name__}: {exc}",
+                       "traceback": traceback.format_exc()}
+        for name in group:
+            _store(summaries, known[name], summary)
+            _store(out, known[name], summary)
+    return out
