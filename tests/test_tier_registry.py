@@ -128,6 +128,13 @@ def test_a_plugin_tier_gets_its_own_board(with_plugin, tmp_path):
     assert list(board.table.index) == ["dodnet", "unet"]  # lower is better
     assert board.table.loc["dodnet", ("Average", "bright_error")] == pytest.approx(0.0205)
     assert board.p_value["unet"] < 0.05 and board.unit == "test images"
+    # and the run's headlines name it (run, evaluate and score print them)
+    from vsbench.cli.headlines import tier_rows
+    from vsbench.store import ResultsStore
+
+    record = ResultsStore(tmp_path).completed()[0][0].metrics
+    assert ("brightness", "scored: `vsbench compare --tier brightness` ranks it") in \
+        tier_rows(record)
 
 
 def test_a_plugin_tier_may_not_take_a_built_in_name_or_turn_a_metric_around(monkeypatch):

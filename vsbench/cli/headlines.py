@@ -83,6 +83,22 @@ def tier_rows(record: MetricsRecord) -> list[tuple[str, str]]:
     for tier, summary, show in (("profiles", record.profiles, _profiles),
                                 ("posterior", record.posterior, _posterior)):
         rows.append((tier, _not_scored(summary) or show(summary or {})))
+    return rows + _plugin_rows(record)
+
+
+def _plugin_rows(record: MetricsRecord) -> list[tuple[str, str]]:
+    """A row per tier a plugin registers: its own headline, or where its numbers are."""
+    from vsbench.tiers.registry import all_tiers
+
+    rows = []
+    for name, spec in all_tiers().items():
+        if spec.record_key != "tiers":
+            continue
+        summary = spec.summary(record)
+        why = _not_scored(summary)
+        text = why or (spec.headline(summary) if spec.headline is not None
+                       else f"scored: `vsbench compare --tier {name}` ranks it")
+        rows.append((name, text))
     return rows
 
 

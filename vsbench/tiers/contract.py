@@ -81,6 +81,8 @@ class TierSpec:
         expected_units: how many units a run's summary says it scored (a shorter per-unit
             table is a fragment, not ranked); None: not recorded.
         notes: what its board must say under the table (e.g. what it cannot tell apart).
+        headline: the one line ``run``, ``evaluate`` and ``score`` print for a run's summary
+            (None: a line saying it was scored and how to rank it).
     """
 
     name: str
@@ -97,6 +99,7 @@ class TierSpec:
     requires: tuple[str, ...] = ()
     expected_units: Callable[[Any], int | None] = _no_count
     notes: tuple[str, ...] = ()
+    headline: Callable[[Mapping[str, Any]], str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self, record: Any) -> dict[str, Any] | None:
