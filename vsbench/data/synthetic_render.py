@@ -46,7 +46,8 @@ field of view, so the number of cells scales with the field's area (3 to 8 at 12
 
 Perturbations change the morphology parameters of
 :class:`vsbench.data.synthetic_geometry.Morphology`; two perturbations that share a target apply
-the same effect at slightly different strengths.
+the same effect at slightly different strengths. :data:`PERTURBATIONS` is the default panel;
+:data:`PANELS` names the others (``graded``: more targets, graded strengths, inactive compounds).
 
 The steps live in :mod:`vsbench.data.synthetic_geometry` (perturbations, morphology and step 1),
 :mod:`vsbench.data.synthetic_stains` (step 2) and :mod:`vsbench.data.synthetic_optics` (steps 3
@@ -61,13 +62,15 @@ import numpy as np
 
 from vsbench.data.synthetic_faults import (HARD_PHOTONS, HARD_READ_NOISE, REGIMES, apply_faults,
                                            fault_rng)
-from vsbench.data.synthetic_geometry import PERTURBATIONS, Perturbation, layout, morphology
+from vsbench.data.synthetic_geometry import (PANELS, PERTURBATIONS, Perturbation, layout,
+                                             morphology)
 from vsbench.data.synthetic_optics import acquire_brightfield, acquire_fluorescence
 from vsbench.data.synthetic_stains import stain_densities
 
 __all__ = [
     "BRIGHTFIELD_PLANES",
     "CHANNELS",
+    "PANELS",
     "PERTURBATIONS",
     "Perturbation",
     "SyntheticField",
