@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vsbench.nsc.spectral import (Solver, augmented_affinity, kmeans_labels,
-                                  spectral_embedding)
+from vsbench.nsc.spectral import (Solver, anchor_gram, augmented_affinity, kmeans_labels,
+                                  normalized_adjacency, spectral_embedding, top_eigenvectors)
 
 
 def label_mapping(labels: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
@@ -54,7 +54,8 @@ class JointClustering:
 
 
 def cluster_fields(anchor: torch.Tensor, fields: list[torch.Tensor], r: int = 5, k: int = 5,
-                   solver: Solver = "eigsh", seed: int = 0, n_init: int = 10
+                   solver: Solver = "eigsh", seed: int = 0, n_init: int = 10,
+                   reference: bool = False, gram: np.ndarray | None = None
                    ) -> JointClustering:
     """Joint spectral clustering of each field with the anchor, labels synchronised.
 
@@ -64,12 +65,26 @@ def cluster_fields(anchor: torch.Tensor, fields: list[torch.Tensor], r: int = 5,
         r: eigenvectors of the embedding; k: clusters.
         solver: the eigensolver (see :func:`vsbench.nsc.spectral.spectral_embedding`).
         seed, n_init: k-means restarts and their seed (and the eigensolver's start vector).
+        reference: for ``eigsh``, build the affinity and call ARPACK on the dense array as
+            before issue 30 (:func:`~vsbench.nsc.spectral.spectral_embedding`), instead of
+            :func:`~vsbench.nsc.spectral.normalized_adjacency` and
+            :func:`~vsbench.nsc.spectral.top_eigenvectors` (the same numbers to rounding,
+            2.3x faster per graph before k-means: ``benchmarks/diffstain_predict_cost.py``).
+        gram: the anchor's Gram block (:func:`~vsbench.nsc.spectral.anchor_gram`), when the
+            caller keeps it across calls (computed here otherwise, once for all fields).
     """
     n_a = len(anchor)
     values, embeddings = [], []
+    fast = solver == "eigsh" and not reference
+    if fast and gram is None and len(fields) > 1:
+        gram = anchor_gram(anchor)
     for field in fields:
-        eigvals, embedding = spectral_embedding(augmented_affinity(anchor, field), r, solver,
-                                                seed)
+        if fast:
+            eigvals, embedding = top_eigenvectors(normalized_adjacency(anchor, field, gram), r,
+                                                  seed)
+        else:
+            eigvals, embedding = spectral_embedding(augmented_affinity(anchor, field), r,
+                                                    solver, seed)
         values.append(eigvals)
         embeddings.append(embedding)
     return cluster_embeddings(n_a, embeddings, values, k, seed, n_init)

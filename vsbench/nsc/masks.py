@@ -43,6 +43,7 @@ from vsbench.nsc.batched import DENSE_MAX_NODES, spectral_embeddings
 from vsbench.nsc.clustering import cluster_embeddings, cluster_fields
 from vsbench.nsc.config import NSCConfig
 from vsbench.nsc.features import PatchFeatures
+from vsbench.nsc.spectral import anchor_gram
 from vsbench.nsc.weights import WeightsRecord, load_backbone
 from vsbench.tiling import tile_starts
 
@@ -75,18 +76,23 @@ class NSC:
     backbone's device (:mod:`vsbench.nsc.batched`; its clusters equal ARPACK's, see
     ``benchmarks/nsc_batched.py``); ``batched=False`` solves each graph alone with ARPACK. The
     default (None) batches on a GPU only: on the idle 2-core CPU ARPACK was 2.4x faster.
+    ``reference=True`` makes the one-graph-at-a-time path build each affinity and call ARPACK
+    on the dense array as before issue 30 (for benchmarks and tests; the default path gives
+    the same masks, see :func:`vsbench.nsc.clustering.cluster_fields`).
     """
 
     def __init__(self, config: NSCConfig, device: torch.device | str = "cpu",
-                 batched: bool | None = None) -> None:
+                 batched: bool | None = None, reference: bool = False) -> None:
         config.validate()
         self.config = config
         self.device = torch.device(device)
         self.batched = batched
+        self.reference = reference
         self._features: PatchFeatures | None = None
         self._weights: WeightsRecord | None = None
         self._anchors: torch.Tensor | None = None
         self._anchor_features: dict[int, torch.Tensor] = {}
+        self._anchor_grams: dict[int, np.ndarray] = {}
 
     # -- backbone ------------------------------------------------------------------------
 
@@ -146,7 +152,7 @@ class NSC:
         self._features = PatchFeatures(model.eval().to(self.device), spec, self.config.features,
                                        self.config.input_size)
         self._weights = record
-        self._anchor_features = {}
+        self._anchor_features, self._anchor_grams = {}, {}
 
     # -- anchors -------------------------------------------------------------------------
 
@@ -154,7 +160,7 @@ class NSC:
         """Per channel an anchor field ``[C, h, w]`` on [0, 1] (None: each image's own first
         field)."""
         self._anchors = None if anchors is None else anchors.detach().float().cpu()
-        self._anchor_features = {}
+        self._anchor_features, self._anchor_grams = {}, {}
 
     def _anchor(self, channel: int) -> torch.Tensor:
         if channel not in self._anchor_features:
@@ -162,6 +168,15 @@ class NSC:
             feats = self.features(tile)[0]
             self._anchor_features[channel] = feats.reshape(-1, feats.shape[-1])
         return self._anchor_features[channel]
+
+    def _anchor_gram(self, channel: int) -> np.ndarray | None:
+        """The set anchor's Gram block for the CPU path (None without set anchors: each image
+        is its own anchor)."""
+        if self._anchors is None or self.reference or self.config.solver != "eigsh":
+            return None
+        if channel not in self._anchor_grams:
+            self._anchor_grams[channel] = anchor_gram(self._anchor(channel).cpu())
+        return self._anchor_grams[channel]
 
     # -- masks ---------------------------------------------------------------------------
 
@@ -228,7 +243,8 @@ class NSC:
         anchors, feats = anchors.cpu(), feats.cpu()
         with threadpool_limits(limits=1):
             return [[cluster_fields(anchors[i, j], list(feats[i, j]), cfg.r, cfg.k, cfg.solver,
-                                    cfg.seed, cfg.n_init) for j in range(c)] for i in range(b)]
+                                    cfg.seed, cfg.n_init, self.reference, self._anchor_gram(j))
+                     for j in range(c)] for i in range(b)]
 
     @torch.inference_mode()
     def masks(self, images: torch.Tensor) -> torch.Tensor:
