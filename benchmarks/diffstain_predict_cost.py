@@ -45,20 +45,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, RESULTS, machine, print_table, write_json  # noqa: E402
+from _common import REPO, RESULTS, machine, print_table, sibling, write_json  # noqa: E402
 
 
-def _sibling(name: str):
-    """A sibling benchmark script, loaded by path (benchmarks/ is not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build = _sibling("sampling_speed").build
+build = sibling("sampling_speed").build
 
 
 class Timer:
