@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import numpy as np
 import pandas as pd
 
 from vsbench import resampling, stats
 from vsbench.errors import LeaderboardError
 from vsbench.leaderboard.load import GROUP_KEYS, names, row_epochs, split_list
+from vsbench.leaderboard.contrasts import attach_contrasts
 from vsbench.leaderboard.statistics import add_statistics, guidance
 from vsbench.posterior import calibrated_coverage, calibrated_outside
 from vsbench.protocol import (AVERAGE, CALIBRATED_LEVELS, HIGHER_IS_BETTER, METRICS, NO_BEST,
@@ -55,6 +55,10 @@ class Leaderboard:
     # (per_image_metrics_unguided.csv): columns (channel, metric, "diff" | "p"), the mean
     # paired difference over test images and its bootstrap p (each run paired with itself).
     guidance: pd.DataFrame | None = None
+    # Guided minus each control restarted from the same first estimates, seeds paired
+    # (:mod:`vsbench.leaderboard.contrasts`): index (method, control), columns as guidance's
+    # plus ("", "", "seeds").
+    contrasts: pd.DataFrame | None = None
     unit: str = "test images"  # what the intervals and tests are over (tiers: features)
     tier: str = "pixel"  # pixel, instance or features (vsbench.leaderboard.tiers)
     # The posterior tier: per row, its samples per test image (1: a point mass, shown but
@@ -287,6 +291,8 @@ def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None
                                f"({SORT_SYNTAX}).")
     for key, section, group in board_groups(runs):
         boards.append(_board(key, group, sort_by, with_stats, section))
+    if with_stats:
+        attach_contrasts(boards)
     return boards
 
 

@@ -22,6 +22,9 @@ from rich.table import Table
 from vsbench import atomic, stats
 from vsbench.errors import LeaderboardError
 from vsbench.leaderboard.board import Leaderboard
+from vsbench.leaderboard.differences import (contrast_numbers, differences_latex,
+                                           differences_markdown, differences_rich,
+                                           guidance_html, guidance_numbers)
 from vsbench.leaderboard.json_export import to_json
 
 FORMATS = {"markdown": "md", "csv": "csv", "latex": "tex", "html": "html",
@@ -93,51 +96,6 @@ def formatted(board: Leaderboard, fmt: str, digits: int = 3, ranked: bool = True
     return out
 
 
-GUIDANCE_TITLE = "Guided minus unguided (the same runs' unguided first estimates, same noise)"
-# How the guidance table's p is made (each run paired with its own first estimates).
-GUIDANCE_TEST = ("p: hierarchical bootstrap over seeds and wells, each run paired with its "
-                 "own first estimates")
-
-
-def guidance_table(board: Leaderboard, digits: int = 3) -> pd.DataFrame | None:
-    """Per guided row: for each channel and the Average, the mean paired difference of the
-    board's sort metric (and SSIM), guided minus unguided, with its bootstrap p; or None."""
-    if board.guidance is None:
-        return None
-    metrics = list(dict.fromkeys([board.sort_by[1], "ssim"]))
-    out = pd.DataFrame(index=board.guidance.index)
-    for channel in board.channels():
-        for metric in metrics:
-            if (channel, metric, "diff") not in board.guidance.columns:
-                continue
-            diff = board.guidance[(channel, metric, "diff")]
-            p = board.guidance[(channel, metric, "p")]
-            out[f"{channel} {metric.upper()}"] = [
-                "-" if pd.isna(d) else f"{d:+.{digits}f} (p {stats.format_p(q)})"
-                for d, q in zip(diff, p)]
-    out.index.name = "method"
-    return out
-
-
-def guidance_numbers(board: Leaderboard) -> pd.DataFrame | None:
-    """:func:`guidance_table`'s numbers (for the CSV): per guided row and channel, the mean
-    guided-minus-unguided difference of every metric recorded and its bootstrap p."""
-    if board.guidance is None:
-        return None
-    out = pd.DataFrame(index=board.guidance.index)
-    for channel, metric, kind in board.guidance.columns:
-        name = "guided-unguided" if kind == "diff" else "guided-unguided p"
-        out[f"{channel} {metric.upper()} {name}"] = board.guidance[(channel, metric, kind)]
-    return out
-
-
-def _guidance_markdown(board: Leaderboard) -> str:
-    table = guidance_table(board)
-    if table is None:
-        return ""
-    return f"\n{GUIDANCE_TITLE}; {GUIDANCE_TEST}:\n\n" + table.to_markdown() + "\n"
-
-
 def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame.columns = [f"{c} {m.upper()}" if c else m for c, m in frame.columns]
@@ -161,6 +119,9 @@ def numeric_table(board: Leaderboard) -> pd.DataFrame:
     guidance = guidance_numbers(board)
     if guidance is not None:  # NaN in rows without unguided estimates (no guidance)
         out = out.join(guidance)
+    contrast = contrast_numbers(board)
+    if contrast is not None:  # NaN in rows with no control of the same first estimates
+        out = out.join(contrast)
     out.index.name = "method"
     return out
 
@@ -179,7 +140,7 @@ def to_csv(board: Leaderboard) -> str:
 def to_markdown(board: Leaderboard) -> str:
     """The title, the table (mean ± std, best in bold, second underlined) and the caption."""
     return (f"**{board.title()}**\n\n" + _flat_columns(formatted(board, "markdown")).to_markdown()
-            + f"\n\n{board.caption()}\n" + _guidance_markdown(board))
+            + f"\n\n{board.caption()}\n" + differences_markdown(board))
 
 
 def to_latex(board: Leaderboard) -> str:
@@ -194,14 +155,7 @@ def to_latex(board: Leaderboard) -> str:
     text = table.to_latex(escape=False, index=False, multicolumn=True,
                           multicolumn_format="c", caption=caption,
                           column_format="l" + "r" * (table.shape[1] - 1))
-    guidance = guidance_table(board)
-    if guidance is not None:
-        guidance.index = [_latex_escape(str(m)) for m in guidance.index]
-        guidance = guidance.map(lambda v: v.replace("<", "$<$"))
-        caption = _latex_escape(f"{GUIDANCE_TITLE} - {board.title()}; {GUIDANCE_TEST}")
-        text += "\n" + guidance.reset_index(names="method").to_latex(
-            escape=False, index=False, caption=caption,
-            column_format="l" + "r" * guidance.shape[1])
+    text += differences_latex(board, _latex_escape)
     return text
 
 
@@ -213,18 +167,6 @@ def to_html(board: Leaderboard) -> str:
     return (f"<h3>{html.escape(board.title())}</h3>\n" + table.to_html(escape=False)
             + f"\n<p class=\"caption\">{html.escape(board.caption())}</p>\n"
             + guidance_html(board))
-
-
-def guidance_html(board: Leaderboard) -> str:
-    """The guidance table (:func:`guidance_table`) as an ``<h4>`` and a table; "" if none."""
-    guidance = guidance_table(board)
-    if guidance is None:
-        return ""
-    guidance.index = [html.escape(str(m)) for m in guidance.index]
-    return (f"<h4>{html.escape(GUIDANCE_TITLE)}</h4>\n<p class=\"caption\">"
-            f"{html.escape(GUIDANCE_TEST)}.</p>\n"
-            + guidance.reset_index(names="method").to_html(index=False, border=0,
-                                                           classes="leaderboard"))
 
 
 RENDERERS: dict[str, Callable[[Leaderboard], str]] = {
@@ -336,35 +278,5 @@ def print_board(console: Console, board: Leaderboard) -> None:
                                           "Best value per column in [bold green]green[/], "
                                           "second underlined; [dim][CI][/] below."),
                   highlight=False)
-    guidance = guidance_table(board)
-    if guidance is not None:
-        console.print(_guidance_rich(board, guidance, console.width))
-
-
-def _guidance_rich(board: Leaderboard, guidance: pd.DataFrame, width: int) -> Table:
-    """The guided-minus-unguided table for the terminal: one row per method where it fits
-    ``width``, else one row per method and channel with a column per metric (which fits 80
-    columns whatever the channel count)."""
-    table = Table(title=escape(f"{GUIDANCE_TITLE} - {board.title()}"))
-    cell = 19  # "+0.004 (p <0.001)" plus borders
-    label = max(len(str(m)) for m in guidance.index) + 3
-    if label + cell * len(guidance.columns) <= width:
-        table.add_column("method", style="bold")
-        for column in guidance.columns:
-            table.add_column(escape(column), justify="right", overflow="fold")
-        for method_name, values in guidance.iterrows():
-            table.add_row(escape(str(method_name)), *map(escape, values))
-        return table
-    # columns are "CHANNEL METRIC": split them into rows per channel, columns per metric
-    pairs = [tuple(column.rsplit(" ", 1)) for column in guidance.columns]
-    metrics = list(dict.fromkeys(m for _, m in pairs))
-    table.add_column("method", style="bold", overflow="fold")
-    table.add_column("channel")
-    for metric in metrics:
-        table.add_column(escape(metric), justify="right", no_wrap=True)
-    for method_name, values in guidance.iterrows():
-        for k, channel in enumerate(dict.fromkeys(c for c, _ in pairs)):
-            table.add_row(escape(str(method_name)) if k == 0 else "", escape(channel),
-                          *(escape(values.get(f"{channel} {m}", "-")) for m in metrics))
-        table.add_section()
-    return table
+    for table in differences_rich(board, console.width):
+        console.print(table)
