@@ -97,7 +97,10 @@ def test_a_plugin_tier_is_scored_in_order_guarded_and_skippable(with_plugin, tmp
     assert in_order(["broken", "brightness"]) == ["brightness", "broken"]  # requires first
     out = score_tiers(_inputs(tmp_path), ["broken", "brightness"],
                       done={"biometrics": {"tiers": ["features"]}})
-    bright, broken = out["tiers"]["brightness"], out["tiers"]["broken"]
+    assert out["tiers"]["brightness"]["status"] == "scored"
+    assert out["tiers"]["broken"]["status"] == "failed"
+    assert "own bug" in out["tiers"]["broken"]["reason"]
+    bright, broken = out["tiers"]["brightness"]["summary"], out["tiers"]["broken"]["summary"]
     assert bright["mean_error"] == pytest.approx(
         float(np.abs(0.1 * _inputs(tmp_path).targets().mean(axis=(1, 2, 3))).mean()))
     assert bright["saw_features"] is True  # what the run already had is passed on
@@ -107,8 +110,9 @@ def test_a_plugin_tier_is_scored_in_order_guarded_and_skippable(with_plugin, tmp
         score_tiers(_inputs(tmp_path), ["broken"], guard=False)
     monkeypatch.setenv("VSBENCH_TIERS", "pixel")
     skipped = score_tiers(_inputs(tmp_path), ["brightness"])["tiers"]["brightness"]
-    assert skipped["skipped"].startswith("VSBENCH_TIERS=pixel; score it with `vsbench "
-                                         "evaluate --tier brightness")
+    assert skipped["status"] == "skipped"
+    assert skipped["reason"].startswith("VSBENCH_TIERS=pixel; score it with `vsbench "
+                                        "evaluate --tier brightness")
 
 
 def test_a_plugin_tier_gets_its_own_board(with_plugin, tmp_path):

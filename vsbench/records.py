@@ -11,10 +11,16 @@ A run folder holds three JSON records, each read and written only through the cl
   ``ssim``, the number of test images, timings, what the method reported about itself, and
   the summaries of the biological tiers (``biometrics``: nuclei/cell matching and cell
   features; absent in older runs), and of the profile and posterior tiers (``profiles``,
-  ``posterior``; absent in older runs).
+  ``posterior``; absent in older runs), and ``tiers``: every tier scored after the prediction
+  loop, by name, with its status (``scored``, ``skipped`` or ``failed``, and why) and, for a
+  plugin's tier, its summary.
 
 Every record carries ``schema_version`` (:data:`SCHEMA_VERSION`); a file without one was written
-before versioning (version 1, the same fields). ``from_json`` checks a record's types and
+before versioning (version 1, the same fields). Versions: 2 added ``config.json``'s
+``predictions_digest`` and ``metrics.json``'s ``unguided``; 3 made ``metrics.json``'s ``tiers``
+a status per tier (in version 2 it held plugin tiers' summaries alone, and a tier's status was
+only implied by its summary's ``error`` / ``skipped`` keys): :meth:`MetricsRecord.from_json`
+reads versions 1-2 into version 3. ``from_json`` checks a record's types and
 raises :class:`vsbench.errors.ResultsError` naming the file and the field; keys a record does
 not know are kept in ``extra`` and written back, so an older vsbench never drops what a newer
 one recorded. In the spirit of lm-evaluation-harness's ``result_schema.py``.
@@ -33,7 +39,11 @@ from typing import Any, ClassVar, Mapping, TypeVar
 from vsbench.errors import ResultsError
 from vsbench.protocol import METRICS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+TIER_STATUSES = ("scored", "skipped", "failed")
+# Where versions 1-2 kept the built-in tiers' summaries: metrics.json key -> its tiers.
+_LEGACY_TIER_KEYS = {"biometrics": ("instance", "features"), "profiles": ("profiles",),
+                     "posterior": ("posterior",)}
 STATES = ("running", "completed", "failed")
 
 # What determines a run's numbers (not when or where it ran): the inputs of config_hash.
@@ -62,6 +72,38 @@ def value_problem(metric: str, value: float) -> str | None:
         return (f"is {value:g}, outside [{low:g}, {high:g}]" if math.isfinite(high)
                 else f"is {value:g}, below {low:g}")
     return None
+
+
+def tier_status(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A tier's entry of ``metrics.json``'s ``tiers`` from the summary its scoring returned:
+    ``failed`` (``error``), ``skipped`` (``skipped``: why) or ``scored``; None: no summary."""
+    if summary is None:
+        return None
+    if "error" in summary:
+        return {"status": "failed", "reason": str(summary["error"])}
+    if summary.get("skipped"):
+        return {"status": "skipped", "reason": str(summary["skipped"])}
+    return {"status": "scored", "reason": None}
+
+
+def _upgrade_tiers(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 1-2 ``metrics.json`` as version 3: plugin tiers' summaries (the old
+    ``tiers``) and the built-in tiers' statuses in the new ``tiers``."""
+    entries: dict[str, Any] = {}
+    for key, names in _LEGACY_TIER_KEYS.items():
+        summary = data.get(key)
+        status = tier_status(summary) if isinstance(summary, dict) else None
+        if status is None:
+            continue
+        scored = summary.get("tiers", names) if key == "biometrics" else names
+        for name in names:
+            if status["status"] != "scored" or name in scored:
+                entries[name] = dict(status)
+    plugins = data.get("tiers")
+    for name, summary in (plugins.items() if isinstance(plugins, dict) else ()):
+        if isinstance(summary, dict):
+            entries[name] = {**tier_status(summary), "summary": summary}
+    return {**data, "tiers": entries, "schema_version": SCHEMA_VERSION}
 
 
 def config_hash(values: Mapping[str, Any]) -> str:
@@ -277,6 +319,10 @@ class MetricsRecord(_Record):
     # posterior tier (vsbench.engine.posterior: ensemble CRPS, coverage); None in older runs.
     profiles: dict[str, Any] | None = None
     posterior: dict[str, Any] | None = None
+    # Every tier scored after the prediction loop, by name: {"status": one of TIER_STATUSES,
+    # "reason": why it was skipped or failed (None when scored), "summary": a plugin tier's
+    # summary (the built-in tiers' stay typed in biometrics / profiles / posterior)}.
+    tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -292,9 +338,21 @@ class MetricsRecord(_Record):
         "eval_image_size": _OPT_INT, "pcc_undefined_images": int, "run_id": _OPT_STR,
         "config_hash": _OPT_STR, "method_record": _OPT_DICT, "unguided": _OPT_DICT,
         "biometrics": _OPT_DICT, "profiles": _OPT_DICT, "posterior": _OPT_DICT,
-        "schema_version": int}
+        "tiers": dict, "schema_version": int}
+
+    @classmethod
+    def from_json(cls, data: Any, source: object = "record") -> "MetricsRecord":
+        """As :meth:`_Record.from_json`; a version 1-2 record is read into version 3."""
+        if isinstance(data, dict) and _is(data.get("schema_version", 1), int) \
+                and data.get("schema_version", 1) < 3:
+            data = _upgrade_tiers(data)
+        return super().from_json(data, source)
 
     def _check(self, source: object) -> None:
+        for name, entry in self.tiers.items():
+            if not isinstance(entry, dict) or entry.get("status") not in TIER_STATUSES:
+                raise ResultsError(f"{source}: tiers.{name} must be an object with a status "
+                                   f"({', '.join(TIER_STATUSES)}).")
         if not self.channels:
             raise ResultsError(f"{source}: 'channels' must map channel names to metrics.")
         for name, values in [*self.channels.items(), ("average", self.average)]:

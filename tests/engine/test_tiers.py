@@ -56,6 +56,10 @@ def test_a_run_keeps_its_predictions_and_scores_both_tiers(two_runs):
         assert (first.folder / name).is_file(), name
     on_disk = json.loads((first.folder / METRICS_FILE).read_text())
     assert on_disk["biometrics"]["instance"] == summary["instance"]
+    # schema 3: every tier's status beside the summaries
+    assert on_disk["schema_version"] == 3
+    assert on_disk["tiers"]["instance"] == on_disk["tiers"]["features"] == {
+        "status": "scored", "reason": None}
     assert list((root / "data" / "synthetic" / "biometrics").glob("*.npz"))
 
 

@@ -27,7 +27,7 @@ from vsbench.figures import prediction_grid
 from vsbench.layout import (PER_IMAGE_FILE, PER_IMAGE_UNGUIDED_FILE, PREDICTIONS_FILE,
                             PREVIEW_FILE, TEST_FIELDS_FILE, TRAIN_LOG_FILE)
 from vsbench.metrics import MetricAccumulator
-from vsbench.records import ConfigRecord, MetricsRecord
+from vsbench.records import SCHEMA_VERSION, ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
 
 
@@ -86,6 +86,7 @@ def metrics_record(plan: RunPlan, config: ConfigRecord, folder: RunFolder, train
         "train_seconds": round(trained.seconds, 3),
         "predict_seconds_per_image": round(predict_seconds / max(summary["n_images"], 1), 5),
         "run_id": folder.run_id, "config_hash": config.config_hash,
+        "schema_version": SCHEMA_VERSION,  # written now: not a record to upgrade
     }
     if config.method_record:
         record["method_record"] = config.method_record

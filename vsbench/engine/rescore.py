@@ -113,9 +113,8 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
     # Asked for explicitly: a failure is raised and metrics.json keeps its old scores.
     scored = score_tiers(inputs, tiers, done=_summaries(metrics), guard=False)
     updated = metrics.replace(**{k: plain_json(v) for k, v in scored.items() if k != "tiers"})
-    if "tiers" in scored:  # plugins' tiers, beside the ones they had
-        updated = updated.replace(extra={**updated.extra, "tiers": {
-            **(updated.extra.get("tiers") or {}), **plain_json(scored["tiers"])}})
+    # the tiers scored now replace their entries; the others' are kept
+    updated = updated.replace(tiers={**metrics.tiers, **plain_json(scored.get("tiers", {}))})
     if not folder.file(TEST_FIELDS_FILE).is_file():  # a run made before the file
         atomic.write_text(folder.file(TEST_FIELDS_FILE), fields_text(source().records(),
                                                                      saved.sample_ids))
@@ -127,6 +126,8 @@ def _summaries(metrics: MetricsRecord) -> dict[str, Any]:
     """The tier summaries a run's record already has, by ``metrics.json`` key."""
     out = {k: getattr(metrics, k) for k in ("biometrics", "profiles", "posterior")
            if getattr(metrics, k) is not None}
-    if metrics.extra.get("tiers"):
-        out["tiers"] = dict(metrics.extra["tiers"])
+    plugins = {name: entry["summary"] for name, entry in metrics.tiers.items()
+               if "summary" in entry}
+    if plugins:
+        out["tiers"] = plugins
     return out

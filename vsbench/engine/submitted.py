@@ -43,7 +43,7 @@ from vsbench.layout import PER_IMAGE_FILE, TEST_FIELDS_FILE, dataset_folder
 from vsbench.metrics import MetricAccumulator
 from vsbench.plugins import Registry, default_registry
 from vsbench.protocol import SSIM_KERNEL
-from vsbench.records import ConfigRecord, MetricsRecord
+from vsbench.records import SCHEMA_VERSION, ConfigRecord, MetricsRecord
 from vsbench.store import ResultsStore, RunFolder
 from vsbench.tiers.contract import TierInputs
 from vsbench.tiers.driver import score_tiers
@@ -240,6 +240,7 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
             "pcc_undefined_images": summary["pcc_undefined"], "train_seconds": None,
             "predict_seconds_per_image": None, "run_id": folder.run_id,
             "config_hash": config.config_hash, "submitted": True,
+            "schema_version": SCHEMA_VERSION,
             **{k: plain_json(v) for k, v in tiers.items()}}, "the submission's metrics")
         folder.write_metrics(record)
         folder.set_state("completed")

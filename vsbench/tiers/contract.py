@@ -105,13 +105,21 @@ class TierSpec:
     def summary(self, record: Any) -> dict[str, Any] | None:
         """The tier's summary in a :class:`~vsbench.records.MetricsRecord` (None: absent)."""
         if self.record_key == "tiers":
-            return ((record.extra.get("tiers") or {}).get(self.name))
+            return (record.tiers.get(self.name) or {}).get("summary")
         return getattr(record, self.record_key, None)
+
+    def status(self, record: Any) -> dict[str, Any] | None:
+        """The tier's entry of the record's ``tiers``: ``status`` (scored, skipped, failed)
+        and ``reason``; None where the run never scored it."""
+        entry = record.tiers.get(self.name)
+        return None if entry is None else {"status": entry["status"],
+                                           "reason": entry.get("reason")}
 
     def has(self, record: Any) -> bool:
         """Whether the run's record has scores of this tier (not skipped, not failed)."""
+        status = self.status(record)
         summary = self.summary(record) or {}
-        if not summary or "error" in summary or summary.get("skipped"):
+        if status is None or status["status"] != "scored" or not summary:
             return False
         return bool(self.scored(summary))
 

@@ -17,6 +17,7 @@ import os
 import traceback
 from typing import Any, Mapping, Sequence
 
+from vsbench.records import tier_status
 from vsbench.tiers.contract import TierInputs, TierSpec
 from vsbench.tiers.registry import all_tiers, in_order
 
@@ -59,7 +60,8 @@ def score_tiers(inputs: TierInputs, names: Sequence[str],
                 done: Mapping[str, Any] | None = None, guard: bool = True
                 ) -> dict[str, Any]:
     """Score the tiers ``names`` on ``inputs``; return their summaries by record key
-    (``biometrics``, ``profiles``, ``posterior``; plugins' under ``tiers``). ``done``: the
+    (``biometrics``, ``profiles``, ``posterior``) and ``tiers``: per tier scored, its entry of
+    ``metrics.json``'s ``tiers`` (status, reason; a plugin's summary). ``done``: the
     summaries the run already has (a tier that requires another one not asked for reads it
     from there). ``guard``: a failure becomes an ``error`` summary (else it raises)."""
     from vsbench.progress import progress_bar
@@ -68,6 +70,7 @@ def score_tiers(inputs: TierInputs, names: Sequence[str],
     order = [n for n in in_order(names) if known[n].score is not None]
     folder = inputs.folder
     out: dict[str, Any] = {}
+    entries: dict[str, dict[str, Any]] = {}
     summaries = {**(done or {})}
     for group in _groups(order, known):
         spec = known[group[0]]
@@ -75,8 +78,8 @@ def score_tiers(inputs: TierInputs, names: Sequence[str],
         again = f"`vsbench evaluate --tier {group[0] if len(group) == 1 else 'all'} {folder}`"
         if tiers_skipped():
             for name in group:
-                _store(out, known[name], {"skipped": f"{TIERS_VARIABLE}=pixel; score it with "
-                                                     f"{again}"})
+                _emit(out, entries, known[name], {"skipped": f"{TIERS_VARIABLE}=pixel; score "
+                                                             f"it with {again}"})
             continue
         try:
             if spec.extra.get("own_progress"):  # it draws its own bar (images, with an ETA)
@@ -97,5 +100,27 @@ def score_tiers(inputs: TierInputs, names: Sequence[str],
                        "traceback": traceback.format_exc()}
         for name in group:
             _store(summaries, known[name], summary)
-            _store(out, known[name], summary)
+            _emit(out, entries, known[name], summary)
+    if entries:
+        out["tiers"] = entries
     return out
+
+
+def _emit(out: dict[str, Any], entries: dict[str, Any], spec: TierSpec,
+          summary: dict[str, Any]) -> None:
+    """A tier's result into the driver's output: a built-in tier's summary under its record
+    key, and every tier's entry (a plugin's with its summary)."""
+    if spec.record_key != "tiers":
+        out[spec.record_key] = summary
+    entries[spec.name] = _entry(spec, summary)
+
+
+def _entry(spec: TierSpec, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The tier's entry of ``metrics.json``'s ``tiers``: its status and reason, and a plugin
+    tier's summary."""
+    entry = tier_status(summary) or {"status": "skipped", "reason": "no summary"}
+    if entry["status"] == "scored" and not spec.scored(summary):
+        entry = {"status": "skipped", "reason": "its scoring recorded none of its numbers"}
+    if spec.record_key == "tiers":
+        entry["summary"] = dict(summary)
+    return entry
