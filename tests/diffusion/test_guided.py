@@ -87,9 +87,10 @@ def test_prediction_starts_from_the_noised_guide(monkeypatch):
     calls = []
     real = method.generate
 
-    def spy(batch, start=None, start_fraction=None, generator=None):
+    def spy(batch, start=None, start_fraction=None, generator=None, on_step=None):
         calls.append((None if start is None else start.clone(), start_fraction))
-        return real(batch, start=start, start_fraction=start_fraction, generator=generator)
+        return real(batch, start=start, start_fraction=start_fraction, generator=generator,
+                    on_step=on_step)
 
     monkeypatch.setattr(method, "generate", spy)
     batch = {"brightfield": torch.rand(2, 3, 16, 16), "index": torch.tensor([0, 1])}
@@ -107,6 +108,62 @@ def test_prediction_starts_from_the_noised_guide(monkeypatch):
         near = real(b, start=z, start_fraction=0.25, generator=torch.Generator().manual_seed(1))
         far = real(b, generator=torch.Generator().manual_seed(1))
     assert (near - z).abs().mean() < (far - z).abs().mean()
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+def test_predicted_x0_inverts_the_forward_process(prediction):
+    from vsbench.diffusion.sampling import predicted_x0
+    from vsbench.diffusion.schedule import make_scheduler
+
+    sched = make_scheduler("ddim", prediction_type=prediction)
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.rand(2, 3, 8, 8, generator=g) * 1.6 - 0.8, torch.randn(2, 3, 8, 8,
+                                                                          generator=g)
+    t = torch.tensor(700)
+    a = sched.alphas_cumprod[700]
+    y_t = a.sqrt() * x0 + (1 - a).sqrt() * eps
+    output = eps if prediction == "epsilon" else a.sqrt() * eps - (1 - a).sqrt() * x0
+    torch.testing.assert_close(predicted_x0(sched, y_t, output, t), x0, atol=1e-4, rtol=0)
+
+
+def test_mask_step_takes_the_first_masks_from_an_early_predicted_x0(monkeypatch):
+    """mask_step=0.5: round one's masks are of the clean image predicted at the first step at
+    or below 0.5 (T - 1) of the first pass, not of the finished first estimate."""
+    from vsbench.diffusion.forward import from_model_range
+    from vsbench.diffusion.sampling import predicted_x0
+    from vsbench.method import UNGUIDED_EXTRA
+
+    batch = {"brightfield": torch.rand(2, 3, 16, 16), "index": torch.tensor([0, 1])}
+    seen = {}
+    for step in (0.0, 0.5):
+        torch.manual_seed(0)
+        method = PaletteThresholdMethod(PaletteThresholdParams(**TINY_PARAMS, mask_step=step),
+                                        INFO)
+        images = []
+        real_masks = method.guide_masks
+        monkeypatch.setattr(method, "guide_masks",
+                            lambda b, image: images.append(image.clone()) or real_masks(b, image))
+        torch.manual_seed(1)
+        with torch.inference_mode():
+            out = method.predict(batch)
+        seen[step] = (images, out.extras[UNGUIDED_EXTRA])
+    images, first = seen[0.0]
+    assert len(images) == 1 and torch.equal(images[0], first)
+    images, first = seen[0.5]
+    # the same first pass again, every step viewed: the x0 at the first t <= 999.5
+    steps = []
+    torch.manual_seed(1)
+    with torch.inference_mode():
+        again = method.generate({**batch, "masks": None},
+                                on_step=lambda t, y, o: steps.append((int(t), y, o)))
+    torch.testing.assert_close(again, first)
+    t, y, o = next(s for s in steps if s[0] <= 0.5 * 1999)
+    expected = from_model_range(predicted_x0(method.sampler, y, o, torch.tensor(t))).clamp(0, 1)
+    torch.testing.assert_close(images[0], expected)
+    assert not torch.equal(images[0], first)
+    assert method.run_record()["guidance"]["mask_step"] == 0.5
+    with pytest.raises(ConfigError, match="mask_step=1.0: must be in"):
+        PaletteThresholdParams(**TINY_PARAMS, mask_step=1.0).validate()
 
 
 def test_mask_condition_ablation_caches_and_aligns_masks(tmp_path):

@@ -42,7 +42,8 @@ from vsbench.data.source import DatasetInfo
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.diffusion.guided_params import MaskGuidedParams
 from vsbench.diffusion.method import ConditionalDiffusionMethod
-from vsbench.diffusion.sampling import start_timestep
+from vsbench.diffusion.forward import from_model_range
+from vsbench.diffusion.sampling import predicted_x0, start_timestep
 from vsbench.figures import mask_grid
 from vsbench.layout import MASKS_NPZ, MASKS_PNG
 from vsbench.method import UNGUIDED_EXTRA, Prediction
@@ -180,10 +181,13 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
         and :data:`UNGUIDED_EXTRA`, the unguided first estimate (scored by the engine)."""
         p = self.params
         current = {**batch, "masks": None}
-        first = estimate = self.generate(current)
+        early: dict[str, torch.Tensor] = {}
+        first = estimate = self.generate(current, on_step=self._early_view(early))
         rounds = []
-        for _ in range(p.refine_rounds):
-            masks = self.guide_masks(batch, estimate).to(estimate.device)
+        for k in range(p.refine_rounds):
+            seen = (from_model_range(early["x0"]).clamp(0.0, 1.0)
+                    if k == 0 and "x0" in early else estimate)
+            masks = self.guide_masks(batch, seen).to(estimate.device)
             rounds.append(masks)
             if p.mask_condition:
                 current["masks"] = masks
@@ -192,6 +196,19 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
         extras = {MASKS_EXTRA: torch.stack(rounds, dim=1)} if rounds else {}
         extras[UNGUIDED_EXTRA] = first
         return Prediction(estimate, extras)
+
+    def _early_view(self, early: dict[str, torch.Tensor]):
+        """With ``mask_step`` > 0, a step hook keeping (in ``early["x0"]``) the clean image
+        predicted at the first step at or below ``mask_step`` (T - 1); else None."""
+        if self.params.mask_step <= 0:
+            return None
+        at = self.params.mask_step * (self.sampler.config.num_train_timesteps - 1)
+
+        def view(t: torch.Tensor, y_t: torch.Tensor, output: torch.Tensor) -> None:
+            if "x0" not in early and int(t) <= at:
+                early["x0"] = predicted_x0(self.sampler, y_t, output, t)
+
+        return view
 
     def run_record(self) -> dict[str, Any]:
         """The mask source (backbone and weights actually used) and the guidance settings."""
@@ -202,7 +219,8 @@ class MaskGuidedMethod(ConditionalDiffusionMethod):
                                                             p.start_fraction),
                                "num_train_timesteps": p.num_train_timesteps, "guide": p.guide,
                                "refine_rounds": p.refine_rounds,
-                               "mask_condition": p.mask_condition}}
+                               "mask_condition": p.mask_condition,
+                               "mask_step": p.mask_step}}
         if self.mask_cache_file is not None:
             record["training_mask_cache"] = str(self.mask_cache_file)
         return record

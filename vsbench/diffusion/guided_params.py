@@ -35,6 +35,10 @@ class MaskGuidedParams(DiffusionParams):
             under the data root) and at inference (no mask for the first estimate).
         mask_dropout: with ``mask_condition``, the probability that a training sample gets
             the "no mask" condition (what the first estimate sees at inference).
+        mask_step: where the first round's masks come from: 0, the finished first estimate;
+            f in (0, 1), the clean image the denoiser predicts at step f (T - 1) of the first
+            pass (masks "generated at the early stages", DiffStain 2.3), taken on the way,
+            at no extra cost. Later rounds take the previous round's output.
     """
 
     start_fraction: float = 0.5
@@ -42,6 +46,7 @@ class MaskGuidedParams(DiffusionParams):
     refine_rounds: int = 1
     mask_condition: bool = False
     mask_dropout: float = 0.2
+    mask_step: float = 0.0
 
     def validate(self) -> None:
         super().validate()
@@ -51,5 +56,8 @@ class MaskGuidedParams(DiffusionParams):
             raise ConfigError(f"--set guide={self.guide}: use one of {', '.join(GUIDES)}.")
         if self.refine_rounds < 0:
             raise ConfigError(f"--set refine_rounds={self.refine_rounds}: must not be negative.")
+        if not 0 <= self.mask_step < 1:
+            raise ConfigError(f"--set mask_step={self.mask_step}: must be in [0, 1) (0: masks "
+                              "of the finished first estimate).")
         if not 0 <= self.mask_dropout < 1:
             raise ConfigError(f"--set mask_dropout={self.mask_dropout}: must be in [0, 1).")

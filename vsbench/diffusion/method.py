@@ -29,7 +29,7 @@ from vsbench.diffusion.forward import (from_model_range, noise_loss, q_sample, s
                                        to_model_range, training_target)
 from vsbench.diffusion.network import build_denoiser, predict_noise
 from vsbench.diffusion.params import DiffusionParams
-from vsbench.diffusion.sampling import sample
+from vsbench.diffusion.sampling import StepHook, sample
 from vsbench.diffusion.schedule import make_scheduler
 from vsbench.method import Method
 
@@ -100,7 +100,8 @@ class ConditionalDiffusionMethod(WithEMA, Method):
 
     def generate(self, batch: dict[str, Any], start: torch.Tensor | None = None,
                  start_fraction: float | None = None,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None,
+                 on_step: StepHook | None = None) -> torch.Tensor:
         """Sample the target channels with the EMA weights, on [0, 1].
 
         Args:
@@ -110,6 +111,7 @@ class ConditionalDiffusionMethod(WithEMA, Method):
             start_fraction: with ``start``, the point of the schedule to start from, in (0, 1].
             generator: random numbers for the sampler (default: torch's global generator,
                 which the engine seeds).
+            on_step: a view into the pass (:data:`vsbench.diffusion.sampling.StepHook`).
         """
         bf = batch["brightfield"]
         shape = (bf.shape[0], len(self.info.channels), bf.shape[-2], bf.shape[-1])
@@ -118,7 +120,8 @@ class ConditionalDiffusionMethod(WithEMA, Method):
                     class_labels=self.class_labels(batch),
                     start=None if start is None else to_model_range(start),
                     start_fraction=start_fraction,
-                    progress=self.params.sample_steps >= PROGRESS_MIN_STEPS)
+                    progress=self.params.sample_steps >= PROGRESS_MIN_STEPS,
+                    on_step=on_step)
         return from_model_range(y0).clamp(0.0, 1.0)
 
     def predict(self, batch: dict[str, Any]) -> torch.Tensor:

@@ -16,7 +16,7 @@ always matches the step the denoiser is first asked about. With the full ancestr
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
@@ -57,12 +57,34 @@ def _device(denoiser: torch.nn.Module, *tensors: torch.Tensor | None) -> torch.d
     return param.device if param is not None else torch.device("cpu")
 
 
+# Called after every reverse step with (t, y_t, the denoiser's output at t): a view into the
+# pass, e.g. for the masks "generated at the early stages" (DiffStain 2.3).
+StepHook = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]
+
+
+def predicted_x0(scheduler: SchedulerMixin, y_t: torch.Tensor, model_output: torch.Tensor,
+                 t: torch.Tensor) -> torch.Tensor:
+    """The clean image the denoiser's output at step ``t`` implies (model range, clipped to
+    [-1, 1]): (y_t - sqrt(1 - a) eps) / sqrt(a) for noise prediction, sqrt(a) y_t -
+    sqrt(1 - a) v for v-prediction, a = alpha_bar_t of the training schedule."""
+    a = scheduler.alphas_cumprod.to(y_t.device, torch.float32)[int(t)]
+    out = model_output.float()
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        x0 = (y_t - (1 - a).sqrt() * out) / a.sqrt()
+    elif kind == "v_prediction":
+        x0 = a.sqrt() * y_t - (1 - a).sqrt() * out
+    else:
+        raise ValueError(f"prediction type '{kind}' has no x0 formula here.")
+    return x0.clamp(-1.0, 1.0)
+
+
 @torch.inference_mode()
 def sample(denoiser: torch.nn.Module, scheduler: SchedulerMixin,
            condition: torch.Tensor | None, shape: Sequence[int], num_steps: int,
            generator: torch.Generator | None = None, class_labels: torch.Tensor | None = None,
            start: torch.Tensor | None = None, start_fraction: float | None = None,
-           progress: bool = False) -> torch.Tensor:
+           progress: bool = False, on_step: StepHook | None = None) -> torch.Tensor:
     """Run the reverse process and return y_0 in the model range ([-1, 1], float32).
 
     Args:
@@ -79,6 +101,7 @@ def sample(denoiser: torch.nn.Module, scheduler: SchedulerMixin,
             noise.
         start_fraction: with ``start``, where on the schedule to start (in (0, 1]).
         progress: show a progress bar over the steps (long runs).
+        on_step: called after every step with ``(t, y_t, model output)`` (:data:`StepHook`).
     """
     if (start is None) != (start_fraction is None):
         raise ValueError("give both start and start_fraction (SDEdit start) or neither.")
@@ -105,6 +128,8 @@ def sample(denoiser: torch.nn.Module, scheduler: SchedulerMixin,
             for t in timesteps:
                 model_input = sched.scale_model_input(y, t)
                 eps = predict_noise(denoiser, model_input, t, condition, class_labels)
+                if on_step is not None:
+                    on_step(t, y, eps)
                 y = sched.step(eps.float(), t, y, generator=generator).prev_sample
                 bar.advance()
     finally:
