@@ -197,6 +197,8 @@ def test_compare_shows_the_profile_and_posterior_columns(runs):
     assert result.exit_code == 0, result.output
     assert "profiles tier" in result.output and "real stain" in result.output
     assert "nocodazole-like" in result.output and "agreement r" in result.output
+    assert "agreement r, 95% CI" in result.output
+    assert "its interval resamples perturbations and runs" in result.output
 
 
 def test_n_samples_at_its_default_leaves_the_configuration_hash_alone(tmp_path):

@@ -141,7 +141,7 @@ def print_perturbations(out, board) -> None:
     each method's (mean over its runs), and the real-vs-virtual agreement."""
     from rich.table import Table
 
-    from vsbench.tiers.profiles import perturbation_table
+    from vsbench.tiers.profiles import agreement_table, perturbation_table
 
     folders = {label: list(group["folder"]) for label, group in board.runs.groupby(
         "label", sort=False)}
@@ -154,7 +154,19 @@ def print_perturbations(out, board) -> None:
         table.add_column(str(column), justify="right")
     for name, row in frame.iterrows():
         table.add_row(str(name), *("-" if pd_isna(v) else f"{v:.3f}" for v in row))
+    intervals = agreement_table(folders)
+    if not intervals.empty:
+        table.add_row("agreement r, 95% CI", "", *(
+            "-" if c not in intervals.index or pd_isna(intervals.loc[c, "ci_low"])
+            else f"[{intervals.loc[c, 'ci_low']:.2f}, {intervals.loc[c, 'ci_high']:.2f}]"
+            for c in frame.columns[1:]))
     out.print(table)
+    if not intervals.empty:
+        n = int(intervals["perturbations"].max())
+        out.print(f"agreement r: Pearson r over the {n} treated perturbations of real against "
+                  "virtual mAP, mean over runs; its interval resamples perturbations and runs "
+                  "(2000 resamples)" + (f" - with {n} perturbations it can tell little apart"
+                                        if n < 10 else "") + ".", highlight=False)
 
 
 def pd_isna(value) -> bool:

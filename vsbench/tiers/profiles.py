@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from vsbench.layout import PROFILES_CONSISTENCY_FILE, PROFILES_MAP_FILE
@@ -81,6 +82,64 @@ def perturbation_table(folders: dict[str, list[str]]) -> pd.DataFrame:
     table.loc["agreement r"] = pd.Series(agreement)
     table.index.name = "perturbation"
     return table
+
+
+def agreement_interval(real: pd.Series, virtual: Sequence[pd.Series],
+                       n_resamples: int = 2000, seed: int = 0,
+                       confidence: float = 0.95) -> tuple[float, float]:
+    """A bootstrap interval of the agreement r (the mean over runs of the per-run Pearson r
+    over perturbations, real vs virtual mAP): perturbations drawn with replacement and,
+    independently, the runs (seeds). NaN bounds where fewer than half the resamples define
+    an r (fewer than three distinct perturbations drawn, or a constant mAP)."""
+    runs = [v.reindex(real.index).to_numpy(dtype=float) for v in virtual]
+    a = real.to_numpy(dtype=float)
+    if len(a) < 3 or not runs:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_resamples):
+        units = rng.integers(0, len(a), len(a))
+        drawn = rng.integers(0, len(runs), len(runs))
+        x = a[units]
+        rs = []
+        for k in drawn:
+            y = runs[k][units]
+            if np.std(x) > 0 and np.std(y) > 0 and np.isfinite(y).all():
+                rs.append(float(np.corrcoef(x, y)[0, 1]))
+        values.append(np.mean(rs) if rs else np.nan)
+    values = np.asarray(values)
+    values = values[np.isfinite(values)]
+    if values.size < n_resamples / 2:
+        return float("nan"), float("nan")
+    tail = 100 * (1 - confidence) / 2
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def agreement_table(folders: dict[str, list[str]]) -> pd.DataFrame:
+    """Per row label of one board (``folders``: label -> run folders), the agreement r of
+    :func:`perturbation_table` with its bootstrap interval (:func:`agreement_interval`) and
+    the numbers of perturbations and runs it rests on."""
+    rows = {}
+    for label, paths in folders.items():
+        real, runs = None, []
+        for path in paths:
+            try:
+                frame = pd.read_csv(Path(path) / PROFILES_MAP_FILE, dtype={"perturbation": str})
+            except (OSError, ValueError):
+                continue
+            if "map_virtual" not in frame:
+                continue
+            frame = frame.set_index("perturbation")
+            real = frame["map_real"].astype(float) if real is None else real
+            runs.append(frame["map_virtual"].astype(float))
+        if real is None:
+            continue
+        defined = [float(real.corr(v)) for v in runs if v.std() > 0 and real.std() > 0]
+        low, high = agreement_interval(real, runs)
+        rows[label] = {"r": float(np.mean(defined)) if defined else float("nan"),
+                       "ci_low": low, "ci_high": high, "perturbations": len(real),
+                       "runs": len(runs)}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def score(inputs: TierInputs, done: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
