@@ -242,7 +242,7 @@ def test_the_report_has_the_profile_and_posterior_section(runs, tmp_path):
 
     root, _ = runs
     page = build_report(root / "res", tmp_path / "report", data_root=root / "data").read_text()
-    assert "Profiles and posteriors" in page
+    assert "<h3>Profiles tier</h3>" in page and "<h3>Posterior tier</h3>" in page
     for alt in ("mAP per perturbation", "calibration", "sample gallery"):
         assert f'alt="{alt}"' in page, alt
     assert "posterior: crps" in page and "profiles: map" in page

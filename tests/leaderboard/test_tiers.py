@@ -135,7 +135,7 @@ def test_the_report_has_a_tiers_section(results, tmp_path):
 
     root, _ = results
     page = build_report(root, tmp_path / "report", data_root=tmp_path / "data").read_text()
-    assert page.count("Biological tiers: nuclei and cells found") == 1
+    assert page.count("<h3>Instance tier</h3>") == 1 and page.count("<h3>Features tier</h3>") == 1
     assert "<h4>instance: f1</h4>" in page and "<h4>features: feature_r</h4>" in page
     assert "independently, the 10 features" in page
 

@@ -4,10 +4,11 @@ For every leaderboard (runs on the same data, split and settings): the table wit
 uncertainty, per-channel bar charts with 95% bootstrap confidence intervals
 (:mod:`~vsbench.report.charts`), a gallery of the same test fields predicted by every method
 beside the ground truth (from each run's ``predictions.npz``), the masks mask-guided methods
-used (``masks.png`` / ``masks.npz``), the biological tiers (:mod:`~vsbench.report.tiers`), the
-training loss of every run and its speed. The figure
-grids are drawn by :mod:`vsbench.figures`; the page is the Jinja template
-``templates/report.html.j2``. Nothing here knows the channel set: it comes from the runs.
+used (``masks.png`` / ``masks.npz``), a section per tier that its runs have (its board and its
+figures: :mod:`~vsbench.report.tiers`, over the tier registry), the training loss of every
+run and its speed. The figure grids are drawn by :mod:`vsbench.figures`; the page is the
+Jinja template ``templates/report.html.j2``. Nothing here knows the channel set or the tiers:
+they come from the runs and the registry.
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ from vsbench.leaderboard import (Leaderboard, build_leaderboards, formatted, loa
                                  mark_stale)
 from vsbench.protocol import AVERAGE, METRICS
 from vsbench.leaderboard.render import guidance_html
-from vsbench.leaderboard.tiers import load_tier_runs
 from vsbench.report.charts import bar_charts, loss_curves
-from vsbench.report.later_tiers import later_section
-from vsbench.report.tiers import tier_section
 from vsbench.report.images import Image, figure_image, text_png, uri
 from vsbench.report.methods import Palette, ranked_runs
+from vsbench.report.tiers import load_board_tiers, tier_sections
 from vsbench.store import RunFolder
 
 TEMPLATE = "report.html.j2"  # in vsbench/report/templates/ (package data)
@@ -52,12 +51,10 @@ def build_report(results_dir: Path, out_dir: Path, data_root: Path = Path("datas
     warnings += [note for board in boards for note in board.notes]
     palette = Palette(label for board in boards for label in board.table.index)
     sections = [_section(board, i, n_fields, palette) for i, board in enumerate(boards)]
-    tier_runs = {tier: load_tier_runs(results_dir, tier)[0] for tier in ("instance", "features")}
-    later_runs = {tier: load_tier_runs(results_dir, tier)[0]
-                  for tier in ("profiles", "posterior")}
+    tier_runs = load_board_tiers(results_dir)
     for section, board in zip(sections, boards):
-        section["tiers"] = tier_section(board, tier_runs, data_root, palette)
-        section["later"] = later_section(board, later_runs, palette)
+        section["tiers"], section["missing_tiers"] = tier_sections(board, tier_runs, data_root,
+                                                                   palette)
     page = _environment().get_template(TEMPLATE).render(
         sections=sections, warnings=warnings, results_dir=str(results_dir),
         n_runs=int(runs["folder"].nunique()), generated=time.strftime("%Y-%m-%d %H:%M"))

@@ -83,6 +83,15 @@ class TierSpec:
         notes: what its board must say under the table (e.g. what it cannot tell apart).
         headline: the one line ``run``, ``evaluate`` and ``score`` print for a run's summary
             (None: a line saying it was scored and how to rank it).
+        figures: the tier's figures in ``vsbench report``:
+            ``figures(board, runs, data_root, palette)`` returns a list of
+            :class:`vsbench.report.images.Image`, given the pixel
+            :class:`~vsbench.leaderboard.Leaderboard` whose section it is (its runs in rank
+            order: :mod:`vsbench.report.methods`), that board's rows of the tier's long table
+            (:func:`vsbench.leaderboard.tiers.load_tier_runs`), the data root and the page's
+            :class:`~vsbench.report.methods.Palette` (one colour per method); None: the
+            tier's section has its board alone. Import matplotlib inside it, not at module
+            level, so that the tier stays importable without it.
     """
 
     name: str
@@ -101,6 +110,7 @@ class TierSpec:
     notes: tuple[str, ...] = ()
     headline: Callable[[Mapping[str, Any]], str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    figures: Callable[[Any, Any, Path, Any], list] | None = None
 
     def summary(self, record: Any) -> dict[str, Any] | None:
         """The tier's summary in a :class:`~vsbench.records.MetricsRecord` (None: absent)."""

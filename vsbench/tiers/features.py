@@ -7,6 +7,7 @@ their Average, the mean over features of the real-vs-predicted Pearson r over ce
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,15 @@ def read_units(folder: Path) -> pd.DataFrame | None:
     return wide
 
 
+def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
+    """The tier's figures in ``vsbench report``, the real-vs-predicted feature scatter
+    (drawn by :mod:`vsbench.report.feature_figures`, imported here so that the tier needs
+    no matplotlib)."""
+    from vsbench.report.feature_figures import figures
+
+    return figures(board, runs, data_root, palette)
+
+
 TIER = TierSpec(
     name="features",
     description="cell features: cp-measure's measurements of the prediction on the ground "
@@ -47,4 +57,4 @@ TIER = TierSpec(
     files=(FEATURE_SCORES_FILE, CELL_FEATURES_FILE),
     record_key="biometrics", read_units=read_units,
     scored=lambda summary: bool(summary.get("features")),
-    score=score_biological)
+    score=score_biological, figures=report_figures)

@@ -6,6 +6,7 @@ of F1, precision, recall, mean matched IoU, AP and the relative count error; per
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -26,6 +27,15 @@ def read_units(folder: Path) -> pd.DataFrame | None:
     return wide.astype(float)
 
 
+def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
+    """The tier's figures in ``vsbench report``, the nuclei outlines (drawn by
+    :mod:`vsbench.report.instance_figures`, imported here so that the tier needs no
+    matplotlib)."""
+    from vsbench.report.instance_figures import figures
+
+    return figures(board, runs, data_root, palette)
+
+
 TIER = TierSpec(
     name="instance",
     description="nuclei and cells found: segmented on the prediction, matched to the ground "
@@ -38,4 +48,5 @@ TIER = TierSpec(
     score=score_biological,
     expected_units=lambda record: int(record.n_test_images),
     notes=("The known-answer ladder: nuclei F1 does not separate small noise (SD 0.05 and 0.1 "
-           "both 0.997).",))
+           "both 0.997).",),
+    figures=report_figures)

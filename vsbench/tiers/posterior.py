@@ -82,6 +82,15 @@ def _read(folder: Path) -> pd.DataFrame | None:
     return posterior_units(folder, strict=True)
 
 
+def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
+    """The tier's figures in ``vsbench report``, the calibration curves and the sample
+    gallery (drawn by :mod:`vsbench.report.posterior_figures`, imported here so that the
+    tier needs no matplotlib)."""
+    from vsbench.report.posterior_figures import figures
+
+    return figures(board, runs, data_root, palette)
+
+
 TIER = TierSpec(
     name="posterior",
     description="a sampler scored as one: ensemble CRPS, interval coverage, outside-range "
@@ -94,4 +103,5 @@ TIER = TierSpec(
     record_key="posterior", read_units=_read, scored=lambda summary: True,
     score=score, requires=("features",),
     expected_units=lambda record: int(record.n_test_images),
-    extra={"own_progress": True})  # the sampling draws its own bar
+    extra={"own_progress": True},  # the sampling draws its own bar
+    figures=report_figures)

@@ -159,6 +159,15 @@ def _perturbations(record: Any) -> int | None:
     return int(n) if isinstance(n, int) else None
 
 
+def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
+    """The tier's figure in ``vsbench report`` (the mAP per perturbation, from
+    :func:`perturbation_table`: :mod:`vsbench.report.profile_figures`, imported here so that
+    the tier needs no matplotlib)."""
+    from vsbench.report.profile_figures import figures
+
+    return figures(board, palette, perturbation_table)
+
+
 TIER = TierSpec(
     name="profiles",
     description="well-level profiles (JUMP's recipe): phenotypic-activity and cross-modal "
@@ -174,4 +183,5 @@ TIER = TierSpec(
            "alike replicate wells are, not fidelity); the cross-modal mAP ranks heavy noise "
            "and blur, channel swaps and a mean image below it, but not noise of SD 0.05, a "
            "1 px blur or intensities swapped between perturbations (4 perturbations and 2 "
-           "replicate wells on the default data).",))
+           "replicate wells on the default data).",),
+    figures=report_figures)

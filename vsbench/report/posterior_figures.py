@@ -1,11 +1,9 @@
-"""The report's section on the profile and posterior tiers of one leaderboard's runs.
-
-Their boards (:mod:`vsbench.leaderboard.tiers`), the phenotypic-activity mAP per perturbation
-as bars (the real stain beside each method), the calibration curve of every method (nominal
-against empirical coverage of central per-pixel intervals: an honest ensemble lies on the
-diagonal, a point mass at zero) and a sample gallery of one test field (the real stain, each
-of a stochastic method's samples, their mean and per-pixel standard deviation). Methods are
-taken in the pixel leaderboard's rank order, in their colours of the whole page.
+"""The posterior tier's figures in ``vsbench report`` (:data:`vsbench.tiers.posterior.TIER`'s
+``figures``): the calibration curve of every sampler (nominal against empirical coverage of
+central per-pixel intervals: an honest ensemble lies on the diagonal, a point mass at zero) and
+a sample gallery of one test field (the real stain, each of a stochastic method's samples, their
+mean and per-pixel standard deviation). Methods are taken in the pixel leaderboard's rank
+order, in their colours of the whole page.
 """
 
 from __future__ import annotations
@@ -17,60 +15,20 @@ import pandas as pd
 
 from vsbench.layout import POSTERIOR_SAMPLES_FILE
 from vsbench.leaderboard import Leaderboard
-from vsbench.tiers.profiles import perturbation_table
-from vsbench.report.charts import PAGE_INCHES, grouped_axes_inches, legend_outside
+from vsbench.report.charts import PAGE_INCHES, legend_outside
 from vsbench.report.images import Image, figure_image
-from vsbench.report.methods import REAL_STAIN, Palette, first_runs, ranked_runs
-from vsbench.report.tiers import board_tier_tables
+from vsbench.report.methods import Palette, first_runs
 from vsbench.store import RunFolder
 
 GALLERY_PANEL_INCHES = 2.0  # one panel of the sample gallery, narrower when many samples
 
 
-def later_section(board: Leaderboard, tier_runs: dict[str, pd.DataFrame],
-                  palette: Palette) -> dict | None:
-    """The tables and figures of the two tiers for ``board``'s runs (None: no run has them).
-    ``tier_runs``: the long tables of :func:`load_tier_runs` for ``profiles`` and
-    ``posterior``."""
-    boards = board_tier_tables(board, tier_runs)
-    if not boards:
-        return None
+def figures(board: Leaderboard, runs: pd.DataFrame, data_root: Path,
+            palette: Palette) -> list[Image]:
+    """The calibration curves and the sample gallery of ``board``'s runs (each left out where
+    no run has what it draws). ``runs`` and ``data_root``: unused (the contract's arguments)."""
     first = first_runs(board)
-    by_label = {label: list(g["folder"])
-                for label, g in ranked_runs(board).groupby("label", sort=False)}
-    figures = [f for f in (_map_bars(by_label, palette), _calibration(first, palette),
-                           _gallery(first)) if f]
-    return {"boards": boards, "figures": figures}
-
-
-def _map_bars(folders: dict[str, list[str]], palette: Palette) -> Image | None:
-    """The mAP per perturbation: the real stain's bar, then each method's (rank order)."""
-    table = perturbation_table(folders)
-    if table.empty:
-        return None
-    from vsbench.report.images import pyplot
-
-    table = table.drop(index="agreement r")
-    labels = [str(c) for c in table.columns]
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(grouped_axes_inches(len(table), len(labels), labels) + 1.0,
-                                    3.0))
-    fig.subplots_adjust(left=0.9 / fig.get_figwidth(), right=0.99)  # legend: beyond
-    width = 0.8 / len(labels)
-    x = np.arange(len(table))
-    for k, column in enumerate(labels):
-        ax.bar(x + (k - (len(labels) - 1) / 2) * width, table[column].to_numpy(), width,
-               label=column, color=palette.color(column))
-    ax.set_xticks(x, [str(p) for p in table.index], fontsize=7, rotation=30, ha="right")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("mAP (phenotypic activity)", fontsize=8)
-    legend_outside(ax, labels)
-    methods = [c for c in labels if c != REAL_STAIN]
-    return figure_image(fig, "mAP per perturbation",
-                        "Phenotypic activity mAP of each treated perturbation's replicate wells "
-                        "against the control wells: profiles from the real stain (grey) and "
-                        "from each method's prediction (mean over its runs), in rank order.",
-                        methods, palette.colors(methods))
+    return [f for f in (_calibration(first, palette), _gallery(first)) if f]
 
 
 def _calibration(runs: pd.DataFrame, palette: Palette) -> Image | None:
