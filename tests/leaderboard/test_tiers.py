@@ -141,10 +141,12 @@ def test_the_report_has_a_tiers_section(results, tmp_path):
 
 
 def test_the_profile_board_flags_a_method_given_the_test_labels():
-    from vsbench.leaderboard.tiers import _tier_notes, labelled_methods
+    from vsbench.leaderboard.tiers import _tier_notes
+    from vsbench.tiers.profiles import board_notes
 
-    assert labelled_methods({"unet", "class-guided", "palette"}) == ["class-guided"]
-    group = __import__("pandas").DataFrame({"method": ["unet", "class-guided"],
+    pd = __import__("pandas")
+    assert board_notes(pd.DataFrame({"method": ["unet", "palette"]})) == []
+    group = pd.DataFrame({"method": ["unet", "class-guided"],
                                             "folder": ["a", "b"], "label": ["unet",
                                                                             "class-guided"]})
     notes = " ".join(_tier_notes("profiles", group))

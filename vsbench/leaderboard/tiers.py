@@ -4,11 +4,10 @@ The same rows (configurations, one run per seed), grouping, means, spreads, rank
 hierarchical bootstrap intervals and paired tests as the pixel tier
 (:mod:`vsbench.leaderboard.board`), on the columns each tier declares
 (:class:`vsbench.tiers.TierSpec`: metrics and directions, default sort, unit, per-unit
-reader, notes; the built-in ones are described in :mod:`vsbench.tiers.instance`,
-:mod:`~vsbench.tiers.features`, :mod:`~vsbench.tiers.profiles` and
-:mod:`~vsbench.tiers.posterior`). Two tiers still have board rules of their own here: the
-posterior board's ensemble sizes (point masses never bold on sampler-only columns) and the
-profile board's cross-modal sort where every row has it.
+reader, notes, and its board rules: an ensemble size per run where its columns judge a
+spread, a sort column other than the default, notes from the rows; the built-in ones are
+described in :mod:`vsbench.tiers.instance`, :mod:`~vsbench.tiers.features`,
+:mod:`~vsbench.tiers.profiles` and :mod:`~vsbench.tiers.posterior`).
 
 A counted run without the tier (made before it, or on a channel set without DNA) is named in
 a note with the command that scores it."""
@@ -88,13 +87,15 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
     counted, notes = count_runs(usable, lambda run: _key(run.metrics))
     warnings += notes
     rows, lacking = [], []
+    spec = tier_spec(tier)
     for item in counted:
         record, folder = item.run.metrics, item.run.folder.path
         base = dict(zip(GROUP_KEYS, _key(record)))
         control = bool(item.run.config.control) if item.run.config is not None else False
         base.update(method=record.method, configuration=item.configuration, label=item.label,
                     seed=record.seed, run=folder.name, folder=str(folder), control=control,
-                    n_samples=_ensemble_size(record) if tier == "posterior" else math.nan,
+                    n_samples=(spec.ensemble_size(record) if spec.ensemble_size is not None
+                               else math.nan),
                     tier_version=tier_spec(tier).version(record),
                     epochs=run_epochs(item.run.config))
         try:
@@ -124,25 +125,13 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
 LADDER_NOTES = {name: " ".join(spec.notes) for name, spec in built_in().items() if spec.notes}
 
 
-def labelled_methods(methods: set[str]) -> list[str]:
-    """The methods (among the installed plugins) whose ``predict`` is given the test labels."""
-    from vsbench.plugins import default_registry
-
-    known = default_registry().methods
-    return sorted(m for m in methods
-                  if m in known and getattr(known[m].spec, "test_labels", False))
-
-
 def _tier_notes(tier: str, group: pd.DataFrame) -> list[str]:
     """What a tier's board must say: the ladder's limits, and runs scored under different
     versions of the tier (whose values are not computed the same way)."""
-    notes = list(tier_spec(tier).notes)
-    if tier == "profiles":
-        given = labelled_methods(set(group["method"]))
-        if given:
-            notes.append(f"{', '.join(given)}: given each test field's class label when it "
-                         f"predicts (MethodSpec.test_labels), so its profile scores carry the "
-                         f"answer, not only the stain: flagged, not a fair comparison here.")
+    spec = tier_spec(tier)
+    notes = list(spec.notes)
+    if spec.board_notes is not None:
+        notes += spec.board_notes(group)
     if "tier_version" in group:
         versions = group.drop_duplicates("folder").groupby("tier_version")["label"].unique()
         if len(versions) > 1:
@@ -152,12 +141,6 @@ def _tier_notes(tier: str, group: pd.DataFrame) -> list[str]:
                          f"({listed}); rescore the older ones with `vsbench evaluate --tier "
                          f"{tier} RUN...` to compare them on one footing.")
     return notes
-
-
-def _ensemble_size(record) -> float:
-    """A run's samples per test image on the posterior tier (1: a point mass)."""
-    size = (record.posterior or {}).get("n_samples")
-    return float(size) if isinstance(size, int) else math.nan
 
 
 def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
@@ -185,7 +168,7 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
     std = group.pivot_table(aggfunc="std", **pivot).reindex(index=table.index,
                                                             columns=columns)
     sizes = {}
-    if tier == "posterior" and "n_samples" in group:
+    if spec.ensemble_size is not None and "n_samples" in group:
         sizes = {label: int(n) for label, n in group.groupby("label")["n_samples"].max().items()
                  if pd.notna(n)}
         if sizes and max(sizes.values()) == 1:  # no sampler: coverage and spread say nothing
@@ -194,9 +177,8 @@ def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Lead
     std = std[columns]
     table[("", "runs")] = group.groupby("label")["seed"].nunique()
     sort_by = spec.default_sort if spec.default_sort in columns else columns[0]
-    if tier == "profiles" and (CROSS_MODAL, "map") in columns and not table[
-            (CROSS_MODAL, "map")].isna().any():  # the biologist's question, where all have it
-        sort_by = (CROSS_MODAL, "map")
+    chosen = spec.board_sort(table) if spec.board_sort is not None else None
+    sort_by = chosen if chosen in columns else sort_by
     table = table.sort_values(sort_by, ascending=not spec.higher_is_better[sort_by[1]],
                               kind="stable", na_position="last")
     table.index.name = "method"

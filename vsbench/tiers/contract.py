@@ -92,6 +92,14 @@ class TierSpec:
             :class:`~vsbench.report.methods.Palette` (one colour per method); None: the
             tier's section has its board alone. Import matplotlib inside it, not at module
             level, so that the tier stays importable without it.
+        own_progress: its ``score`` draws its own progress bar (e.g. per image, with an ETA);
+            else the driver shows one for the tier.
+        ensemble_size: a run's samples per test unit (1: a point mass), for a tier whose
+            columns judge a spread (:data:`vsbench.protocol.SAMPLER_ONLY`: never bold for a
+            point mass, dropped when every row is one); None: not such a tier.
+        board_sort: given the board's mean table (rows, ``(group, metric)`` columns), the
+            column to rank on instead of ``default_sort`` (None: the default).
+        board_notes: given the board's long table of runs, notes its caption must add.
     """
 
     name: str
@@ -111,6 +119,10 @@ class TierSpec:
     headline: Callable[[Mapping[str, Any]], str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     figures: Callable[[Any, Any, Path, Any], list] | None = None
+    own_progress: bool = False
+    ensemble_size: Callable[[Any], float] | None = None
+    board_sort: Callable[[Any], tuple[str, str] | None] | None = None
+    board_notes: Callable[[Any], list[str]] | None = None
 
     def summary(self, record: Any) -> dict[str, Any] | None:
         """The tier's summary in a :class:`~vsbench.records.MetricsRecord` (None: absent)."""

@@ -82,7 +82,7 @@ def score_tiers(inputs: TierInputs, names: Sequence[str],
                                                              f"it with {again}"})
             continue
         try:
-            if spec.extra.get("own_progress"):  # it draws its own bar (images, with an ETA)
+            if spec.own_progress:  # it draws its own bar (images, with an ETA)
                 summary = spec.score(inputs, summaries, group)
             else:
                 with progress_bar(inputs.console, f"{label} tier{'s' if len(group) > 1 else ''}",

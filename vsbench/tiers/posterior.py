@@ -82,6 +82,12 @@ def _read(folder: Path) -> pd.DataFrame | None:
     return posterior_units(folder, strict=True)
 
 
+def ensemble_size(record: Any) -> float:
+    """A run's samples per test image (1: a point mass; NaN: not recorded)."""
+    size = (record.posterior or {}).get("n_samples")
+    return float(size) if isinstance(size, int) else float("nan")
+
+
 def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
     """The tier's figures in ``vsbench report``, the calibration curves and the sample
     gallery (drawn by :mod:`vsbench.report.posterior_figures`, imported here so that the
@@ -103,5 +109,6 @@ TIER = TierSpec(
     record_key="posterior", read_units=_read, scored=lambda summary: True,
     score=score, requires=("features",),
     expected_units=lambda record: int(record.n_test_images),
-    extra={"own_progress": True},  # the sampling draws its own bar
+    own_progress=True,  # the sampling draws its own bar
+    ensemble_size=ensemble_size,
     figures=report_figures)

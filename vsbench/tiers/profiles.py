@@ -159,6 +159,28 @@ def _perturbations(record: Any) -> int | None:
     return int(n) if isinstance(n, int) else None
 
 
+def board_sort(table: pd.DataFrame) -> tuple[str, str] | None:
+    """Rank on the cross-modal mAP (the biologist's question) where every row has it."""
+    column = (CROSS_MODAL, "map")
+    if column in table.columns and not table[column].isna().any():
+        return column
+    return None
+
+
+def board_notes(group: pd.DataFrame) -> list[str]:
+    """Methods given each test field's class label when they predict are flagged."""
+    from vsbench.plugins import default_registry
+
+    known = default_registry().methods
+    given = sorted(m for m in set(group["method"])
+                   if m in known and getattr(known[m].spec, "test_labels", False))
+    if not given:
+        return []
+    return [f"{', '.join(given)}: given each test field's class label when it predicts "
+            f"(MethodSpec.test_labels), so its profile scores carry the answer, not only the "
+            f"stain: flagged, not a fair comparison here."]
+
+
 def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
     """The tier's figure in ``vsbench report`` (the mAP per perturbation, from
     :func:`perturbation_table`: :mod:`vsbench.report.profile_figures`, imported here so that
@@ -184,4 +206,5 @@ TIER = TierSpec(
            "and blur, channel swaps and a mean image below it, but not noise of SD 0.05, a "
            "1 px blur or intensities swapped between perturbations (4 perturbations and 2 "
            "replicate wells on the default data).",),
+    board_sort=board_sort, board_notes=board_notes,
     figures=report_figures)
