@@ -15,7 +15,7 @@ from vsbench.errors import PluginError, ResultsError
 from vsbench.leaderboard.tiers import build_tier_boards, load_tier_runs, tier_choices
 from vsbench.plugins import Origin, build_registry
 from vsbench.tiers.driver import score_tiers
-from vsbench.tiers.registry import BUILT_IN, all_tiers, choose, in_order, scored_tiers
+from vsbench.tiers.registry import BUILT_IN, all_tiers, built_in, choose, in_order, scored_tiers
 
 BRIGHTNESS_FILE = "per_image_brightness.csv"
 
@@ -161,3 +161,18 @@ def test_a_plugin_tier_may_not_take_a_built_in_name_or_turn_a_metric_around(monk
         type("P", (), {"vsbench_tiers": hookimpl(lambda self: ["nope"])})(),
         Origin("bad", "t", "t", "0"))])
     assert "not vsbench.tiers.TierSpec" in not_a_spec.broken[0].error
+
+
+def test_each_tier_declares_its_metrics_and_directions_and_the_protocol_reads_them():
+    import vsbench.protocol as protocol
+    from vsbench.tiers import instance, posterior
+
+    assert not hasattr(protocol, "INSTANCE_METRICS")  # kept with the tier, not in a list here
+    tiers = built_in()
+    assert tiers["instance"].metrics == instance.INSTANCE_METRICS
+    assert tiers["posterior"].higher_is_better["crps"] is False
+    for spec in tiers.values():
+        for metric, higher in spec.higher_is_better.items():
+            assert protocol.HIGHER_IS_BETTER[metric] is higher, metric
+    assert protocol.HIGHER_IS_BETTER["count_error"] is False
+    assert posterior.HIGHER_IS_BETTER["coverage_90"] is True

@@ -13,9 +13,14 @@ import numpy as np
 import pandas as pd
 
 from vsbench.layout import CELL_FEATURES_FILE, FEATURE_SCORES_FILE
-from vsbench.protocol import AVERAGE, FEATURE_METRICS, HIGHER_IS_BETTER
+from vsbench.protocol import AVERAGE
 from vsbench.tiers.biological import score_biological
 from vsbench.tiers.contract import TierSpec
+
+# Per channel: the mean over features of the real-vs-predicted Pearson r over cells, and the
+# fraction of features with r >= 0.5.
+FEATURE_METRICS: tuple[str, ...] = ("feature_r", "feature_good")
+HIGHER_IS_BETTER = {m: True for m in FEATURE_METRICS}
 
 
 def read_units(folder: Path) -> pd.DataFrame | None:
@@ -52,7 +57,7 @@ TIER = TierSpec(
     description="cell features: cp-measure's measurements of the prediction on the ground "
                 "truth's cells against the real stain's (Pearson r per feature)",
     metrics=FEATURE_METRICS,
-    higher_is_better={m: HIGHER_IS_BETTER[m] for m in FEATURE_METRICS},
+    higher_is_better=HIGHER_IS_BETTER,
     default_sort=(AVERAGE, "feature_r"), unit="features",
     files=(FEATURE_SCORES_FILE, CELL_FEATURES_FILE),
     record_key="biometrics", read_units=read_units,

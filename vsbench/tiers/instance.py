@@ -11,9 +11,13 @@ from typing import Any
 import pandas as pd
 
 from vsbench.layout import PER_IMAGE_INSTANCE_FILE
-from vsbench.protocol import HIGHER_IS_BETTER, INSTANCE_METRICS
 from vsbench.tiers.biological import score_biological
 from vsbench.tiers.contract import TierSpec
+
+# Per object kind (nuclei, cells): matching scores, and the relative count error.
+INSTANCE_METRICS: tuple[str, ...] = ("f1", "precision", "recall", "mean_iou", "ap",
+                                     "count_error")
+HIGHER_IS_BETTER = {**{m: True for m in INSTANCE_METRICS}, "count_error": False}
 
 
 def read_units(folder: Path) -> pd.DataFrame | None:
@@ -41,7 +45,7 @@ TIER = TierSpec(
     description="nuclei and cells found: segmented on the prediction, matched to the ground "
                 "truth's at IoU >= 0.5 (F1, precision, recall, IoU, AP, count error)",
     metrics=INSTANCE_METRICS,
-    higher_is_better={m: HIGHER_IS_BETTER[m] for m in INSTANCE_METRICS},
+    higher_is_better=HIGHER_IS_BETTER,
     default_sort=("nuclei", "f1"), unit="test images", files=(PER_IMAGE_INSTANCE_FILE,),
     record_key="biometrics", read_units=read_units,
     scored=lambda summary: bool(summary.get("instance")),

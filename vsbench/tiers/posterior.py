@@ -16,8 +16,20 @@ import pandas as pd
 from vsbench.layout import (FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE,
                             PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
                             POSTERIOR_SAMPLES_FILE)
-from vsbench.protocol import AVERAGE, HIGHER_IS_BETTER, POSTERIOR_METRICS
+from vsbench.protocol import AVERAGE
 from vsbench.tiers.contract import TierInputs, TierSpec
+
+# Per test image and channel: ensemble CRPS (a point mass: the MAE), coverage of the central
+# 50 % / 90 % per-pixel intervals (best: closest to a calibrated ensemble's,
+# vsbench.protocol.CALIBRATED_LEVELS), the fraction of truths outside the ensemble's range,
+# diversity (no best), the sample mean's MAE and PCC, and the samples' cell features' scaled
+# CRPS and coverage (vsbench.biometrics.feature_posterior).
+POSTERIOR_METRICS: tuple[str, ...] = ("crps", "coverage_50", "coverage_90", "outside_range",
+                                      "diversity", "mae_mean", "pcc_mean", "feature_crps",
+                                      "feature_coverage_50", "feature_coverage_90")
+HIGHER_IS_BETTER = dict(crps=False, coverage_50=True, coverage_90=True, outside_range=False,
+                        diversity=True, mae_mean=False, pcc_mean=True, feature_crps=False,
+                        feature_coverage_50=True, feature_coverage_90=True)
 
 
 def posterior_units(folder: Path, strict: bool = False) -> pd.DataFrame | None:
@@ -102,7 +114,7 @@ TIER = TierSpec(
     description="a sampler scored as one: ensemble CRPS, interval coverage, outside-range "
                 "fraction and diversity of n_samples samples (a point mass: CRPS = MAE)",
     metrics=POSTERIOR_METRICS,
-    higher_is_better={m: HIGHER_IS_BETTER[m] for m in POSTERIOR_METRICS},
+    higher_is_better=HIGHER_IS_BETTER,
     default_sort=(AVERAGE, "crps"), unit="test images",
     files=(PER_IMAGE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE, POSTERIOR_SAMPLES_FILE,
            FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE),

@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from vsbench.layout import PROFILES_CONSISTENCY_FILE, PROFILES_MAP_FILE
-from vsbench.protocol import HIGHER_IS_BETTER, PROFILE_METRICS
 from vsbench.tiers.contract import TierInputs, TierSpec
+
+# Per treated perturbation: the virtual stain's mAP and whether it is retrieved.
+PROFILE_METRICS: tuple[str, ...] = ("map", "retrieved")
+HIGHER_IS_BETTER = {m: True for m in PROFILE_METRICS}
 
 ACTIVITY = "activity"
 CROSS_MODAL = "cross-modal"
@@ -195,7 +198,7 @@ TIER = TierSpec(
     description="well-level profiles (JUMP's recipe): phenotypic-activity and cross-modal "
                 "mAP with copairs, real stain beside virtual",
     metrics=PROFILE_METRICS,
-    higher_is_better={m: HIGHER_IS_BETTER[m] for m in PROFILE_METRICS},
+    higher_is_better=HIGHER_IS_BETTER,
     default_sort=(ACTIVITY, "map"), unit="perturbations",
     files=(PROFILES_MAP_FILE, PROFILES_CONSISTENCY_FILE), record_key="profiles",
     read_units=_read, scored=lambda summary: "mean_map" in (summary.get("virtual") or {}),

@@ -15,11 +15,16 @@ BUILT_IN = ("pixel", "instance", "features", "profiles", "posterior")
 
 
 def built_in() -> dict[str, TierSpec]:
-    """The built-in tiers by name."""
+    """The built-in tiers by name (their metrics' directions joined to
+    :data:`vsbench.protocol.HIGHER_IS_BETTER`, which boards and renderers read)."""
+    from vsbench.protocol import HIGHER_IS_BETTER
     from vsbench.tiers import features, instance, pixel, posterior, profiles
 
-    return {t.name: t for t in (pixel.TIER, instance.TIER, features.TIER, profiles.TIER,
-                                posterior.TIER)}
+    tiers = (pixel.TIER, instance.TIER, features.TIER, profiles.TIER, posterior.TIER)
+    for spec in tiers:
+        for metric, higher in spec.higher_is_better.items():
+            HIGHER_IS_BETTER.setdefault(metric, bool(higher))
+    return {t.name: t for t in tiers}
 
 
 def all_tiers() -> dict[str, TierSpec]:
