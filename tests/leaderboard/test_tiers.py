@@ -141,14 +141,15 @@ def test_the_report_has_a_tiers_section(results, tmp_path):
 
 
 def test_the_profile_board_flags_a_method_given_the_test_labels():
-    from vsbench.leaderboard.tiers import _tier_notes
-    from vsbench.tiers.profiles import board_notes
+    from vsbench.leaderboard.builder import board_notes
+    from vsbench.tiers.registry import tier
+    from vsbench.tiers.profiles import board_notes as profile_notes
 
     pd = __import__("pandas")
-    assert board_notes(pd.DataFrame({"method": ["unet", "palette"]})) == []
+    assert profile_notes(pd.DataFrame({"method": ["unet", "palette"]})) == []
     group = pd.DataFrame({"method": ["unet", "class-guided"],
                                             "folder": ["a", "b"], "label": ["unet",
                                                                             "class-guided"]})
-    notes = " ".join(_tier_notes("profiles", group))
+    notes = " ".join(board_notes(tier("profiles"), group))
     assert "class-guided: given each test field's class label" in notes
-    assert "given each test field" not in " ".join(_tier_notes("instance", group))
+    assert "given each test field" not in " ".join(board_notes(tier("instance"), group))

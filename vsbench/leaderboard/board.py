@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import pandas as pd
 
-from vsbench import resampling, stats
+from vsbench import resampling
 from vsbench.errors import LeaderboardError
-from vsbench.leaderboard.load import GROUP_KEYS, names, row_epochs, split_list
-from vsbench.leaderboard.contrasts import attach_contrasts
-from vsbench.leaderboard.statistics import add_statistics, guidance
+from vsbench.leaderboard.load import split_list
 from vsbench.posterior import calibrated_coverage, calibrated_outside
 from vsbench.protocol import (AVERAGE, CALIBRATED_LEVELS, HIGHER_IS_BETTER, METRICS, NO_BEST,
                               OUTSIDE_RANGE, SAMPLER_ONLY, TARGETED)
@@ -270,96 +268,6 @@ def select_columns(boards: list[Leaderboard], channels: str | Sequence[str] | No
                                    f"runs have {', '.join(sorted(known))}.")
     out = [b.select(wanted, metric_names) for b in boards]
     return [b for b in out if b.metric_columns()]
-
-
-def build_leaderboards(runs: pd.DataFrame, sort_by: tuple[str, str] | str | None = None,
-                       with_stats: bool = True) -> list[Leaderboard]:
-    """Group runs by comparability key, average each method's runs, rank them on ``sort_by``
-    (``(channel, metric)``, default Average PCC) and, with ``with_stats``, add confidence
-    intervals and paired tests from the runs' per-image metrics.
-
-    A board without the sort channel (another channel set) is ranked on the Average of the
-    same metric. A sort channel that no board has is a :class:`LeaderboardError`.
-    """
-    sort_by = parse_sort_by(sort_by) if isinstance(sort_by, str) or sort_by is None else sort_by
-    boards = []
-    if runs.empty:
-        return boards
-    if sort_by[0] not in set(runs["channel"]):
-        raise LeaderboardError(f"--sort-by {sort_by[0]}/{sort_by[1]}: no channel "
-                               f"'{sort_by[0]}'; the runs have {names(runs['channel'])} "
-                               f"({SORT_SYNTAX}).")
-    for key, section, group in board_groups(runs):
-        boards.append(_board(key, group, sort_by, with_stats, section))
-    if with_stats:
-        attach_contrasts(boards)
-    return boards
-
-
-def board_groups(runs: pd.DataFrame) -> Iterator[tuple[dict, str, pd.DataFrame]]:
-    """The runs of each board: per comparability key, the methods' runs (section
-    ``methods``), then the controls' (``controls``: never ranked with the methods), each as
-    ``(key, section, long table)``; empty sections are left out. Every tier's boards are
-    grouped here."""
-    keyed = runs.fillna({"image_size": -1, "eval_image_size": -1})
-    if "control" not in keyed.columns:
-        keyed = keyed.assign(control=False)
-    keyed["control"] = keyed["control"].fillna(False).astype(bool)
-    for key, whole in keyed.groupby(list(GROUP_KEYS), sort=True, dropna=False):
-        for section, group in (("methods", whole[~whole["control"]]),
-                               ("controls", whole[whole["control"]])):
-            if not group.empty:
-                yield dict(zip(GROUP_KEYS, key)), section, group
-
-
-def _board(key: dict, group: pd.DataFrame, sort_by: tuple[str, str], with_stats: bool,
-           section: str) -> Leaderboard:
-    """One board of one comparability key and section (``methods`` or ``controls``)."""
-    channel_order = list(dict.fromkeys(group["channel"]))
-    channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
-    # dropna=False: a column undefined for every row (e.g. the PCC of a constant channel)
-    # is shown as such, not dropped.
-    table = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
-                              aggfunc="mean", dropna=False)
-    columns = [(c, m) for c in channel_order for m in METRICS if (c, m) in table.columns]
-    std = group.pivot_table(index="label", columns=["channel", "metric"], values="value",
-                            aggfunc="std", dropna=False).reindex(index=table.index,
-                                                                 columns=columns)
-    table = table[columns]
-    table[("", "runs")] = group.groupby("label")["seed"].nunique()
-    board_sort = sort_by if sort_by in columns else (AVERAGE, sort_by[1])
-    table = table.sort_values(board_sort, ascending=not HIGHER_IS_BETTER[board_sort[1]],
-                              kind="stable", na_position="last")
-    table.index.name = "method"
-    per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
-                                               "run", "folder"]]
-    board = Leaderboard(key, table, std=std.loc[table.index], sort_by=board_sort,
-                        runs=per_run.reset_index(drop=True), section=section,
-                        epochs=row_epochs(group))
-    if section == "methods":  # controls are never ranked
-        board.rank = stats.rank(table[board_sort], board_sort[1])
-    if with_stats:
-        _add_statistics(board)
-    return board
-
-
-def _add_statistics(board: Leaderboard) -> None:
-    """Intervals and paired tests (:mod:`vsbench.leaderboard.statistics`) from the per-image
-    metrics of the board's runs; a row some of whose runs have none gets neither."""
-    frames, folders = {}, {}
-    for row, runs in board.runs.groupby("label", sort=False):
-        read = {folder: stats.read_per_image(folder) for folder in runs["folder"]}
-        lacking = [Path(f).name for f, frame in read.items() if frame is None]
-        if lacking:
-            # Intervals from some seeds would not be about the mean of all of them.
-            board.notes.append(f"{row}: no confidence interval or paired test - "
-                               f"{len(lacking)} of {len(read)} runs have no readable "
-                               f"per_image_metrics.csv ({', '.join(lacking)}).")
-            continue
-        frames[row] = [stats.pool_runs([frame]) for frame in read.values()]
-        folders[row] = [Path(f) for f in read]
-    add_statistics(board, frames, folders,
-                   guidance=lambda design: guidance(board, frames, folders, design))
 
 
 def mark_stale(boards: list[Leaderboard], data_root: Path) -> list[Leaderboard]:

@@ -19,14 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from vsbench import stats
 from vsbench.errors import ResultsError
-from vsbench.leaderboard.board import Leaderboard, board_groups
+from vsbench.leaderboard.board import Leaderboard
 from vsbench.leaderboard.configurations import count_runs
-from vsbench.leaderboard.statistics import add_statistics
-from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, row_epochs, run_epochs
+from vsbench.leaderboard.builder import board_groups, build_board
+from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, run_epochs
 from vsbench.readback import reading
-from vsbench.protocol import AVERAGE, SAMPLER_ONLY
+from vsbench.protocol import AVERAGE
 from vsbench.store import ResultsStore
 from vsbench.tiers.profiles import ACTIVITY, CROSS_MODAL
 from vsbench.tiers.registry import all_tiers, built_in, tier as tier_spec
@@ -125,83 +124,14 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
 LADDER_NOTES = {name: " ".join(spec.notes) for name, spec in built_in().items() if spec.notes}
 
 
-def _tier_notes(tier: str, group: pd.DataFrame) -> list[str]:
-    """What a tier's board must say: the ladder's limits, and runs scored under different
-    versions of the tier (whose values are not computed the same way)."""
-    spec = tier_spec(tier)
-    notes = list(spec.notes)
-    if spec.board_notes is not None:
-        notes += spec.board_notes(group)
-    if "tier_version" in group:
-        versions = group.drop_duplicates("folder").groupby("tier_version")["label"].unique()
-        if len(versions) > 1:
-            listed = "; ".join(f"version {int(v)}: {', '.join(map(str, labels))}"
-                               for v, labels in versions.items())
-            notes.append(f"The runs were scored by different versions of the {tier} tier "
-                         f"({listed}); rescore the older ones with `vsbench evaluate --tier "
-                         f"{tier} RUN...` to compare them on one footing.")
-    return notes
-
-
 def build_tier_boards(runs: pd.DataFrame, tier: str) -> list[Leaderboard]:
     """One board per comparability key for ``tier``, ranked on its default column."""
     boards = []
     if runs.empty:
         return boards
     # the pixel tier's grouping: controls get their own board, never ranked with methods
-    for key, section, group in board_groups(runs):
-        boards.append(_tier_board(key, group, tier, section))
-    return boards
-
-
-def _tier_board(key: dict, group: pd.DataFrame, tier: str, section: str) -> Leaderboard:
-    """One board of ``tier`` for one comparability key and section."""
     spec = tier_spec(tier)
-    metrics = spec.metrics
-    channel_order = list(dict.fromkeys(group["channel"]))
-    if AVERAGE in channel_order:
-        channel_order = [c for c in channel_order if c != AVERAGE] + [AVERAGE]
-    pivot = dict(index="label", columns=["channel", "metric"], values="value",
-                 dropna=False)
-    table = group.pivot_table(aggfunc="mean", **pivot)
-    columns = [(c, m) for c in channel_order for m in metrics if (c, m) in table.columns]
-    std = group.pivot_table(aggfunc="std", **pivot).reindex(index=table.index,
-                                                            columns=columns)
-    sizes = {}
-    if spec.ensemble_size is not None and "n_samples" in group:
-        sizes = {label: int(n) for label, n in group.groupby("label")["n_samples"].max().items()
-                 if pd.notna(n)}
-        if sizes and max(sizes.values()) == 1:  # no sampler: coverage and spread say nothing
-            columns = [c for c in columns if c[1] not in SAMPLER_ONLY]
-    table = table[columns]
-    std = std[columns]
-    table[("", "runs")] = group.groupby("label")["seed"].nunique()
-    sort_by = spec.default_sort if spec.default_sort in columns else columns[0]
-    chosen = spec.board_sort(table) if spec.board_sort is not None else None
-    sort_by = chosen if chosen in columns else sort_by
-    table = table.sort_values(sort_by, ascending=not spec.higher_is_better[sort_by[1]],
-                              kind="stable", na_position="last")
-    table.index.name = "method"
-    per_run = group.drop_duplicates("folder")[["label", "method", "configuration", "seed",
-                                               "run", "folder"]]
-    notes = _tier_notes(tier, group)
-    board = Leaderboard(key, table, std=std.loc[table.index],
-                        sort_by=sort_by, runs=per_run.reset_index(drop=True),
-                        unit=spec.unit, tier=tier, section=section,
-                        ensemble_sizes=sizes, epochs=row_epochs(group), tier_notes=notes)
-    if section == "methods":  # controls are never ranked
-        board.rank = stats.rank(table[sort_by], sort_by[1])
-    _add_statistics(board, tier)
-    return board
-
-
-def _add_statistics(board: Leaderboard, tier: str) -> None:
-    """Intervals and paired tests over the tier's units (:mod:`vsbench.leaderboard.statistics`)."""
-    frames, folders = {}, {}
-    for row, runs in board.runs.groupby("label", sort=False):
-        read = [(Path(folder), per_unit(folder, tier)) for folder in runs["folder"]]
-        read = [(folder, frame) for folder, frame in read if frame is not None]
-        if read:
-            frames[row] = [frame for _, frame in read]
-            folders[row] = [folder for folder, _ in read]
-    add_statistics(board, frames, folders)
+    for key, section, group in board_groups(runs):
+        boards.append(build_board(key, group, spec, section,
+                                  lambda folder: per_unit(folder, tier)))
+    return boards
