@@ -1,6 +1,8 @@
 """The offline self-supervised backbone: a small ViT trained with DINO (lightly) on the
 training split trains, caches under the data root, reloads, and is deterministic."""
 
+import math
+
 import torch
 
 from vsbench.data.synthetic import SyntheticSource
@@ -9,11 +11,12 @@ from vsbench.layout import MODEL_CACHE_DIR
 from vsbench.nsc.backbones import LOCAL_DINO
 from vsbench.nsc.config import NSCConfig
 from vsbench.nsc.masks import NSC
-from vsbench.nsc.selfsup import cached_dino_vit
+from vsbench.nsc.selfsup import RECIPE, cached_dino_vit, train_dino_vit
 from vsbench_methods.diffstain.method import setup_nsc
 
 TINY = NSCConfig(backbone=LOCAL_DINO, ssl_dim=12, ssl_depth=1, ssl_epochs=2, ssl_crop=16,
                  fov=32, input_size=32, n_init=1)
+COLLAPSE_EPOCHS, COLLAPSE_MARGIN = 30, 0.5  # see the collapse test
 
 
 def _images():
@@ -61,3 +64,21 @@ def test_nsc_runs_on_the_dino_vit_trained_in_prepare(tmp_path):
     _, again = setup_nsc(NSC(TINY), PairedImageDataset(source, ids, 32), torch.device("cpu"),
                          tmp_path)
     assert again["cache"] == "reloaded"
+
+
+def _channel_images(n: int = 64, size: int = 32) -> torch.Tensor:
+    """``n`` single-channel synthetic fluorescence images ``[n, 1, size, size]``."""
+    source = SyntheticSource(n_plates=2, wells_per_plate=4, sites_per_well=2, field_size=size)
+    data = PairedImageDataset(source, [r.sample_id for r in source.records()], size)
+    fields = torch.stack([data[i]["fluorescence"] for i in range(len(data))])
+    return fields.reshape(-1, 1, size, size)[:n].float()
+
+
+def test_the_dino_recipe_does_not_collapse_to_the_uniform_output():
+    """Recipe v1 went to ln(K), the uniform head output, within a few epochs (issue 30)."""
+    config = NSCConfig(ssl_dim=24, ssl_depth=1, ssl_epochs=COLLAPSE_EPOCHS, ssl_crop=32)
+    _, record = train_dino_vit(_channel_images(), config)
+    uniform = math.log(RECIPE["out_dim"])
+    assert record["uniform_loss"] == round(uniform, 5)
+    late = record["loss_per_epoch"][-3:]
+    assert max(late) < uniform - COLLAPSE_MARGIN, (late, uniform)
