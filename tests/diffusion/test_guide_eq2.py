@@ -72,9 +72,9 @@ def test_every_guided_prediction_returns_its_unguided_first_estimate(monkeypatch
     outputs = []
     real = method.generate
 
-    def spy(batch, start=None, start_fraction=None, generator=None):
+    def spy(batch, start=None, start_fraction=None, generator=None, on_step=None):
         outputs.append(real(batch, start=start, start_fraction=start_fraction,
-                            generator=generator))
+                            generator=generator, on_step=on_step))
         return outputs[-1]
 
     monkeypatch.setattr(method, "generate", spy)

@@ -53,9 +53,11 @@ def test_zero_guide_starts_from_black(monkeypatch):
     method = ZeroGuideMethod(MaskGuidedParams(**TINY_PARAMS), INFO)
     starts = []
     real = method.generate
-    monkeypatch.setattr(method, "generate", lambda batch, start=None, start_fraction=None:
+    monkeypatch.setattr(method, "generate",
+                        lambda batch, start=None, start_fraction=None, on_step=None:
                         starts.append(start) or real(batch, start=start,
-                                                     start_fraction=start_fraction))
+                                                     start_fraction=start_fraction,
+                                                     on_step=on_step))
     with torch.inference_mode():
         out = method.predict({"brightfield": torch.rand(2, 3, 16, 16)})
     assert starts[0] is None and torch.equal(starts[1], torch.zeros(2, 5, 16, 16))
@@ -143,8 +145,11 @@ def test_guided_runs_record_their_unguided_estimate_and_controls_are_never_ranke
     assert csv.loc["palette-threshold", "DNA PCC guided-unguided"] == pytest.approx(
         np.mean(dna), rel=1e-5)
     assert 0 <= csv.loc["palette-threshold", "Average PCC guided-unguided p"] <= 1
-    assert render(methods, "latex").count("\\begin{tabular}") == 2
+    # the board, guided minus unguided, and guided minus the controls of the same first
+    # estimates (the zero guide and the oracle masks restart from palette-threshold's)
+    assert render(methods, "latex").count("\\begin{tabular}") == 3
     assert "Guided minus unguided" in render(methods, "latex")
+    assert "Guided minus each control restarted" in render(methods, "latex")
     assert "<h4>Guided minus unguided" in render(methods, "html")
     assert "Average PCC guided-unguided" in render(controls, "csv")  # controls are guided too
     listing = CliRunner().invoke(app, ["compare", "--results", str(tmp_path / "res")],
