@@ -10,6 +10,8 @@ training-step loss and its prediction. One module per job:
 - :mod:`~vsbench.engine.build` - :func:`build_data`, :func:`create_method`,
   :func:`load_trained`: the one way to construct a method or reload a trained one;
 - :mod:`~vsbench.engine.runtime` - device, seeds, precision, speed switches, torch flags;
+- :mod:`~vsbench.engine.predict_step` - one prediction step (autocast, tiles, float32, timed), used by
+  evaluation, the posterior tier's samples and ``vsbench predict``;
 - :mod:`~vsbench.engine.train` - the loop around :meth:`Trainer.run_step`, :class:`TrainState`;
 - :mod:`~vsbench.engine.callbacks` - progress, tracking, precise BatchNorm, checkpoints;
 - :mod:`~vsbench.engine.checkpointing` - what a checkpoint holds;

@@ -24,12 +24,10 @@ from vsbench.engine.build import TrainedRun, load_trained
 from vsbench.engine.inputs import (InputField, folder_files, model_field, normaliser,
                                    read_file_field, zarr_fields)
 from vsbench.engine.outputs import write_manifest, writer_for
-from vsbench.engine.runtime import autocast_context
+from vsbench.engine.predict_step import predict_step
 from vsbench.errors import ConfigError, ResultsError, VsbenchError
-from vsbench.method import as_prediction
 from vsbench.progress import progress_bar
 from vsbench.store import ResultsStore, RunFolder
-from vsbench.tiling import predict_batch_tiled
 
 SPLIT_PARTS = ("test", "train", "all")
 RESOLUTIONS = ("run", "input")  # vsbench predict --resolution
@@ -188,11 +186,9 @@ def predict_run(folder: RunFolder, out: Path, *, dataset: str | None = None,
         with progress_bar(console, "predict", total) as bar:
             for batch in _batches(fields, run.eval_batch_size):
                 images = torch.stack([b.image for b in batch]).to(device_)
-                with autocast_context(device_, run.precision):
-                    output = as_prediction(predict_batch_tiled(
-                        predict, {"brightfield": images}, run.image_size, run.tile_overlap,
-                        run.eval_batch_size))
-                predicted = output.image.float().clamp(0, 1).cpu().numpy()
+                output, _ = predict_step(predict, {"brightfield": images}, run, device_,
+                                         run.eval_batch_size)
+                predicted = output.image.clamp(0, 1).cpu().numpy()
                 for item, image in zip(batch, predicted):
                     rows.append(_row(item, image, writer, folder, trained))
                 bar.advance(len(batch))

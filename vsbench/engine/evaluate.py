@@ -10,7 +10,6 @@ is scored too, into :attr:`Evaluation.unguided`: paired evidence from the same n
 
 from __future__ import annotations
 
-import time
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -20,11 +19,11 @@ from rich.console import Console
 from vsbench import config as cfg
 from vsbench.contract import check_output, checked_predict
 from vsbench.data.torch_dataset import PairedImageDataset
-from vsbench.engine.runtime import autocast_context, loader_options, to_device
-from vsbench.method import UNGUIDED_EXTRA, Method, Prediction, as_prediction
+from vsbench.engine.predict_step import predict_step
+from vsbench.engine.runtime import loader_options, to_device
+from vsbench.method import UNGUIDED_EXTRA, Method, Prediction
 from vsbench.metrics import MetricAccumulator
 from vsbench.progress import progress_bar
-from vsbench.tiling import predict_batch_tiled
 
 
 class Evaluation(NamedTuple):
@@ -102,15 +101,8 @@ def evaluate(method: Method, data: PairedImageDataset, run: cfg.RunConfig, devic
         for batch in loader:
             batch = to_device(batch, device, run.channels_last)
             ids = [data.records[int(i)].sample_id for i in batch["index"]]
-            start = time.perf_counter()
-            with autocast_context(device, run.precision):
-                # Fields larger than the training size are predicted in blended tiles of it.
-                output = as_prediction(predict_batch_tiled(
-                    predict, batch, run.image_size, run.tile_overlap, run.eval_batch_size))
-            output = Prediction(output.image.float(), output.extras)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            seconds += time.perf_counter() - start
+            output, spent = predict_step(predict, batch, run, device, run.eval_batch_size)
+            seconds += spent
             metrics.update(output.image, batch["fluorescence"], ids, method=method_name)
             first = output.extras.get(UNGUIDED_EXTRA)
             if first is not None:

@@ -15,7 +15,6 @@ field's samples are kept for the report (``posterior_samples.npz``).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -28,15 +27,15 @@ from vsbench.biometrics.feature_posterior import FeatureEnsembles
 from vsbench.contract import checked_predict
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine.record import csv_text
-from vsbench.engine.runtime import autocast_context, loader_options, to_device
+from vsbench.engine.predict_step import predict_step
+from vsbench.engine.runtime import loader_options, to_device
 from vsbench.layout import (FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE,
                             PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
                             POSTERIOR_SAMPLES_FILE)
-from vsbench.method import Method, as_prediction
+from vsbench.method import Method
 from vsbench.metrics import MetricAccumulator
 from vsbench.posterior import SUMMARY_VERSION, PosteriorScores
 from vsbench.progress import progress_bar
-from vsbench.tiling import predict_batch_tiled
 
 SEED_OFFSET = 7919  # the extra samples' noise: seeded from the run's seed, apart from training
 
@@ -68,14 +67,8 @@ def draw_samples(method: Method, data: PairedImageDataset, run: cfg.RunConfig,
         batch = to_device(batch, device, run.channels_last)
         ids = [data.records[int(i)].sample_id for i in batch["index"]]
         repeated = repeat_batch(batch, extra)
-        start = time.perf_counter()
-        with autocast_context(device, run.precision):
-            output = as_prediction(predict_batch_tiled(
-                predict, repeated, run.image_size, run.tile_overlap, len(ids) * extra))
-        image = output.image.float().clamp(0, 1)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        output, seconds = predict_step(predict, repeated, run, device, len(ids) * extra)
+        image = output.image.clamp(0, 1)
         samples = image.reshape(len(ids), extra, *image.shape[1:]).cpu().numpy()
         yield ids, samples, batch["fluorescence"].float().cpu().numpy(), seconds
 
