@@ -12,7 +12,7 @@ import difflib
 import importlib.metadata as md
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Generic, Iterable, TypeVar
 
 import pluggy
 
@@ -38,11 +38,15 @@ class Origin:
         return self.distribution == PROJECT
 
 
-@dataclass(frozen=True)
-class Registered:
-    """A spec together with its origin."""
+S = TypeVar("S", MethodSpec, DatasetSpec, TierSpec)
 
-    spec: Any
+
+@dataclass(frozen=True)
+class Registered(Generic[S]):
+    """A spec (a :class:`MethodSpec`, :class:`DatasetSpec` or :class:`TierSpec`, checked when
+    it is registered) together with its origin."""
+
+    spec: S
     origin: Origin
 
 
@@ -58,16 +62,17 @@ class BrokenPlugin:
 class Registry:
     """All methods and dataset sources that were found, and the plugins that failed."""
 
-    methods: dict[str, Registered] = field(default_factory=dict)
-    datasets: dict[str, Registered] = field(default_factory=dict)
-    tiers: dict[str, Registered] = field(default_factory=dict)  # plugins' (vsbench.tiers)
+    methods: dict[str, Registered[MethodSpec]] = field(default_factory=dict)
+    datasets: dict[str, Registered[DatasetSpec]] = field(default_factory=dict)
+    # plugins' tiers (vsbench.tiers.registry adds the built-in ones)
+    tiers: dict[str, Registered[TierSpec]] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
 
-    def method(self, name: str) -> Registered:
+    def method(self, name: str) -> Registered[MethodSpec]:
         """The method called ``name``; an unknown name raises with the valid ones."""
         return _lookup(name, self.methods, "method", "vsbench methods", self.broken)
 
-    def dataset(self, name: str) -> Registered:
+    def dataset(self, name: str) -> Registered[DatasetSpec]:
         """The dataset source called ``name``; an unknown name raises with the valid ones."""
         return _lookup(name, self.datasets, "dataset", "vsbench datasets", self.broken)
 

@@ -108,7 +108,7 @@ def _config_record(request: RunRequest, entry: Registered, resolved: cfg.Resolve
         "plugin": {"distribution": entry.origin.distribution, "version": entry.origin.version,
                    "module": entry.origin.module},
         "versions": code_version(), "control": bool(entry.spec.control),
-        "posterior": {"stochastic": bool(getattr(entry.spec, "stochastic", False)),
+        "posterior": {"stochastic": entry.spec.stochastic,
                       "n_samples": resolved.run.n_samples},
     }, "the run's configuration").hashed()
 

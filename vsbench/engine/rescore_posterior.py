@@ -29,7 +29,7 @@ def posterior_settings(config: ConfigRecord, registry: Registry) -> tuple[bool, 
     recorded = config.extra.get("posterior") or {}
     stochastic = recorded.get("stochastic")
     if stochastic is None:
-        stochastic = bool(getattr(registry.method(config.method).spec, "stochastic", False))
+        stochastic = registry.method(config.method).spec.stochastic
     n_samples = recorded.get("n_samples") or config.run.get("n_samples") or cfg.DEFAULT_N_SAMPLES
     return bool(stochastic), int(n_samples)
 

@@ -40,7 +40,7 @@ def trains_as(method: str, registry: Registry | None = None, spec: Any = None) -
     if spec is None and method not in registry.methods:
         return method  # not installed here: the run itself says so
     spec = spec if spec is not None else registry.method(method).spec
-    teacher = getattr(spec, "trains_as", None)
+    teacher = spec.trains_as
     return teacher if teacher and teacher in registry.methods else method
 
 

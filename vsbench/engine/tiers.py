@@ -34,7 +34,7 @@ def run_inputs(plan: RunPlan, folder: RunFolder, fields: FieldCollector, method:
     ids = [i for i in plan.test_ids if i in fields.predictions]
     channels = list(plan.source.info.channels)
     cache = dataset_folder(plan.data_root, plan.request.dataset).biometrics_cache
-    stochastic = bool(getattr(plan.method_entry.spec, "stochastic", False))
+    stochastic = plan.method_entry.spec.stochastic
     run = plan.resolved.run
 
     def sample(biometrics: dict[str, Any] | None) -> dict[str, Any]:

@@ -176,7 +176,7 @@ def board_notes(group: pd.DataFrame) -> list[str]:
 
     known = default_registry().methods
     given = sorted(m for m in set(group["method"])
-                   if m in known and getattr(known[m].spec, "test_labels", False))
+                   if m in known and known[m].spec.test_labels)
     if not given:
         return []
     return [f"{', '.join(given)}: given each test field's class label when it predicts "
