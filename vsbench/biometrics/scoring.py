@@ -10,13 +10,13 @@ write the tier files into the run folder and return the ``biometrics`` summary o
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from vsbench.plain import plain_json  # noqa: F401 - also imported from here
 from vsbench.biometrics.features import FeatureSettings
 from vsbench.biometrics.files import write_tier_files
 from vsbench.biometrics.ground_truth import cache_key, ground_truth
@@ -51,17 +51,3 @@ def score_run(folder: Path, predictions: np.ndarray, sample_ids: Sequence[str],
     summary["seconds"]["ground_truth"] = round(truth_seconds, 4)
     summary["ground_truth"] = {"cache_key": key, "from_cache": truth.from_cache}
     return plain_json(summary)
-
-
-def plain_json(value: Any) -> Any:
-    """``value`` with NaN and infinities as None and numpy scalars as Python numbers
-    (``metrics.json`` stays strict JSON)."""
-    if isinstance(value, dict):
-        return {k: plain_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

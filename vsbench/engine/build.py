@@ -100,14 +100,15 @@ class TrainedRun:
     folder: RunFolder
 
 
-def _plain(value: Any) -> Any:
+def _json_types(value: Any) -> Any:
+    """``value`` through JSON (anything JSON lacks as its text)."""
     return json.loads(json.dumps(value, default=str))
 
 
 def _check_same(config: ConfigRecord, plan: RunPlan, folder: RunFolder) -> None:
     """The re-planned run must be the recorded one: same settings, same data."""
     for name in ("method_params", "run", "dataset_fingerprint", "split_hash"):
-        then, now = _plain(getattr(config, name)), _plain(getattr(plan.config, name))
+        then, now = _json_types(getattr(config, name)), _json_types(getattr(plan.config, name))
         if then == now:
             continue
         if isinstance(then, dict):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from vsbench import atomic
-from vsbench.biometrics.scoring import plain_json
+from vsbench.plain import plain_json
 from vsbench.data.splits import fields_text
 from vsbench.engine.plan import RunPlan
 from vsbench.engine.train import TrainState

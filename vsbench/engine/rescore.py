@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from vsbench import atomic
-from vsbench.biometrics.scoring import plain_json
+from vsbench.plain import plain_json
 from vsbench.biometrics.segmenters import DEFAULT_SEGMENTER
 from vsbench.biometrics.tiers import TIERS
 from vsbench.tiers.contract import TierInputs

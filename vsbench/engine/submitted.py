@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from vsbench import atomic
-from vsbench.biometrics.scoring import plain_json
+from vsbench.plain import plain_json
 from vsbench.contract import range_problem
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, fields_text, load_or_create_split

@@ -35,7 +35,7 @@ def _number(value) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _plain(value):
+def _scalar(value):
     """A key's value as JSON has it (numpy scalars as Python ones, anything else as text)."""
     value = value.item() if hasattr(value, "item") else value
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
@@ -63,7 +63,7 @@ def board_json(board: Leaderboard) -> dict:
             "values": values,
         })
     return {"tier": board.tier, "section": board.section,
-            "key": {k: _plain(v) for k, v in board.key.items()},
+            "key": {k: _scalar(v) for k, v in board.key.items()},
             "title": board.title(), "caption": board.caption(),
             "sort_by": "/".join(board.sort_by), "unit": board.unit,
             "n_units": int(board.n_images), "stale": bool(board.stale),

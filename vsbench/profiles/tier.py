@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import numpy as np
 import pandas as pd
 
+from vsbench.plain import plain_json
 from vsbench import atomic
 from vsbench.errors import MetricError
 from vsbench.layout import (CELL_FEATURES_FILE, PROFILES_CONSISTENCY_FILE, PROFILES_MAP_FILE)
@@ -152,20 +151,8 @@ def real_scores(long: pd.DataFrame, labels: pd.DataFrame, settings: ProfileSetti
              "kept_features": list(used.kept_features)}
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(cache, json.dumps(_plain(value)))
+        atomic.write_text(cache, json.dumps(plain_json(value)))
     return value, False
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _joined(real: pd.DataFrame, virtual: pd.DataFrame | None, key: str) -> pd.DataFrame:
@@ -235,7 +222,7 @@ def score_profiles(folder: Path, labels: pd.DataFrame, *, truth_key: str,
         atomic.write_text(Path(folder) / PROFILES_CONSISTENCY_FILE,
                           consistency.rename(columns={TARGET: "target"}).to_csv(index=False))
         summary["files"].append(PROFILES_CONSISTENCY_FILE)
-    return _plain(summary)
+    return plain_json(summary)
 
 
 def profile_tier(folder: Path, records: Iterable[Any], sample_ids: Iterable[str],
