@@ -109,3 +109,30 @@ def test_a_method_with_nothing_to_train_runs_without_epochs(tmp_path):
     # a floor indeed: the brightfield's intensity says next to nothing of the stains
     assert abs(result.metrics.average["pcc"]) < 0.3 and result.metrics.average["mse"] > 0
     assert (folder / "checkpoint.pt").is_file()
+
+
+def test_the_readme_dataset_source_is_a_working_source(tmp_path):
+    import numpy as np
+
+    from vsbench.data.splits import load_or_create_split
+    from vsbench.data.torch_dataset import PairedImageDataset
+
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Writing a dataset source plugin", 1)[1].split("\n## ", 1)[0]
+    [(lang, code)] = FENCE.findall(section)
+    assert lang == "python"
+    namespace: dict = {}
+    exec(compile(code, "README.md (dataset source)", "exec"), namespace)
+    [spec] = namespace["vsbench_datasets"]()
+    source = spec.factory(Path("unused"))
+    records = source.records()
+    assert len(records) == 16 and len({r.sample_id for r in records}) == 16
+    sample = source.load(records[0])
+    assert sample.fluorescence.shape == (2, 64, 64) and sample.brightfield.shape == (1, 64, 64)
+    assert np.array_equal(source.load(records[0]).fluorescence, sample.fluorescence)
+    split = load_or_create_split(records, tmp_path / "split.csv")  # from the records alone
+    data = PairedImageDataset(source, split.ids("train"), 32)
+    item = data[0]
+    assert tuple(item["fluorescence"].shape) == (2, 32, 32)
+    assert tuple(item["brightfield"].shape) == (1, 32, 32)
+    assert source.fingerprint() == "noise-plates-64"
