@@ -95,26 +95,26 @@ def contrast_numbers(board: Leaderboard) -> pd.DataFrame | None:
     return pd.DataFrame(columns)
 
 
+def _tables(board: Leaderboard):
+    """The board's tables of paired differences that it has: (table, title, how its p is
+    made, the name of its index)."""
+    for table, title, test, name in (
+            (guidance_table(board), GUIDANCE_TITLE, GUIDANCE_TEST, "method"),
+            (contrast_table(board), CONTRAST_TITLE, CONTRAST_TEST, "method - control")):
+        if table is not None:
+            yield table, title, test, name
+
+
 def differences_markdown(board: Leaderboard) -> str:
     """The guidance and contrast tables in markdown, each under its title ("" if neither)."""
-    text = ""
-    table = guidance_table(board)
-    if table is not None:
-        text += f"\n{GUIDANCE_TITLE}; {GUIDANCE_TEST}:\n\n" + table.to_markdown() + "\n"
-    table = contrast_table(board)
-    if table is not None:
-        text += f"\n{CONTRAST_TITLE}; {CONTRAST_TEST}:\n\n" + table.to_markdown() + "\n"
-    return text
+    return "".join(f"\n{title}; {test}:\n\n" + table.to_markdown() + "\n"
+                   for table, title, test, _ in _tables(board))
 
 
 def differences_latex(board: Leaderboard, escape_latex: Callable[[str], str]) -> str:
     """The guidance and contrast tables as LaTeX ``tabular`` s ("" if neither)."""
     text = ""
-    for extra, title, test, name in (
-            (guidance_table(board), GUIDANCE_TITLE, GUIDANCE_TEST, "method"),
-            (contrast_table(board), CONTRAST_TITLE, CONTRAST_TEST, "method - control")):
-        if extra is None:
-            continue
+    for extra, title, test, name in _tables(board):
         extra.index = [escape_latex(str(m)) for m in extra.index]
         extra = extra.map(lambda v: v.replace("<", "$<$") if isinstance(v, str) else v)
         caption = escape_latex(f"{title} - {board.title()}; {test}")
@@ -128,11 +128,7 @@ def guidance_html(board: Leaderboard) -> str:
     """The guidance table (:func:`guidance_table`) and the contrasts against controls
     (:func:`contrast_table`), each as an ``<h4>`` and a table; "" if neither."""
     text = ""
-    for extra, title, test, name in (
-            (guidance_table(board), GUIDANCE_TITLE, GUIDANCE_TEST, "method"),
-            (contrast_table(board), CONTRAST_TITLE, CONTRAST_TEST, "method - control")):
-        if extra is None:
-            continue
+    for extra, title, test, name in _tables(board):
         extra.index = [html.escape(str(m)) for m in extra.index]
         text += (f"<h4>{html.escape(title)}</h4>\n<p class=\"caption\">"
                  f"{html.escape(test)}.</p>\n"
@@ -144,10 +140,7 @@ def guidance_html(board: Leaderboard) -> str:
 def differences_rich(board: Leaderboard, width: int) -> list[Table]:
     """The guidance and contrast tables for a terminal of ``width`` columns."""
     out = []
-    for extra, title in ((guidance_table(board), GUIDANCE_TITLE),
-                         (contrast_table(board), CONTRAST_TITLE)):
-        if extra is None:
-            continue
+    for extra, title, _, _ in _tables(board):
         if "seeds" in extra.columns:  # the terminal's tables have CHANNEL METRIC columns only
             extra.index = [f"{row} ({n} seeds)" for row, n in zip(extra.index, extra["seeds"])]
             extra = extra.drop(columns="seeds")

@@ -55,30 +55,42 @@ def _flags(values: pd.Series):
                       else float("nan")).to_numpy()
 
 
+def _run_maps(paths: Sequence[str]) -> tuple[pd.Series | None, list[pd.Series]]:
+    """The real stain's per-perturbation mAP and each run's virtual one, from the runs'
+    ``profiles_map.csv`` (runs without a readable one left out; real: None if none has)."""
+    real, runs = None, []
+    for path in paths:
+        try:
+            frame = pd.read_csv(Path(path) / PROFILES_MAP_FILE, dtype={"perturbation": str})
+        except (OSError, ValueError):
+            continue
+        if "map_virtual" not in frame:
+            continue
+        frame = frame.set_index("perturbation")
+        real = frame["map_real"].astype(float) if real is None else real
+        runs.append(frame["map_virtual"].astype(float))
+    return real, runs
+
+
+def _mean_r(real: pd.Series, runs: Sequence[pd.Series]) -> float:
+    """The agreement r: the mean over runs of the Pearson r over perturbations, real vs
+    virtual mAP (runs with a constant mAP left out; NaN if none is left)."""
+    rs = [float(real.corr(v)) for v in runs if v.std() > 0 and real.std() > 0]
+    return float(np.mean(rs)) if rs else float("nan")
+
+
 def perturbation_table(folders: dict[str, list[str]]) -> pd.DataFrame:
     """Per treated perturbation (rows), the real stain's mAP and each method's (columns: the
     mean over its runs), for ``folders`` (label -> run folders of one board); the last row is
-    the agreement (Pearson r over perturbations, real vs virtual; mean over runs)."""
+    the agreement (:func:`_mean_r`)."""
     columns: dict[str, pd.Series] = {}
     agreement: dict[str, float] = {}
     for label, paths in folders.items():
-        maps, real, rs = [], None, []
-        for path in paths:
-            try:
-                frame = pd.read_csv(Path(path) / PROFILES_MAP_FILE, dtype={"perturbation": str})
-            except (OSError, ValueError):
-                continue
-            if "map_virtual" not in frame:
-                continue
-            frame = frame.set_index("perturbation")
-            real = frame["map_real"] if real is None else real
-            maps.append(frame["map_virtual"].astype(float))
-            if frame["map_virtual"].std() > 0 and frame["map_real"].std() > 0:
-                rs.append(float(frame["map_real"].corr(frame["map_virtual"])))
-        if maps:
-            columns.setdefault("real stain", real.astype(float))
-            columns[label] = pd.concat(maps, axis=1).mean(axis=1)
-            agreement[label] = float(pd.Series(rs).mean()) if rs else float("nan")
+        real, runs = _run_maps(paths)
+        if runs:
+            columns.setdefault("real stain", real)
+            columns[label] = pd.concat(runs, axis=1).mean(axis=1)
+            agreement[label] = _mean_r(real, runs)
     table = pd.DataFrame(columns)
     if table.empty:
         return table
@@ -124,24 +136,12 @@ def agreement_table(folders: dict[str, list[str]]) -> pd.DataFrame:
     the numbers of perturbations and runs it rests on."""
     rows = {}
     for label, paths in folders.items():
-        real, runs = None, []
-        for path in paths:
-            try:
-                frame = pd.read_csv(Path(path) / PROFILES_MAP_FILE, dtype={"perturbation": str})
-            except (OSError, ValueError):
-                continue
-            if "map_virtual" not in frame:
-                continue
-            frame = frame.set_index("perturbation")
-            real = frame["map_real"].astype(float) if real is None else real
-            runs.append(frame["map_virtual"].astype(float))
+        real, runs = _run_maps(paths)
         if real is None:
             continue
-        defined = [float(real.corr(v)) for v in runs if v.std() > 0 and real.std() > 0]
         low, high = agreement_interval(real, runs)
-        rows[label] = {"r": float(np.mean(defined)) if defined else float("nan"),
-                       "ci_low": low, "ci_high": high, "perturbations": len(real),
-                       "runs": len(runs)}
+        rows[label] = {"r": _mean_r(real, runs), "ci_low": low, "ci_high": high,
+                       "perturbations": len(real), "runs": len(runs)}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
