@@ -113,6 +113,13 @@ def test_a_plugin_tier_is_scored_in_order_guarded_and_skippable(with_plugin, tmp
     assert skipped["status"] == "skipped"
     assert skipped["reason"].startswith("VSBENCH_TIERS=pixel; score it with `vsbench "
                                         "evaluate --tier brightness")
+    # a list names the tiers to score: the others are skipped, saying how to score them
+    monkeypatch.setenv("VSBENCH_TIERS", "pixel, Brightness")
+    chosen = score_tiers(_inputs(tmp_path), ["broken", "brightness"])["tiers"]
+    assert chosen["brightness"]["status"] == "scored"
+    assert chosen["broken"]["status"] == "skipped"
+    assert chosen["broken"]["reason"].startswith("VSBENCH_TIERS=pixel, Brightness; score it "
+                                                 "with `vsbench evaluate --tier broken")
 
 
 def test_a_plugin_tier_gets_its_own_board(with_plugin, tmp_path):

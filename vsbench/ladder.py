@@ -36,15 +36,22 @@ import numpy as np
 
 NOISE_LEVELS = (0.05, 0.1, 0.2)
 BLUR_SIGMAS = (1.0, 2.0, 4.0)
-# The headline of each tier (a metrics.json path) and its direction.
-HEADLINES: dict[str, tuple[tuple[str, ...], bool]] = {
-    "pixel PCC": (("average", "pcc"), True),
-    "pixel SSIM": (("average", "ssim"), True),
-    "nuclei F1": (("biometrics", "instance", "nuclei", "f1"), True),
-    "median feature r": (("biometrics", "features", "average", "median_pearson"), True),
-    "activity mAP": (("profiles", "virtual", "mean_map"), True),
-    "cross-modal mAP": (("profiles", "virtual", "cross_modal_map"), True),
-}
+
+
+def headlines() -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Each tier's headline numbers (:attr:`vsbench.tiers.TierSpec.key_numbers`, in the
+    registry's order, a plugin's included): a ``metrics.json`` path and its direction."""
+    from vsbench.tiers.registry import all_tiers
+
+    out = {}
+    for spec in all_tiers().values():
+        # A plugin's summary sits in the record's tiers entry (vsbench.tiers.driver).
+        where = (("tiers", spec.name, "summary") if spec.record_key == "tiers"
+                 else (spec.record_key,))
+        for label, (path, higher) in spec.key_numbers.items():
+            out[label] = ((*where, *path), higher)
+    return out
+
 # the tiers that must see swapped biology's loss
 BIOLOGY = ("median feature r", "activity mAP", "cross-modal mAP")
 # The posterior rungs: the samples' SD relative to the truth's (1: calibrated).
@@ -118,7 +125,7 @@ def expected_orders(names: Sequence[str]) -> list[tuple[str, str, tuple[str, ...
     """The pairs ``(better, worse, tiers)`` the ladder asserts: the real stain above every
     other rung on every tier (swapped-biology: on the biological tiers only, its pixels are
     plausible), each noise and blur level above the next."""
-    every = tuple(HEADLINES)
+    every = tuple(headlines())
     pairs = []
     for name in names:
         if name != "real":
@@ -138,7 +145,7 @@ def check_orders(scores: dict[str, dict[str, float]], tolerance: float = 0.0
     for better, worse, tiers in expected_orders(list(scores)):
         for tier in tiers:
             a, b = scores[better].get(tier, np.nan), scores[worse].get(tier, np.nan)
-            higher = HEADLINES[tier][1]
+            higher = headlines()[tier][1]
             # a worse rung the tier cannot score at all (a constant stain leaves no profile)
             # is below one it scores
             ok = bool(np.isfinite(a) and (not np.isfinite(b) or (
@@ -244,6 +251,6 @@ def run_ladder(dataset: str, results: Path, data_root: Path, size: int = 64, see
                                              preset="ladder", image_size=size)
             as_json = record.to_json()
             scores[rung.name] = {tier: headline(as_json, path)
-                                 for tier, (path, _) in HEADLINES.items()}
+                                 for tier, (path, _) in headlines().items()}
             bar.advance(1, rung.name)
     return scores

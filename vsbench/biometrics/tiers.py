@@ -27,7 +27,9 @@ from vsbench.biometrics.segmentation import NUCLEAR_CHANNELS, channel_index
 from vsbench.biometrics.segmenters import Segmenter
 
 SUMMARY_VERSION = 1
-TIERS = ("instance", "features")
+# The two tiers this pass scores, by the sections of the summary they write.
+INSTANCE, FEATURES = "instance", "features"
+TIERS = (INSTANCE, FEATURES)
 INSTANCE_SCORES = ("precision", "recall", "f1", "mean_iou", "count_error", "ap")
 
 
@@ -53,9 +55,9 @@ def _field(args: tuple) -> tuple[list[tuple[str, InstanceScores]], FieldFeatures
                                  dict[str, float]]:
     """One field's work: segment and match (instance), measure (features); with timings."""
     prediction, truth_objects, measure_on, channels, segmenter, features, tiers, threshold = args
-    seconds = {"segmentation": 0.0, "matching": 0.0, "features": 0.0}
+    seconds = {"segmentation": 0.0, "matching": 0.0, FEATURES: 0.0}
     matches: list[tuple[str, InstanceScores]] = []
-    if "instance" in tiers:
+    if INSTANCE in tiers:
         start = time.perf_counter()
         objects = segmenter.segment(prediction, channels)
         seconds["segmentation"] = time.perf_counter() - start
@@ -67,10 +69,10 @@ def _field(args: tuple) -> tuple[list[tuple[str, InstanceScores]], FieldFeatures
                                                      threshold)))
         seconds["matching"] = time.perf_counter() - start
     measured = None
-    if "features" in tiers:
+    if FEATURES in tiers:
         start = time.perf_counter()
         measured = measure_field(prediction, measure_on, channels, features)
-        seconds["features"] = time.perf_counter() - start
+        seconds[FEATURES] = time.perf_counter() - start
     return matches, measured, seconds
 
 
@@ -90,7 +92,7 @@ def score_tiers(predictions: np.ndarray, truth: GroundTruth, channels: Sequence[
     else:
         done = [_field(job) for job in jobs]
     results = TierResults()
-    seconds = {"segmentation": 0.0, "matching": 0.0, "features": 0.0}
+    seconds = {"segmentation": 0.0, "matching": 0.0, FEATURES: 0.0}
     for sample_id, (matches, _, spent) in zip(truth.sample_ids, done):
         for kind, scores in matches:
             results.per_image.append({"sample_id": sample_id, "objects": kind,
@@ -100,13 +102,13 @@ def score_tiers(predictions: np.ndarray, truth: GroundTruth, channels: Sequence[
     summary: dict[str, Any] = {"version": SUMMARY_VERSION, "tiers": list(tiers),
                                "segmenter": segmenter.record(), "iou_threshold": threshold,
                                "seconds": {k: round(v, 4) for k, v in seconds.items()}}
-    if "instance" in tiers:
-        summary["instance"] = instance_summary(results.per_image)
-    if "features" in tiers:
+    if INSTANCE in tiers:
+        summary[INSTANCE] = instance_summary(results.per_image)
+    if FEATURES in tiers:
         predicted = [m for _, m, _ in done]
         results.feature_scores = score_features(truth.features, predicted)
         results.cell_features = _cell_rows(truth, predicted)
-        summary["features"] = features_summary(results.feature_scores, features, truth)
+        summary[FEATURES] = features_summary(results.feature_scores, features, truth)
     results.summary = summary
     return results
 

@@ -72,7 +72,6 @@ def compare(
     checks.optional_input_folder(results, "--results")
     checks.optional_input_folder(data_root, "--data-root")
     if against is not None:
-        checks.input_folder(against, "--against", "results folder")
         check_against(results, against, tolerance)
         return
     show_leaderboards(results, data_root, fmt, output, dataset, methods_, channels, metrics,
@@ -83,12 +82,15 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
                       output: Path | None = None, dataset: str | None = None,
                       methods: str | None = None, channels: str | None = None,
                       metrics: str | None = None, sort_by: str = "Average/pcc",
-                      tier: str = "pixel") -> None:
-    """Print the leaderboards of ``results`` for ``tier`` (warnings for skipped run folders
-    on stderr) and, with ``fmt``, export them. :class:`NothingToShow` without completed
-    runs."""
+                      tier: str | None = None) -> None:
+    """Print the leaderboards of ``results`` for ``tier`` (None: the pixel tier; warnings
+    for skipped run folders on stderr) and, with ``fmt``, export them.
+    :class:`NothingToShow` without completed runs."""
     from vsbench.leaderboard.tiers import tier_choices
+    from vsbench.tiers.pixel import NAME as PIXEL
+    from vsbench.tiers.registry import all_tiers
 
+    tier = tier or PIXEL
     if tier not in tier_choices():
         raise LeaderboardError(f"--tier {tier}: choose one of {', '.join(tier_choices())}.")
     from vsbench.leaderboard import (FORMATS, build_leaderboards, export, filter_runs,
@@ -114,7 +116,7 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
                             "one with `vsbench run --method unet`.")
     runs = filter_runs(runs, dataset, methods)
     boards = []
-    if tier in ("pixel", "all"):
+    if tier in (PIXEL, "all"):
         boards = select_columns(mark_stale(build_leaderboards(runs, sort_key), data_root),
                                 channels, metrics)
         if not boards:
@@ -123,55 +125,18 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
     if len({str(b.key) for b in boards}) > 1:
         console().print(f"{len(boards)} leaderboards: runs on different datasets, splits or "
                         "evaluation settings are ranked separately, never averaged together.")
-    out = console()
+    out, tiers = console(), all_tiers()
     for board in boards:
         print_board(out, board)
         for note in board.notes:
             warn(note)
-        if getattr(board, "tier", None) == "profiles":
-            print_perturbations(out, board)
+        tables = tiers[board.tier].terminal_tables
+        if tables is not None:
+            tables(out, board)
     if fmt is not None:
         path = output or leaderboard_file(results, FORMATS[fmt])
         export(boards, fmt, path)
         console().print(f"wrote {path}")
-
-
-def print_perturbations(out, board) -> None:
-    """The profile tier's own table: per treated perturbation, the real stain's mAP beside
-    each method's (mean over its runs), and the real-vs-virtual agreement."""
-    from rich.table import Table
-
-    from vsbench.tiers.profiles import agreement_table, perturbation_table
-
-    folders = {label: list(group["folder"]) for label, group in board.runs.groupby(
-        "label", sort=False)}
-    frame = perturbation_table(folders)
-    if frame.empty:
-        return
-    table = Table(title="phenotypic activity mAP per perturbation (real stain vs virtual)")
-    table.add_column("perturbation")
-    for column in frame.columns:
-        table.add_column(str(column), justify="right")
-    for name, row in frame.iterrows():
-        table.add_row(str(name), *("-" if pd_isna(v) else f"{v:.3f}" for v in row))
-    intervals = agreement_table(folders)
-    if not intervals.empty:
-        table.add_row("agreement r, 95% CI", "", *(
-            "-" if c not in intervals.index or pd_isna(intervals.loc[c, "ci_low"])
-            else f"[{intervals.loc[c, 'ci_low']:.2f}, {intervals.loc[c, 'ci_high']:.2f}]"
-            for c in frame.columns[1:]))
-    out.print(table)
-    if not intervals.empty:
-        n = int(intervals["perturbations"].max())
-        out.print(f"agreement r: Pearson r over the {n} treated perturbations of real against "
-                  "virtual mAP, mean over runs; its interval resamples perturbations and runs "
-                  "(2000 resamples)" + (f" - with {n} perturbations it can tell little apart"
-                                        if n < 10 else "") + ".", highlight=False)
-
-
-def pd_isna(value) -> bool:
-    """NaN or None."""
-    return value is None or value != value
 
 
 def tier_boards(results: Path, data_root: Path, tier: str, dataset: str | None,
@@ -201,6 +166,7 @@ def tier_boards(results: Path, data_root: Path, tier: str, dataset: str | None,
 def check_against(results: Path, reference: Path, tolerance: float) -> None:
     """``compare --against``: print each matched run's Average PCC/SSIM against the reference;
     :class:`ReproductionError` (exit 1) when one differs by more than ``tolerance``."""
+    checks.input_folder(reference, "--against", "results folder")
     from vsbench.leaderboard.reproduction import check_reproduction
 
     rows = check_reproduction(results, reference, tolerance)

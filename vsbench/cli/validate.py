@@ -39,7 +39,7 @@ def validate_tiers(
     """
     from rich.table import Table
 
-    from vsbench.ladder import (HEADLINES, POSTERIOR_SAMPLES, check_orders, check_posterior,
+    from vsbench.ladder import (POSTERIOR_SAMPLES, check_orders, check_posterior, headlines,
                                 posterior_rungs, real_test_stains, run_ladder)
 
     checks.output_folder(results, "--results")
@@ -50,7 +50,7 @@ def validate_tiers(
     orders = check_orders(scores)
     table = Table(title=f"known-answer ladder on {dataset} (test split, {size} px)")
     table.add_column("rung")
-    for tier in HEADLINES:
+    for tier in headlines():
         table.add_column(tier, justify="right")
     for rung, values in scores.items():
         table.add_row(rung, *("-" if v != v else f"{v:.3f}" for v in values.values()))

@@ -22,6 +22,7 @@ from vsbench import resampling
 from vsbench.errors import LeaderboardError
 from vsbench.leaderboard.load import split_list
 from vsbench.posterior import calibrated_coverage, calibrated_outside
+from vsbench.tiers.pixel import NAME as PIXEL
 from vsbench.protocol import (AVERAGE, CALIBRATED_LEVELS, HIGHER_IS_BETTER, METRICS, NO_BEST,
                               OUTSIDE_RANGE, SAMPLER_ONLY, TARGETED)
 
@@ -58,7 +59,7 @@ class Leaderboard:
     # plus ("", "", "seeds").
     contrasts: pd.DataFrame | None = None
     unit: str = "test images"  # what the intervals and tests are over (tiers: features)
-    tier: str = "pixel"  # pixel, instance or features (vsbench.leaderboard.tiers)
+    tier: str = PIXEL  # the tier whose board this is (vsbench.tiers.registry)
     # The posterior tier: per row, its samples per test image (1: a point mass, shown but
     # never bold on SAMPLER_ONLY columns; a coverage is best closest to its row's target).
     ensemble_sizes: dict[str, int] = field(default_factory=dict)
@@ -83,7 +84,7 @@ class Leaderboard:
                   else "")
         controls = (" - CONTROLS (not methods: never ranked with them)"
                     if self.section == "controls" else "")
-        tier = "" if self.tier == "pixel" else f"{self.tier} tier: "
+        tier = "" if self.tier == PIXEL else f"{self.tier} tier: "
         return (f"{tier}{k['dataset']} (fingerprint {k['dataset_fingerprint']}, split "
                 f"{k['split_hash']}, preset {k['preset']}, {k['image_size']} px{scored})"
                 f"{stale}{controls}")

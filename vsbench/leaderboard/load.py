@@ -77,10 +77,8 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
         base = dict(zip(GROUP_KEYS, _key(record)))
         # a control method (config.json "control"): its own section, never ranked with methods
         control = bool(item.run.config.control) if item.run.config is not None else False
-        # predictions scored by `vsbench score`, not trained here: ranked, and marked so
-        submitted = item.run.config is not None and item.run.config.submitted
-        label = f"{item.label} (submitted)" if submitted else item.label
-        base.update(method=record.method, configuration=item.configuration, label=label,
+        base.update(method=record.method, configuration=item.configuration,
+                    label=board_label(item),
                     seed=record.seed, run=folder.name, folder=str(folder), control=control,
                     epochs=run_epochs(item.run.config))
         for channel, values in [*record.channels.items(), (AVERAGE, _average(record))]:
@@ -88,6 +86,13 @@ def load_runs(results_dir: Path) -> tuple[pd.DataFrame, list[str]]:
                 rows.append({**base, "channel": channel, "metric": metric,
                              "value": float(values[metric])})
     return pd.DataFrame(rows, columns=RUN_COLUMNS), warnings
+
+
+def board_label(item) -> str:
+    """A counted run's row label on every board: predictions scored by `vsbench score`, not
+    trained here, are ranked and marked so."""
+    submitted = item.run.config is not None and item.run.config.submitted
+    return f"{item.label} (submitted)" if submitted else item.label
 
 
 def run_epochs(config) -> float:

@@ -23,10 +23,11 @@ from vsbench.errors import ResultsError
 from vsbench.leaderboard.board import Leaderboard
 from vsbench.leaderboard.configurations import count_runs
 from vsbench.leaderboard.builder import board_groups, build_board
-from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, run_epochs
+from vsbench.leaderboard.load import GROUP_KEYS, RUN_COLUMNS, _key, board_label, run_epochs
 from vsbench.readback import reading
 from vsbench.protocol import AVERAGE
 from vsbench.store import ResultsStore
+from vsbench.tiers.pixel import NAME as PIXEL
 from vsbench.tiers.profiles import ACTIVITY, CROSS_MODAL
 from vsbench.tiers.registry import all_tiers, built_in, tier as tier_spec
 
@@ -39,7 +40,7 @@ def tier_choices() -> tuple[str, ...]:
 def board_tiers() -> list[str]:
     """The tiers with boards of their own here (the pixel board is
     :mod:`vsbench.leaderboard.board`'s)."""
-    return [name for name in all_tiers() if name != "pixel"]
+    return [name for name in all_tiers() if name != PIXEL]
 
 
 def _number(value) -> float:
@@ -91,7 +92,8 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
         record, folder = item.run.metrics, item.run.folder.path
         base = dict(zip(GROUP_KEYS, _key(record)))
         control = bool(item.run.config.control) if item.run.config is not None else False
-        base.update(method=record.method, configuration=item.configuration, label=item.label,
+        base.update(method=record.method, configuration=item.configuration,
+                    label=board_label(item),
                     seed=record.seed, run=folder.name, folder=str(folder), control=control,
                     n_samples=(spec.ensemble_size(record) if spec.ensemble_size is not None
                                else math.nan),

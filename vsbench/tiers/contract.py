@@ -58,6 +58,11 @@ def _no_count(record: Any) -> int | None:
     return None
 
 
+def number(value: Any, digits: int = 3) -> str:
+    """``value`` with ``digits`` decimals for a headline, ``-`` when it is not a number."""
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "-"
+
+
 @dataclass(frozen=True)
 class TierSpec:
     """One evaluation tier.
@@ -100,6 +105,12 @@ class TierSpec:
         board_sort: given the board's mean table (rows, ``(group, metric)`` columns), the
             column to rank on instead of ``default_sort`` (None: the default).
         board_notes: given the board's long table of runs, notes its caption must add.
+        terminal_tables: ``terminal_tables(console, board)`` prints the tier's own tables
+            under its board in ``vsbench compare`` (e.g. the profile tier's mAP per
+            perturbation); None: the board alone.
+        key_numbers: the tier's headline numbers, by label: a path into its summary (below
+            ``record_key``) and whether higher is better; the known-answer ladder
+            (:mod:`vsbench.ladder`) checks that each orders its rungs.
     """
 
     name: str
@@ -123,6 +134,8 @@ class TierSpec:
     ensemble_size: Callable[[Any], float] | None = None
     board_sort: Callable[[Any], tuple[str, str] | None] | None = None
     board_notes: Callable[[Any], list[str]] | None = None
+    terminal_tables: Callable[[Any, Any], None] | None = None
+    key_numbers: Mapping[str, tuple[tuple[str, ...], bool]] = field(default_factory=dict)
 
     def summary(self, record: Any) -> dict[str, Any] | None:
         """The tier's summary in a :class:`~vsbench.records.MetricsRecord` (None: absent)."""

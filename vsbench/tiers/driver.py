@@ -6,9 +6,12 @@ requires), tiers that share a scoring function in one pass (instance and feature
 under a progress bar, and returns their summaries by ``metrics.json`` key. A failing tier is a
 warning and an ``error`` summary with its traceback, never the end of the work: the run's
 predictions and the other tiers' scores are kept, and ``vsbench evaluate --tier NAME RUN``
-scores it again. ``VSBENCH_TIERS=pixel`` skips every tier (for quick experiments and for the
-test suite's runs that test other things); ``VSBENCH_TIER_WORKERS`` (default 1) is the
-processes the biological tiers spread fields over.
+scores it again. ``VSBENCH_TIERS`` names the tiers to score (comma-separated; default
+``all``): ``VSBENCH_TIERS=pixel`` skips every tier after the prediction loop (for quick
+experiments and for the test suite's runs that test other things), ``pixel,instance`` scores
+the instance tier alone; a skipped tier's summary says how to score it later.
+``VSBENCH_TIER_WORKERS`` (default 1) is the processes the biological tiers spread fields
+over.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ TIERS_VARIABLE = "VSBENCH_TIERS"
 WORKERS_VARIABLE = "VSBENCH_TIER_WORKERS"
 
 
-def tiers_skipped() -> bool:
-    """Whether ``VSBENCH_TIERS=pixel`` asks for the pixel tier only."""
-    return os.environ.get(TIERS_VARIABLE, "all").strip().lower() == "pixel"
+def tier_skipped(name: str) -> bool:
+    """Whether ``VSBENCH_TIERS`` leaves the tier ``name`` out (it lists the tiers to score,
+    comma-separated, or says ``all``)."""
+    chosen = {t.strip().lower() for t in os.environ.get(TIERS_VARIABLE, "all").split(",")}
+    return "all" not in chosen and name.lower() not in chosen
 
 
 def tier_workers() -> int:
@@ -76,11 +81,16 @@ def score_tiers(inputs: TierInputs, names: Sequence[str],
         spec = known[group[0]]
         label = " and ".join(group)
         again = f"`vsbench evaluate --tier {group[0] if len(group) == 1 else 'all'} {folder}`"
-        if tiers_skipped():
-            for name in group:
-                _emit(out, entries, known[name], {"skipped": f"{TIERS_VARIABLE}=pixel; score "
-                                                             f"it with {again}"})
-            continue
+        skipped = [name for name in group if tier_skipped(name)]
+        if skipped:
+            setting = os.environ.get(TIERS_VARIABLE, "").strip()
+            for name in skipped:
+                _emit(out, entries, known[name], {"skipped": f"{TIERS_VARIABLE}={setting}; "
+                                                             f"score it with {again}"})
+            group = [name for name in group if name not in skipped]
+            if not group:
+                continue
+            spec, label = known[group[0]], " and ".join(group)
         try:
             if spec.own_progress:  # it draws its own bar (images, with an ETA)
                 summary = spec.score(inputs, summaries, group)

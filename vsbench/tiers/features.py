@@ -15,7 +15,7 @@ import pandas as pd
 from vsbench.layout import CELL_FEATURES_FILE, FEATURE_SCORES_FILE
 from vsbench.protocol import AVERAGE
 from vsbench.tiers.biological import score_biological
-from vsbench.tiers.contract import TierSpec
+from vsbench.tiers.contract import TierSpec, number
 
 # Per channel: the mean over features of the real-vs-predicted Pearson r over cells, and the
 # fraction of features with r >= 0.5.
@@ -52,6 +52,13 @@ def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any
     return figures(board, runs, data_root, palette)
 
 
+def headline(biometrics: Any) -> str:
+    """The median feature r and the fraction of good features ``run`` and others print."""
+    average = (biometrics.get("features") or {}).get("average") or {}
+    return (f"feature r {number(average.get('median_pearson'))} (median over features), "
+            f"{number(average.get('fraction_good'))} of features with r >= 0.5")
+
+
 TIER = TierSpec(
     name="features",
     description="cell features: cp-measure's measurements of the prediction on the ground "
@@ -62,4 +69,5 @@ TIER = TierSpec(
     files=(FEATURE_SCORES_FILE, CELL_FEATURES_FILE),
     record_key="biometrics", read_units=read_units,
     scored=lambda summary: bool(summary.get("features")),
-    score=score_biological, figures=report_figures)
+    score=score_biological, headline=headline, figures=report_figures,
+    key_numbers={"median feature r": (("features", "average", "median_pearson"), True)})

@@ -12,7 +12,7 @@ import pandas as pd
 
 from vsbench.layout import PER_IMAGE_INSTANCE_FILE
 from vsbench.tiers.biological import score_biological
-from vsbench.tiers.contract import TierSpec
+from vsbench.tiers.contract import TierSpec, number
 
 # Per object kind (nuclei, cells): matching scores, and the relative count error.
 INSTANCE_METRICS: tuple[str, ...] = ("f1", "precision", "recall", "mean_iou", "ap",
@@ -40,6 +40,14 @@ def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any
     return figures(board, runs, data_root, palette)
 
 
+def headline(biometrics: Any) -> str:
+    """The nuclei and cells F1 ``run``, ``evaluate`` and ``score`` print."""
+    instance = biometrics.get("instance") or {}
+    nuclei, cells = instance.get("nuclei") or {}, instance.get("cells") or {}
+    return (f"nuclei F1 {number(nuclei.get('f1'))}, cells F1 {number(cells.get('f1'))} "
+            f"(matched at IoU >= {biometrics.get('iou_threshold', 0.5)})")
+
+
 TIER = TierSpec(
     name="instance",
     description="nuclei and cells found: segmented on the prediction, matched to the ground "
@@ -53,4 +61,5 @@ TIER = TierSpec(
     expected_units=lambda record: int(record.n_test_images),
     notes=("The known-answer ladder: nuclei F1 does not separate small noise (SD 0.05 and 0.1 "
            "both 0.997).",),
-    figures=report_figures)
+    key_numbers={"nuclei F1": (("instance", "nuclei", "f1"), True)},
+    headline=headline, figures=report_figures)

@@ -17,7 +17,7 @@ from vsbench.layout import (FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_
                             PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
                             POSTERIOR_SAMPLES_FILE)
 from vsbench.protocol import AVERAGE
-from vsbench.tiers.contract import TierInputs, TierSpec
+from vsbench.tiers.contract import TierInputs, TierSpec, number
 
 # Per test image and channel: ensemble CRPS (a point mass: the MAE), coverage of the central
 # 50 % / 90 % per-pixel intervals (best: closest to a calibrated ensemble's,
@@ -100,6 +100,22 @@ def ensemble_size(record: Any) -> float:
     return float(size) if isinstance(size, int) else float("nan")
 
 
+def headline(posterior: Mapping[str, Any]) -> str:
+    """The ensemble CRPS and interval coverage, with what a calibrated ensemble of the run's
+    size would cover; a deterministic method's tier says it does not apply."""
+    if not posterior.get("stochastic", True):
+        return "not applicable: the method is deterministic (one prediction per field)"
+    from vsbench.posterior import calibrated_coverage
+
+    average = posterior.get("average") or {}
+    n = int(posterior.get("n_samples") or 0)
+    target = (f" (a calibrated {n}-sample ensemble: {calibrated_coverage(0.5, n):.2f} / "
+              f"{calibrated_coverage(0.9, n):.2f})") if n >= 1 else ""
+    return (f"CRPS {number(average.get('crps'), 4)}, coverage 50 % / 90 % "
+            f"{number(average.get('coverage_50'), 2)} / {number(average.get('coverage_90'), 2)}"
+            f"{target}")
+
+
 def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
     """The tier's figures in ``vsbench report``, the calibration curves and the sample
     gallery (drawn by :mod:`vsbench.report.posterior_figures`, imported here so that the
@@ -122,5 +138,5 @@ TIER = TierSpec(
     score=score, requires=("features",),
     expected_units=lambda record: int(record.n_test_images),
     own_progress=True,  # the sampling draws its own bar
-    ensemble_size=ensemble_size,
+    ensemble_size=ensemble_size, headline=headline,
     figures=report_figures)

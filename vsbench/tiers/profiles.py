@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from vsbench.layout import PROFILES_CONSISTENCY_FILE, PROFILES_MAP_FILE
-from vsbench.tiers.contract import TierInputs, TierSpec
+from vsbench.tiers.contract import TierInputs, TierSpec, number
 
 # Per treated perturbation: the virtual stain's mAP and whether it is retrieved.
 PROFILE_METRICS: tuple[str, ...] = ("map", "retrieved")
@@ -184,6 +184,30 @@ def board_notes(group: pd.DataFrame) -> list[str]:
             f"stain: flagged, not a fair comparison here."]
 
 
+def _retrieved(summary: Mapping[str, Any]) -> str:
+    n, fraction = summary.get("n_perturbations"), summary.get("fraction_retrieved")
+    if not isinstance(n, int) or not isinstance(fraction, (int, float)):
+        return "-"
+    return f"{round(fraction * n)} of {n}"
+
+
+def headline(profiles: Mapping[str, Any]) -> str:
+    """The activity mAP and perturbations retrieved, the real stain's beside them."""
+    real, virtual = profiles.get("real") or {}, profiles.get("virtual") or {}
+    return (f"activity mAP {number(virtual.get('mean_map'))} (real stain "
+            f"{number(real.get('mean_map'))}), perturbations retrieved {_retrieved(virtual)} "
+            f"(real stain {_retrieved(real)})")
+
+
+def terminal_tables(out: Any, board: Any) -> None:
+    """Under the profile board in ``vsbench compare``: the mAP per perturbation, real stain
+    beside each method, and the real-vs-virtual agreement (drawn by
+    :mod:`vsbench.leaderboard.perturbations`)."""
+    from vsbench.leaderboard.perturbations import print_perturbations
+
+    print_perturbations(out, board, perturbation_table, agreement_table)
+
+
 def report_figures(board: Any, runs: pd.DataFrame, data_root: Path, palette: Any) -> list:
     """The tier's figure in ``vsbench report`` (the mAP per perturbation, from
     :func:`perturbation_table`: :mod:`vsbench.report.profile_figures`, imported here so that
@@ -209,5 +233,8 @@ TIER = TierSpec(
            "and blur, channel swaps and a mean image below it, but not noise of SD 0.05, a "
            "1 px blur or intensities swapped between perturbations (4 perturbations and 2 "
            "replicate wells on the default data).",),
-    board_sort=board_sort, board_notes=board_notes,
+    board_sort=board_sort, board_notes=board_notes, headline=headline,
+    terminal_tables=terminal_tables,
+    key_numbers={"activity mAP": (("virtual", "mean_map"), True),
+                 "cross-modal mAP": (("virtual", "cross_modal_map"), True)},
     figures=report_figures)
