@@ -58,6 +58,18 @@ def test_the_contrast_table_is_in_every_export(tmp_path):
     assert "Average PCC minus palette-zero-guide p" in csv.splitlines()[0]
     assert "palette-threshold - palette-zero-guide" in render(board, "latex")
     assert "palette-threshold - palette-zero-guide" in render(board, "html")
+    # and the JSON: both tables, every metric, the contrast's control and seeds
+    from vsbench.leaderboard.json_export import differences_json
+
+    guidance, contrast = differences_json(board)
+    assert guidance["kind"] == "guidance" and contrast["kind"] == "contrast"
+    [row] = contrast["rows"]
+    assert (row["method"], row["control"], row["seeds"]) == ("palette-threshold",
+                                                             "palette-zero-guide", 2)
+    assert row["values"]["Average"]["pcc"]["diff"] == pytest.approx(0.02, abs=1e-9)
+    assert row["values"]["Average"]["pcc"]["p"] < 0.01 and "mse" in row["values"]["DNA"]
+    assert {r["method"] for r in guidance["rows"]} == {"palette-threshold"}
+    assert guidance["rows"][0]["control"] is None and guidance["rows"][0]["seeds"] is None
 
 
 def test_same_first_estimates_needs_the_same_images_and_values(tmp_path):

@@ -3,11 +3,19 @@ reads instead of parsing the markdown or the CSV.
 
 One document per export, versioned (``schema``)::
 
-    {"schema": "vsbench.leaderboards/1",
+    {"schema": "vsbench.leaderboards/2",
      "boards": [{"tier", "section", "key", "title", "caption", "sort_by", "unit", "n_units",
                  "notes", "rows": [{"label", "rank", "runs", "p_value", "best": [columns],
                                     "values": {channel: {metric: {"mean", "std", "ci_low",
-                                                                  "ci_high"}}}}]}]}
+                                                                  "ci_high"}}}}],
+                 "differences": [{"kind": "guidance" | "contrast", "title", "test",
+                                  "rows": [{"method", "control", "seeds",
+                                            "values": {channel: {metric: {"diff", "p"}}}}]}]}]}
+
+``differences`` holds the board's paired-difference tables (guided minus unguided; guided
+minus each control restarted from the same first estimates: ``control`` and ``seeds`` are
+set on those rows only), every metric recorded; empty for a board without guided rows.
+Schema 2 added it; a schema 1 document is schema 2 without ``differences``.
 
 Numbers are plain floats (``null`` where a board has none: a single run's std, a control's
 rank and p); ``best`` lists the ``channel/metric`` columns in which the row is best as the
@@ -22,9 +30,12 @@ import math
 
 import pandas as pd
 
+from vsbench.leaderboard import contrasts
 from vsbench.leaderboard.board import Leaderboard
+from vsbench.leaderboard.differences import (CONTRAST_TEST, CONTRAST_TITLE, GUIDANCE_TEST,
+                                             GUIDANCE_TITLE)
 
-SCHEMA = "vsbench.leaderboards/1"
+SCHEMA = "vsbench.leaderboards/2"
 
 
 def _number(value) -> float | None:
@@ -67,7 +78,30 @@ def board_json(board: Leaderboard) -> dict:
             "title": board.title(), "caption": board.caption(),
             "sort_by": "/".join(board.sort_by), "unit": board.unit,
             "n_units": int(board.n_images), "stale": bool(board.stale),
-            "notes": list(board.notes), "rows": rows}
+            "notes": list(board.notes), "rows": rows, "differences": differences_json(board)}
+
+
+def differences_json(board: Leaderboard) -> list[dict]:
+    """The board's paired-difference tables (see the module docstring), every metric."""
+    out = []
+    for kind, frame, title, test in (
+            ("guidance", board.guidance, GUIDANCE_TITLE, GUIDANCE_TEST),
+            ("contrast", board.contrasts, CONTRAST_TITLE, CONTRAST_TEST)):
+        if frame is None:
+            continue
+        rows = []
+        for index, row in frame.iterrows():
+            method, control = index if kind == "contrast" else (index, None)
+            entry = {"method": str(method), "control": None if control is None else str(control),
+                     "seeds": int(row[contrasts.SEEDS]) if kind == "contrast" else None,
+                     "values": {}}
+            for (channel, metric, what), value in row.items():
+                if (channel, metric, what) != contrasts.SEEDS:
+                    entry["values"].setdefault(channel, {}).setdefault(metric, {})[what] = \
+                        _number(value)
+            rows.append(entry)
+        out.append({"kind": kind, "title": title, "test": test, "rows": rows})
+    return out
 
 
 def to_json(boards: list[Leaderboard]) -> str:
