@@ -82,6 +82,18 @@ def test_nan_prediction_fails_the_run_naming_method_and_image(tmp_path):
     assert not (folder / "metrics.json").exists()
 
 
+def test_a_batch_of_one_at_a_1x1_batchnorm_map_says_what_to_change(tmp_path):
+    from tests.conftest import invoke
+
+    out = invoke(["run", "--method", "unet", "--results", str(tmp_path / "res"),
+                  "--data-root", str(tmp_path / "data"), *TINY, "--set", "batch_size=1"])
+    assert out.returncode == 2
+    text = " ".join((out.stdout + out.stderr).split())
+    assert ("batch_size 1 per process leaves the network's BatchNorm one value per channel at "
+            "image_size 32") in text
+    assert "set --set batch_size=2 or more per process, or a larger --set image_size." in text
+
+
 # ---- grids and run settings refused before anything runs (issue 15) ------------------------
 
 @pytest.mark.parametrize("args,message", [

@@ -93,7 +93,13 @@ class Trainer:
         """One optimiser step on ``batch``; return the global batch's loss."""
         batch = to_device(batch, self.device, self.run.channels_last)
         with autocast_context(self.device, self.run.precision):
-            loss = self.method.training_loss(batch)
+            try:
+                loss = self.method.training_loss(batch)
+            except ValueError as exc:
+                error = self._one_value_error(exc)
+                if error is None:
+                    raise
+                raise error from exc
         if not torch.isfinite(loss):
             raise EngineError(f"training loss became {loss.item()} at epoch "
                               f"{self.state.epoch + 1}; lower the learning rate "
@@ -109,6 +115,17 @@ class Trainer:
         self.state.seen += self.global_batch
         self.state.step += 1
         return value
+
+    def _one_value_error(self, exc: ValueError) -> EngineError | None:
+        """torch's BatchNorm error for a batch of one at a 1x1 feature map, as what to change
+        (None: another error, raised as it is)."""
+        if "Expected more than 1 value per channel when training" not in str(exc):
+            return None
+        per_process = self.global_batch // self.ctx.world_size
+        return EngineError(f"batch_size {per_process} per process leaves the network's "
+                           f"BatchNorm one value per channel at image_size "
+                           f"{self.run.image_size} ({exc}); set --set batch_size=2 or more "
+                           "per process, or a larger --set image_size.")
 
     def _global_loss(self, loss: torch.Tensor) -> float:
         """The loss of the global batch, as a single process would log it."""
