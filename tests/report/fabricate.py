@@ -71,7 +71,7 @@ def make_method_runs(results: Path, data_root: Path, methods, channels, planes: 
         folders[method] = folder
         _add_pixels(folder, rng, channels, planes, n_fields)
         _add_biology(folder, rng, channels, k)
-        _add_later_tiers(folder, rng, channels, k, method in STOCHASTIC)
+        _add_tier_files(folder, rng, channels, k, method in STOCHASTIC)
         if method in MASKED:
             masks = rng.random((2, 3, len(channels), SIZE, SIZE)) > 0.5
             np.savez_compressed(folder.path / "masks.npz", masks=masks[:, -1],
@@ -136,7 +136,7 @@ def _add_biology(folder, rng, channels, k) -> None:
         out.write("\n".join(rows) + "\n")
 
 
-def _add_later_tiers(folder, rng, channels, k, stochastic) -> None:
+def _add_tier_files(folder, rng, channels, k, stochastic) -> None:
     rows = ["perturbation,map_real,map_virtual,retrieved_real,retrieved_virtual"]
     for i, p in enumerate(PERTURBATIONS):
         real = 0.5 + 0.15 * i
