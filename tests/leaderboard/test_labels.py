@@ -55,3 +55,12 @@ def test_latex_and_html_escape_what_their_syntax_needs(tmp_path):
     assert "my\\_net [note=a\\&b<c>\\%]" in render(board, "latex")
     assert "my_net [note=a&amp;b&lt;c&gt;%]" in render(board, "html")
     assert label in " ".join(_terminal(board, 400).split())
+
+
+def test_latex_escapes_a_backslash_once_and_tilde_and_caret():
+    from vsbench.leaderboard.render import _latex_escape
+
+    # a backslash is the character, not LaTeX's line break (\\) followed by an escape
+    assert _latex_escape("a\\b{c}") == "a\\textbackslash{}b\\{c\\}"
+    assert _latex_escape("x~y^z_1") == "x\\textasciitilde{}y\\textasciicircum{}z\\_1"
+    assert _latex_escape("plain [lr=0.01]") == "plain [lr=0.01]"

@@ -10,6 +10,7 @@ file (atomically), :func:`print_board` prints the rich table ``vsbench compare``
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -126,10 +127,15 @@ def numeric_table(board: Leaderboard) -> pd.DataFrame:
     return out
 
 
+# LaTeX's special characters in text; one pass, so that an escape is never escaped again.
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
+                  "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}
+
+
 def _latex_escape(text: str) -> str:
-    for char in ("\\", "_", "%", "&", "#", "$", "{", "}"):
-        text = text.replace(char, "\\" + char)
-    return text
+    """``text`` with LaTeX's special characters escaped (a backslash as \\textbackslash)."""
+    return re.sub(r"[\\_%&#${}~^]", lambda m: _LATEX_SPECIAL[m.group()], text)
 
 
 def to_csv(board: Leaderboard) -> str:
