@@ -17,7 +17,7 @@ from vsbench import MethodSpec, hookimpl
 from vsbench.contract import RANGE_TOLERANCE, check_output
 from vsbench.engine import RunRequest, build_data, evaluate, plan_run, run_benchmark
 from vsbench.engine.posterior import draw_samples
-from vsbench.engine.submitted import read_submission
+from vsbench.score.submitted import read_submission
 from vsbench.errors import DataError, MetricError
 from vsbench.method import DirectRegressor, Prediction
 from vsbench.plugins import Origin, build_registry
@@ -174,7 +174,8 @@ def test_a_run_of_a_breaching_plugin_fails_and_writes_no_metrics(prepared, regis
 
 
 def test_predict_refuses_a_breaching_plugin(prepared, registry, monkeypatch):
-    from vsbench.engine import apply, plan as plan_module
+    from vsbench.engine import plan as plan_module
+    from vsbench.predict import apply
 
     root, *_ = prepared
     monkeypatch.setattr(plan_module, "default_registry", lambda: registry)
@@ -215,7 +216,7 @@ def test_score_accepts_rounding_within_the_tolerance(tmp_path):
 
 
 def test_predict_on_another_dataset_names_the_one_the_run_was_trained_on(tmp_path, monkeypatch):
-    from vsbench.engine import apply
+    from vsbench.predict import apply
     from vsbench.records import ConfigRecord
     from vsbench.store import ResultsStore
 

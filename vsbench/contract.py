@@ -4,7 +4,7 @@ A prediction is floating point, on the metric protocol's [0, 1] scale, ``[B, C, 
 image per input field, the dataset's channels and the input's size. It is checked where it
 enters: a method plugin's ``predict`` during a run's evaluation and posterior sampling and in
 ``vsbench predict`` (:func:`checked_predict`, around every call, tiles included), and the files
-``vsbench score`` reads (:func:`range_problem` in :mod:`vsbench.engine.submitted`). Anything
+``vsbench score`` reads (:func:`range_problem` in :mod:`vsbench.score.submitted`). Anything
 else is refused with one :class:`vsbench.errors.MetricError` line naming the method or file,
 what it gave and what is expected - never clamped and ranked, as a plugin returning [1, 6],
 uint8 0..255 or negative values once was.

@@ -14,7 +14,7 @@ From the test split's real stains (read as a run reads them) it makes:
 - ``mean-image``: the per-pixel mean of the test fields, the same for every field;
 - ``channel-swap``: the real channels in another order (DNA predicted as ER, ...).
 
-Each is scored with :func:`vsbench.engine.submitted.score_submission` (pixel, instance,
+Each is scored with :func:`vsbench.score.submitted.score_submission` (pixel, instance,
 feature and profile tiers) into a results folder of its own; :func:`check_orders` lists the
 orders each tier's headline metric gets right or wrong.
 
@@ -213,7 +213,7 @@ def real_test_stains(dataset: str, data_root: Path, size: int
                 ) -> tuple[list[str], list[str], np.ndarray]:
     """The test split's ids, each field's perturbation, and the real stains at ``size``."""
     from vsbench.data.splits import load_or_create_split
-    from vsbench.engine.rescore import real_stains
+    from vsbench.rescore.finished import real_stains
     from vsbench.layout import dataset_folder
     from vsbench.plugins import default_registry
 
@@ -234,7 +234,7 @@ def run_ladder(dataset: str, results: Path, data_root: Path, size: int = 64, see
     values."""
     import tempfile
 
-    from vsbench.engine.submitted import score_submission
+    from vsbench.score.submitted import score_submission
     from vsbench.progress import progress_bar
 
     ids, perturbations, real = real_test_stains(dataset, data_root, size)

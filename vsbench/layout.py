@@ -116,6 +116,13 @@ def dataset_folder(data_root: Path, dataset: str) -> DatasetFolder:
     return DatasetFolder(Path(data_root), dataset)
 
 
+def recorded_data_root(split_manifest: str | None) -> Path:
+    """The data root a run used, from its recorded split manifest (``DATA_ROOT/DATASET/
+    split.json``): the parent of its dataset folder; ``datasets`` when the run does not
+    record one."""
+    return Path(split_manifest).parent.parent if split_manifest else Path("datasets")
+
+
 def runs_root(results_dir: Path) -> Path:
     """``<results>/runs``: every run folder is below it."""
     return Path(results_dir) / "runs"

@@ -189,7 +189,7 @@ def test_sweep_on_slurm_without_slurm_says_so(tmp_path, monkeypatch):
 
 
 def test_check_out_keeps_foreign_files_and_refuses_earlier_predictions(tmp_path):
-    from vsbench.engine.outputs import MANIFEST_CSV, MANIFEST_JSON, check_out, staged
+    from vsbench.predict.outputs import MANIFEST_CSV, MANIFEST_JSON, check_out, staged
     from vsbench.errors import ConfigError
 
     out = tmp_path / "pred"

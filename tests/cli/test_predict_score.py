@@ -93,7 +93,7 @@ def test_predict_a_folder_reproduces_the_runs_test_predictions(tiny_run, tmp_pat
 def test_predict_at_the_inputs_own_resolution_in_tiles(tiny_run, tmp_path):
     from rich.console import Console
 
-    from vsbench.engine.apply import predict_run
+    from vsbench.predict.apply import predict_run
 
     root, folder, saved = tiny_run
     ids = list(saved.sample_ids[:2])

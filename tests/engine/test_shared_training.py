@@ -8,8 +8,8 @@ import json
 
 from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.engine import RunRequest, plan_run
-from vsbench.engine.shared_training import (find_trained, load_trained, sharing_groups,
-                                            trains_as, training_key)
+from vsbench.engine.shared_training import (find_trained, load_shared_checkpoint,
+                                            sharing_groups, trains_as, training_key)
 from vsbench.layout import PER_IMAGE_FILE
 from vsbench.plugins import build_registry
 
@@ -101,4 +101,4 @@ def test_the_donor_is_a_completed_run_of_another_method_with_its_checkpoint(tmp_
     (folders["palette-threshold"] / "checkpoint.pt").write_bytes(b"x")
     assert find_trained(tmp_path, "synthetic", "k1", "palette") == folders["palette-threshold"]
     # a damaged donor checkpoint is not used: the run trains
-    assert load_trained(folders["palette"]) is None
+    assert load_shared_checkpoint(folders["palette"]) is None

@@ -40,7 +40,7 @@ def evaluate(
     stochastic method's checkpoint and samples it (per_image_posterior.csv). A run made
     before runs kept their test predictions must be re-run.
     """
-    from vsbench.engine.rescore import rescore_run, tiers_of
+    from vsbench.rescore.finished import rescore_run, tiers_of
 
     chosen = tiers_of(tier)
     for path in runs:

@@ -49,7 +49,7 @@ def predict(
     [0, 1] with the run's channel names, one OME-TIFF per field (or one OME-Zarr plate),
     listed in manifest.csv with the run id and config hash.
     """
-    from vsbench.engine.outputs import MANIFEST_CSV, check_format, check_out, staged
+    from vsbench.predict.outputs import MANIFEST_CSV, check_format, check_out, staged
 
     check_format(fmt)
     checks.output_folder(out, "--out")
@@ -60,7 +60,7 @@ def predict(
     if data_root is not None:
         checks.input_folder(data_root, "--data-root", "data root")
     checks.device(device, allowed=("cpu", "cuda", "cuda:N"))
-    from vsbench.engine.apply import find_run, predict_run, resized_note
+    from vsbench.predict.apply import find_run, predict_run, resized_note
 
     folder = find_run(run, results)
     shown = console()

@@ -35,7 +35,7 @@ def score(
     Every file is checked first (a missing, extra or misshapen prediction is an error naming
     it); the real stains are the test fields at the predictions' size.
     """
-    from vsbench.engine.submitted import score_submission
+    from vsbench.score.submitted import score_submission
 
     checks.input_folder(predictions, "--predictions")
     checks.output_folder(results, "--results")

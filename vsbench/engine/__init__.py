@@ -4,7 +4,10 @@ The engine plans a run (resolved configuration, device, data source and split, t
 record), builds the data and the method from its plugin, trains it (device, precision, seeds,
 optimiser, checkpoints, resume, progress, distributed), predicts the test part, scores it with
 the one metric protocol, and writes the run folder. A method supplies only its model, its
-training-step loss and its prediction. One module per job:
+training-step loss and its prediction. The other commands that use a trained method or
+predictions live beside it: :mod:`vsbench.predict` (``vsbench predict``),
+:mod:`vsbench.rescore` (``vsbench evaluate``), :mod:`vsbench.score` (``vsbench score``).
+One module per job:
 
 - :mod:`~vsbench.engine.plan` - :class:`RunRequest` -> frozen :class:`RunPlan` (no image read);
 - :mod:`~vsbench.engine.build` - :func:`build_data`, :func:`create_method`,
@@ -21,14 +24,9 @@ training-step loss and its prediction. One module per job:
 - :mod:`~vsbench.engine.resources` - will a run's batch fit, checked before anything is made;
 - :mod:`~vsbench.engine.shared_training` - methods that train the same network train once;
 - :mod:`~vsbench.engine.predictions` - the saved test predictions (``test_predictions.npz``);
-- the tiers after the prediction loop, each context building the inputs of the one driver
-  (:mod:`vsbench.tiers.driver`): :mod:`~vsbench.engine.tiers` (a run's),
-  :mod:`~vsbench.engine.rescore` and :mod:`~vsbench.engine.rescore_posterior` (a finished
-  run's, ``vsbench evaluate``), :mod:`~vsbench.engine.submitted` (predictions made elsewhere,
-  ``vsbench score``); :mod:`~vsbench.engine.posterior` draws and scores a method's samples;
-- :mod:`~vsbench.engine.apply`, :mod:`~vsbench.engine.inputs`, :mod:`~vsbench.engine.outputs`
-  - a trained method applied to new fields (``vsbench predict``): the run reloaded, the
-  fields read as the run read its own, the predictions written with a manifest;
+- :mod:`~vsbench.engine.tiers` - a run's tiers after the prediction loop (the inputs of the
+  one driver, :mod:`vsbench.tiers.driver`); :mod:`~vsbench.engine.posterior` draws and
+  scores a method's samples (a run's, and ``vsbench evaluate``'s);
 - :mod:`~vsbench.engine.distributed`, :mod:`~vsbench.engine.batchnorm`,
   :mod:`~vsbench.engine.tracking` - torchrun, precise BatchNorm, TensorBoard.
 """

@@ -24,7 +24,7 @@ from vsbench.engine.checkpointing import load_method_state
 from vsbench.engine.distributed import DistContext, shard
 from vsbench.engine.plan import RunPlan, RunRequest, plan_run
 from vsbench.errors import EngineError, PluginError
-from vsbench.layout import CHECKPOINT_FILE, dataset_folder
+from vsbench.layout import CHECKPOINT_FILE, dataset_folder, recorded_data_root
 from vsbench.method import Method
 from vsbench.plugins import Registered, Registry, default_registry
 from vsbench.records import ConfigRecord
@@ -121,14 +121,6 @@ def _check_same(config: ConfigRecord, plan: RunPlan, folder: RunFolder) -> None:
                           "or install the plugin version it records).")
 
 
-def _recorded_data_root(config: ConfigRecord) -> Path:
-    """The data root a run used: the parent of its dataset folder, where its split manifest
-    lies (``datasets/`` when the record does not say)."""
-    if config.split_manifest:
-        return Path(config.split_manifest).parent.parent
-    return Path("datasets")
-
-
 def load_trained(run_folder: Path | RunFolder, device: str | torch.device = "cpu",
                  data_root: Path | None = None, registry: Registry | None = None,
                  prepare: bool = True) -> TrainedRun:
@@ -149,7 +141,7 @@ def load_trained(run_folder: Path | RunFolder, device: str | torch.device = "cpu
     device = torch.device(device)
     request = RunRequest(method=config.method, dataset=config.dataset, preset=config.preset,
                          seed=config.seed, overrides=dict(config.overrides), device=str(device),
-                         data_root=Path(data_root or _recorded_data_root(config)),
+                         data_root=Path(data_root or recorded_data_root(config.split_manifest)),
                          deterministic=config.deterministic)
     plan = plan_run(request, registry, device)
     _check_same(config, plan, folder)

@@ -73,6 +73,11 @@ class RunPlan:
         return Path(self.request.data_root)
 
 
+# The key of config.json under which a run records its method's sampling (stochastic,
+# n_samples): the posterior tier reads it (vsbench.rescore.posterior).
+POSTERIOR_SETTINGS = "posterior"
+
+
 def code_version() -> dict[str, str | None]:
     """vsbench's version and, when run from a git checkout, its commit."""
     commit = None
@@ -108,8 +113,8 @@ def _config_record(request: RunRequest, entry: Registered, resolved: cfg.Resolve
         "plugin": {"distribution": entry.origin.distribution, "version": entry.origin.version,
                    "module": entry.origin.module},
         "versions": code_version(), "control": bool(entry.spec.control),
-        "posterior": {"stochastic": entry.spec.stochastic,
-                      "n_samples": resolved.run.n_samples},
+        POSTERIOR_SETTINGS: {"stochastic": entry.spec.stochastic,
+                             "n_samples": resolved.run.n_samples},
     }, "the run's configuration").hashed()
 
 

@@ -95,64 +95,25 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
     every sample's cell features on the ground truth's objects
     (:mod:`vsbench.biometrics.feature_posterior`); None: ``cell_features_note`` says why not.
     ``console``: where the sampling's progress bar is drawn (None: no bar)."""
-    ids = list(first)
-    scores, mean_scores = PosteriorScores(channels), MetricAccumulator(channels)
-    gallery: dict[str, np.ndarray] = {}
+    ensembles = _Ensembles(channels, cell_features)
     seconds, drawn = 0.0, 0
-
-    def add(sample_id: str, ensemble: np.ndarray, target: np.ndarray) -> None:
-        scores.add(sample_id, ensemble, target)
-        if cell_features is not None:
-            cell_features.add(sample_id, ensemble)
-        mean_scores.update(torch.from_numpy(ensemble.mean(axis=0)[None]).float(),
-                           torch.from_numpy(target[None]).float(), [sample_id],
-                           method="sample mean")
-        if not gallery:
-            gallery.update(sample_id=np.array(sample_id), samples=ensemble.astype(np.float16),
-                           target=target.astype(np.float16))
-
     if stochastic and n_samples > 1:
         if method is None or data is None or run is None or device is None:
             raise ValueError("a stochastic method is sampled: pass method, data, run, device")
-        torch.manual_seed(seed + SEED_OFFSET)
-        with progress_bar(console, f"posterior: {n_samples - 1} more samples", len(data)) as bar:
-            # the run folder's parent is named after the method (results/runs/DATASET/METHOD)
-            for batch_ids, samples, real, spent in draw_samples(
-                    method, data, run, device, n_samples - 1, name=Path(folder).parent.name):
-                seconds += spent
-                for i, sample_id in enumerate(batch_ids):
-                    ensemble = np.concatenate([np.asarray(first[sample_id], np.float32)[None],
-                                               samples[i]])
-                    add(sample_id, ensemble, real[i])
-                    drawn += 1
-                bar.advance(len(batch_ids))
+        seconds, drawn = _sample(ensembles, first, method, data, run, device, n_samples, seed,
+                                 Path(folder), console)
     else:
         if targets is None:
             raise ValueError("a point mass is scored against targets: pass targets")
-        for sample_id in ids:
-            add(sample_id, np.asarray(first[sample_id], np.float32)[None],
-                np.asarray(targets[sample_id], np.float32))
-    folder = Path(folder)
-    _rows_to_csv(folder / PER_IMAGE_POSTERIOR_FILE, scores.rows)
-    _rows_to_csv(folder / PER_IMAGE_MEAN_FILE, mean_scores.per_image())
-    atomic.write_npz(folder / POSTERIOR_SAMPLES_FILE, channels=np.array(channels, dtype=str),
-                     **gallery)
-    mean = mean_scores.compute()
-    ensemble = n_samples if stochastic else 1
-    files = [PER_IMAGE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE, POSTERIOR_SAMPLES_FILE]
-    if cell_features is not None:
-        scored = cell_features.scored()
-        rows = cell_features.rows(scored)
-        _rows_to_csv(folder / FEATURE_POSTERIOR_FILE, rows)
-        _rows_to_csv(folder / PER_IMAGE_FEATURE_POSTERIOR_FILE, cell_features.per_image(scored))
-        features = cell_features.summary(rows)
-        files += features["files"]
-    else:
-        features = {"skipped": cell_features_note or "no cell features were measured"}
+        for sample_id in first:
+            ensembles.add(sample_id, np.asarray(first[sample_id], np.float32)[None],
+                          np.asarray(targets[sample_id], np.float32))
+    mean, files = ensembles.write(Path(folder))
+    features = _feature_summary(Path(folder), cell_features, cell_features_note)
     summary = {"version": SUMMARY_VERSION, "stochastic": bool(stochastic),
-               "n_samples": ensemble, **scores.summary(),
+               "n_samples": n_samples if stochastic else 1, **ensembles.scores.summary(),
                "sample_mean": {"channels": mean["channels"], "average": mean["average"]},
-               "features": features, "files": files}
+               "features": features, "files": files + features.get("files", [])}
     if stochastic and n_samples > 1:
         summary["seconds"] = {
             "sampling": round(seconds, 4),
@@ -163,3 +124,69 @@ def score_posterior(folder: Path, channels: list[str], first: Mapping[str, np.nd
         summary["note"] = ("deterministic: scored as a point mass (CRPS = MAE, no spread)"
                            if not stochastic else "n_samples = 1: one sample, no spread")
     return summary
+
+
+class _Ensembles:
+    """Each test field's ensemble scored as it comes (CRPS and coverage, the sample mean's
+    pixel metrics, the cell features of every sample), and the first one kept for the
+    report's gallery."""
+
+    def __init__(self, channels: list[str], cell_features: FeatureEnsembles | None) -> None:
+        self.channels, self.cell_features = channels, cell_features
+        self.scores, self.mean_scores = PosteriorScores(channels), MetricAccumulator(channels)
+        self.gallery: dict[str, np.ndarray] = {}
+
+    def add(self, sample_id: str, ensemble: np.ndarray, target: np.ndarray) -> None:
+        """Score one field's ensemble ``(S, C, H, W)`` against its real stain."""
+        self.scores.add(sample_id, ensemble, target)
+        if self.cell_features is not None:
+            self.cell_features.add(sample_id, ensemble)
+        self.mean_scores.update(torch.from_numpy(ensemble.mean(axis=0)[None]).float(),
+                                torch.from_numpy(target[None]).float(), [sample_id],
+                                method="sample mean")
+        if not self.gallery:
+            self.gallery.update(sample_id=np.array(sample_id),
+                                samples=ensemble.astype(np.float16),
+                                target=target.astype(np.float16))
+
+    def write(self, folder: Path) -> tuple[dict[str, Any], list[str]]:
+        """Write the per-image tables and the gallery; return the sample mean's summary and
+        the files written."""
+        _rows_to_csv(folder / PER_IMAGE_POSTERIOR_FILE, self.scores.rows)
+        _rows_to_csv(folder / PER_IMAGE_MEAN_FILE, self.mean_scores.per_image())
+        atomic.write_npz(folder / POSTERIOR_SAMPLES_FILE,
+                         channels=np.array(self.channels, dtype=str), **self.gallery)
+        return (self.mean_scores.compute(),
+                [PER_IMAGE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE, POSTERIOR_SAMPLES_FILE])
+
+
+def _sample(ensembles: _Ensembles, first: Mapping[str, np.ndarray], method: Method,
+            data: PairedImageDataset, run: cfg.RunConfig, device: torch.device,
+            n_samples: int, seed: int, folder: Path, console: Any) -> tuple[float, int]:
+    """Draw ``n_samples - 1`` more samples per field beside the run's ``first``; score each
+    field's ensemble. Returns the sampling seconds and the fields sampled."""
+    seconds, drawn = 0.0, 0
+    torch.manual_seed(seed + SEED_OFFSET)
+    with progress_bar(console, f"posterior: {n_samples - 1} more samples", len(data)) as bar:
+        # the run folder's parent is named after the method (results/runs/DATASET/METHOD)
+        for batch_ids, samples, real, spent in draw_samples(
+                method, data, run, device, n_samples - 1, name=folder.parent.name):
+            seconds += spent
+            for i, sample_id in enumerate(batch_ids):
+                ensembles.add(sample_id, np.concatenate(
+                    [np.asarray(first[sample_id], np.float32)[None], samples[i]]), real[i])
+                drawn += 1
+            bar.advance(len(batch_ids))
+    return seconds, drawn
+
+
+def _feature_summary(folder: Path, cell_features: FeatureEnsembles | None,
+                     note: str | None) -> dict[str, Any]:
+    """The cell features' posterior summary (its tables written), or why there is none."""
+    if cell_features is None:
+        return {"skipped": note or "no cell features were measured"}
+    scored = cell_features.scored()
+    rows = cell_features.rows(scored)
+    _rows_to_csv(folder / FEATURE_POSTERIOR_FILE, rows)
+    _rows_to_csv(folder / PER_IMAGE_FEATURE_POSTERIOR_FILE, cell_features.per_image(scored))
+    return cell_features.summary(rows)

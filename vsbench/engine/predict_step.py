@@ -1,6 +1,6 @@
 """One prediction step, shared by every loop that predicts: a run's test evaluation
 (:mod:`vsbench.engine.evaluate`), the posterior tier's extra samples
-(:mod:`vsbench.engine.posterior`) and ``vsbench predict`` (:mod:`vsbench.engine.apply`).
+(:mod:`vsbench.engine.posterior`) and ``vsbench predict`` (:mod:`vsbench.predict.apply`).
 
 A batch on the device is predicted under the run's autocast precision, in blended tiles of
 the training size where the fields are larger (:func:`vsbench.tiling.predict_batch_tiled`),

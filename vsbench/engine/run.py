@@ -31,7 +31,7 @@ from vsbench.engine.plan import RunPlan, RunRequest, plan_run
 from vsbench.engine.record import write_results
 from vsbench.engine.runtime import (apply_speedups, restored_torch_flags, seed_everything,
                                     select_device)
-from vsbench.engine.shared_training import find_trained, load_trained, training_record
+from vsbench.engine.shared_training import find_trained, load_shared_checkpoint, training_record
 from vsbench.engine.tiers import score_run_tiers
 from vsbench.engine.tracking import Tracker
 from vsbench.engine.train import train
@@ -200,7 +200,7 @@ def _shared_training(plan: RunPlan, opened: OpenedRun, config: ConfigRecord, con
     if opened.resume_from is None and not plan.request.retrain and not ctx.enabled:
         donor = find_trained(plan.request.results_dir, plan.request.dataset, training["key"],
                              plan.request.method)
-        checkpoint = load_trained(donor) if donor is not None else None
+        checkpoint = load_shared_checkpoint(donor) if donor is not None else None
         if checkpoint is not None:
             training["reused"] = {"method": donor.parent.name, "run": donor.name,
                                   "folder": str(donor)}

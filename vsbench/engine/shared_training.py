@@ -86,7 +86,7 @@ def find_trained(results_dir: Path, dataset: str, key: str, method: str) -> Path
     return None
 
 
-def load_trained(folder: Path) -> dict[str, Any] | None:
+def load_shared_checkpoint(folder: Path) -> dict[str, Any] | None:
     """The final checkpoint of the completed run ``folder``, or None when it cannot be read
     (the run then trains; a damaged donor must not fail it)."""
     from vsbench.engine.checkpointing import load_checkpoint

@@ -3,11 +3,11 @@
 :func:`find_run` names the run (a folder, or a run id under the results folder) and refuses
 one that did not complete. :func:`predict_run` reloads its method with its trained weights
 (:func:`vsbench.engine.build.load_trained`), reads the fields (a registered dataset's split,
-a folder of image files or an OME-Zarr plate; :mod:`vsbench.engine.inputs`), prepares each
+a folder of image files or an OME-Zarr plate; :mod:`vsbench.predict.inputs`), prepares each
 as the run prepared its test fields, predicts whole fields at the run's evaluation size (or,
 ``--resolution input``, new fields at their own size) in blended tiles of its training size
 (:mod:`vsbench.tiling`), ``eval_batch_size`` fields at a time, and writes them with a manifest
-(:mod:`vsbench.engine.outputs`); :func:`resized_note` says what was resized.
+(:mod:`vsbench.predict.outputs`); :func:`resized_note` says what was resized.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import torch
 
 from vsbench.contract import checked_predict
 from vsbench.engine.build import TrainedRun, load_trained
-from vsbench.engine.inputs import (InputField, folder_files, model_field, normaliser,
+from vsbench.predict.inputs import (InputField, folder_files, model_field, normaliser,
                                    read_file_field, zarr_fields)
-from vsbench.engine.outputs import write_manifest, writer_for
+from vsbench.predict.outputs import write_manifest, writer_for
 from vsbench.engine.predict_step import predict_step
 from vsbench.errors import ConfigError, ResultsError, VsbenchError
 from vsbench.progress import progress_bar

@@ -26,7 +26,9 @@ from vsbench.store import RunFolder
 def posterior_settings(config: ConfigRecord, registry: Registry) -> tuple[bool, int]:
     """Whether the run's method is stochastic, and its ``n_samples`` (as the run recorded;
     a run made before the tier: the plugin's declaration and the default)."""
-    recorded = config.extra.get("posterior") or {}
+    from vsbench.engine.plan import POSTERIOR_SETTINGS
+
+    recorded = config.extra.get(POSTERIOR_SETTINGS) or {}
     stochastic = recorded.get("stochastic")
     if stochastic is None:
         stochastic = registry.method(config.method).spec.stochastic

@@ -7,7 +7,7 @@ else from the dataset's real stains at the run's size) and rewrites the run's ``
 with the new summaries merged in, atomically. The run stays completed; its other records and
 scores are untouched. ``--tier profiles`` scores the profile tier from the run's
 ``cell_features.csv.gz``; ``--tier posterior`` the posterior tier
-(:mod:`vsbench.engine.rescore_posterior`: a stochastic method's checkpoint reloaded and
+(:mod:`vsbench.rescore.posterior`: a stochastic method's checkpoint reloaded and
 sampled, a deterministic one's saved predictions as a point mass).
 """
 
@@ -28,7 +28,7 @@ from vsbench.tiers.registry import choose
 from vsbench.data.splits import fields_text
 from vsbench.engine.predictions import load_test_predictions
 from vsbench.errors import ResultsError
-from vsbench.layout import TEST_FIELDS_FILE, dataset_folder
+from vsbench.layout import TEST_FIELDS_FILE, dataset_folder, recorded_data_root
 from vsbench.plugins import Registry, default_registry
 from vsbench.records import ConfigRecord, MetricsRecord
 from vsbench.store import RunFolder
@@ -37,13 +37,6 @@ from vsbench.store import RunFolder
 def tiers_of(choice: str) -> tuple[str, ...]:
     """The tiers of ``--tier`` (one scored tier of the registry, or ``all``)."""
     return choose(choice)
-
-
-def recorded_data_root(config: ConfigRecord) -> Path:
-    """The data root a run used (the parent of its dataset folder; ``datasets`` when the run
-    does not record it)."""
-    return Path(config.split_manifest).parent.parent if config.split_manifest else Path(
-        "datasets")
 
 
 def _source(config: ConfigRecord, data_root: Path, registry: Registry):
@@ -89,13 +82,14 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
                            "can be scored (finish it with `vsbench run ... --resume`).")
     config, metrics = folder.read_config(), folder.read_metrics()
     saved = load_test_predictions(folder.path)
-    root = Path(data_root) if data_root is not None else recorded_data_root(config)
+    root = Path(data_root) if data_root is not None else recorded_data_root(
+        config.split_manifest)
     size = int(saved.prediction.shape[-1])
     registry = registry or default_registry()
     source = lambda: _source(config, root, registry)  # noqa: E731 - checked when first needed
 
     def sample(biometrics):
-        from vsbench.engine.rescore_posterior import rescore_posterior
+        from vsbench.rescore.posterior import rescore_posterior
 
         return rescore_posterior(folder, config, saved, root, registry, device,
                                  lambda: _targets(config, root, saved.sample_ids, size,
@@ -124,8 +118,11 @@ def rescore_run(path: Path, tiers: Sequence[str] = TIERS, data_root: Path | None
 
 def _summaries(metrics: MetricsRecord) -> dict[str, Any]:
     """The tier summaries a run's record already has, by ``metrics.json`` key."""
-    out = {k: getattr(metrics, k) for k in ("biometrics", "profiles", "posterior")
-           if getattr(metrics, k) is not None}
+    from vsbench.tiers.registry import all_tiers
+
+    keys = dict.fromkeys(spec.record_key for spec in all_tiers().values()
+                         if spec.score is not None and spec.record_key != "tiers")
+    out = {k: getattr(metrics, k) for k in keys if getattr(metrics, k) is not None}
     plugins = {name: entry["summary"] for name, entry in metrics.tiers.items()
                if "summary" in entry}
     if plugins:

@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -33,11 +33,11 @@ from vsbench.plain import plain_json
 from vsbench.contract import range_problem
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, fields_text, load_or_create_split
-from vsbench.engine.inputs import stem
+from vsbench.predict.inputs import stem
 from vsbench.engine.plan import code_version
 from vsbench.engine.predictions import load_test_predictions, save_test_predictions
 from vsbench.engine.record import csv_text
-from vsbench.engine.rescore import real_stains
+from vsbench.rescore.finished import real_stains
 from vsbench.errors import ConfigError, DataError
 from vsbench.layout import PER_IMAGE_FILE, TEST_FIELDS_FILE, dataset_folder
 from vsbench.metrics import MetricAccumulator
@@ -179,6 +179,34 @@ def check_name(name: str, registry: Registry) -> str:
     return name
 
 
+def _pixel_scores(prediction: np.ndarray, targets: np.ndarray, test_ids: Sequence[str],
+                  channels: list[str], name: str) -> MetricAccumulator:
+    """The pixel metrics of ``prediction`` against ``targets``, 8 fields at a time."""
+    scores = MetricAccumulator(channels)
+    for first in range(0, len(test_ids), 8):
+        part = slice(first, first + 8)
+        scores.update(torch.from_numpy(prediction[part]), torch.from_numpy(targets[part]),
+                      list(test_ids[part]), method=name)
+    return scores
+
+
+def _metrics(config: ConfigRecord, folder: RunFolder, summary: dict[str, Any],
+             tiers: dict[str, Any]) -> MetricsRecord:
+    """The submitted run's ``metrics.json``: its pixel ``summary`` and its ``tiers``."""
+    run = config.run
+    return MetricsRecord.from_json({
+        "method": config.method, "dataset": config.dataset,
+        "dataset_fingerprint": config.dataset_fingerprint, "split_hash": config.split_hash,
+        "preset": config.preset, "seed": 0, "image_size": run["image_size"],
+        "eval_image_size": run["eval_image_size"], "n_test_images": summary["n_images"],
+        "channels": summary["channels"], "average": summary["average"],
+        "pcc_undefined_images": summary["pcc_undefined"], "train_seconds": None,
+        "predict_seconds_per_image": None, "run_id": folder.run_id,
+        "config_hash": config.config_hash, "submitted": True,
+        "schema_version": SCHEMA_VERSION,
+        **{k: plain_json(v) for k, v in tiers.items()}}, "the submission's metrics")
+
+
 def score_submission(predictions: Path, dataset: str, name: str, *,
                      description: str | None = None, results: Path = Path("results"),
                      data_root: Path = Path("datasets"), preset: str | None = None,
@@ -200,11 +228,7 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
                                    preset, image_size)
     targets = real_stains(source, Path(data_root), test_ids, size)
     cache = dataset_folder(data_root, dataset).biometrics_cache
-    scores = MetricAccumulator(channels)
-    for first in range(0, len(test_ids), 8):
-        part = slice(first, first + 8)
-        scores.update(torch.from_numpy(submission.prediction[part]),
-                      torch.from_numpy(targets[part]), list(test_ids[part]), method=name)
+    scores = _pixel_scores(submission.prediction, targets, test_ids, channels, name)
     summary = scores.compute()  # a prediction the metrics refuse stops here, nothing written
     config = ConfigRecord.from_json({
         "method": name, "dataset": dataset, "preset": preset, "seed": 0,
@@ -232,16 +256,7 @@ def score_submission(predictions: Path, dataset: str, name: str, *,
             channels=channels, dataset_fingerprint=fingerprint, split_hash=split.hash,
             cache_dir=cache, targets=lambda: targets, records=source.records),
             scored_tiers())
-        record = MetricsRecord.from_json({
-            "method": name, "dataset": dataset, "dataset_fingerprint": fingerprint,
-            "split_hash": split.hash, "preset": preset, "seed": 0, "image_size": image_size,
-            "eval_image_size": size, "n_test_images": summary["n_images"],
-            "channels": summary["channels"], "average": summary["average"],
-            "pcc_undefined_images": summary["pcc_undefined"], "train_seconds": None,
-            "predict_seconds_per_image": None, "run_id": folder.run_id,
-            "config_hash": config.config_hash, "submitted": True,
-            "schema_version": SCHEMA_VERSION,
-            **{k: plain_json(v) for k, v in tiers.items()}}, "the submission's metrics")
+        record = _metrics(config, folder, summary, tiers)
         folder.write_metrics(record)
         folder.set_state("completed")
     except BaseException as exc:
