@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     from tests.data_fixtures import make_jump_plate
     from vsbench.data.cache import build
     from vsbench.data.images import read_plane
-    from vsbench.data.jump import JumpSettings, JumpSource
+    from vsbench.data.sources.jump.source import JumpSettings, JumpSource
     from vsbench.data.torch_dataset import PairedImageDataset
 
     wells = tuple(f"A{i:02d}" for i in range(1, max(1, args.sites // 4) + 1))

@@ -38,7 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_table, write_json  # noqa: E402
 
-from vsbench.data.prepare import resize  # noqa: E402
+from vsbench.data.normalise import resize  # noqa: E402
 from vsbench.data.splits import load_or_create_split  # noqa: E402
 from vsbench.data.torch_dataset import PairedImageDataset  # noqa: E402
 from vsbench.diffusion.params import DiffusionParams  # noqa: E402

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.nsc.config import NSCConfig
 from vsbench.nsc.masks import NSC
 from vsbench.nsc.spectral import augmented_affinity, kmeans_labels, spectral_embedding

@@ -1,4 +1,4 @@
-"""Time :func:`vsbench.data.synthetic_render.render_field` per field size (one CPU core).
+"""Time :func:`vsbench.data.sources.synthetic.render.render_field` per field size (one CPU core).
 
 Run with ``OMP_NUM_THREADS=1 python benchmarks/synthetic_render_speed.py [sizes...]``.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from vsbench.data.synthetic_render import PERTURBATIONS, render_field
+from vsbench.data.sources.synthetic.render import PERTURBATIONS, render_field
 
 
 def time_size(size: int, n: int) -> float:

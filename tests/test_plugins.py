@@ -111,6 +111,7 @@ def test_entry_points_of_the_importlib_metadata_backport_load():
     backport = pytest.importorskip("importlib_metadata")
     from vsbench.plugins import build_registry
 
-    ep = backport.EntryPoint(name="synthetic", value="vsbench.data.synthetic", group="vsbench")
+    ep = backport.EntryPoint(name="synthetic", value="vsbench.data.sources.synthetic.source",
+                             group="vsbench")
     registry = build_registry([ep])
     assert "synthetic" in registry.datasets and not registry.broken

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import invoke
 from vsbench.data.source import SampleRecord
 from vsbench.data.splits import check_trainable
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.engine import RunRequest, plan_run
 from vsbench.errors import DataError
 from vsbench.layout import dataset_folder

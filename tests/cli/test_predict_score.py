@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import TINY, all_tiers
 from vsbench.cli import app
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.engine.predictions import load_test_predictions
 from vsbench.store import RunFolder
 

@@ -13,7 +13,7 @@ import pytest
 from tests.data_fixtures import write_tiff
 from vsbench.config import resolve
 from vsbench.data.cache import build
-from vsbench.data.folder import FolderSettings, FolderSource
+from vsbench.data.sources.folder import FolderSettings, FolderSource
 from vsbench.diffusion.params import DiffusionParams
 from vsbench.errors import ConfigError, DataError
 
@@ -107,7 +107,7 @@ def test_header_only_manifest_has_no_rows(tmp_path, text):
 @pytest.mark.parametrize("escape", ["../outside.tif", "P1/../../outside.tif",
                                     "../../etc/x.tif"])
 def test_a_path_leaving_the_dataset_is_refused_before_any_read(tmp_path, monkeypatch, escape):
-    import vsbench.data.folder as folder
+    import vsbench.data.sources.folder as folder
 
     root = float_folder_dataset(tmp_path / "float")
     write_tiff(tmp_path / "outside.tif", np.ones((16, 16), np.float32))  # exists: readable
@@ -197,7 +197,7 @@ def test_fetch_from_an_unreachable_server_is_one_short_error(tmp_path):
     from typer.testing import CliRunner
 
     from vsbench.cli import app
-    from vsbench.data.fetch import fetch_jump
+    from vsbench.data.sources.jump.fetch import fetch_jump
 
     pytest.importorskip("s3fs")
     endpoint = f"http://127.0.0.1:{closed_port()}"
@@ -222,7 +222,7 @@ def test_fetch_from_an_unreachable_server_is_one_short_error(tmp_path):
 
 def test_a_split_part_much_smaller_than_its_plates_is_warned(tmp_path):
     from vsbench.data.splits import load_or_create_split, read_split, split_size_warnings
-    from vsbench.data.synthetic import SyntheticSource
+    from vsbench.data.sources.synthetic.source import SyntheticSource
 
     records = SyntheticSource().records()
     path = tmp_path / "synthetic" / "split.csv"
@@ -268,7 +268,7 @@ def test_vsbench_run_prints_the_split_warning(tmp_path):
     from tests.conftest import TINY
     from vsbench.cli import app
     from vsbench.data.splits import load_or_create_split
-    from vsbench.data.synthetic import SyntheticSource
+    from vsbench.data.sources.synthetic.source import SyntheticSource
     from vsbench.layout import dataset_folder
 
     data = tmp_path / "data"

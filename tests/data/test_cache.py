@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from tests.data_fixtures import make_jump_plate, write_platemap
 from vsbench.cli import app
 from vsbench.data.cache import SCALE, CachedSource, build, cache_key, list_caches
-from vsbench.data.jump import JumpSettings, JumpSource
+from vsbench.data.sources.jump.source import JumpSettings, JumpSource
 from vsbench.data.splits import read_split
 from vsbench.data.torch_dataset import PairedImageDataset
 

@@ -4,7 +4,7 @@ first command (`vsbench run` with the default data root) reads it on a fresh clo
 from pathlib import Path
 
 from vsbench.data.splits import check_split, write_split
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "datasets" / "synthetic" / "split.csv"

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from tests.data_fixtures import (BATCH, PLATE, expected_plane, make_jump_plate, phenix_name,
                                  plate_folder, write_platemap)
 from vsbench.cli import app
-from vsbench.data import fetch as fetch_module
-from vsbench.data.jump import JumpSource
+from vsbench.data.sources.jump import fetch as fetch_module
+from vsbench.data.sources.jump import transfer
+from vsbench.data.sources.jump.source import JumpSource
 from vsbench.data.source import DataError
 
 pytest.importorskip("s3fs")
@@ -246,11 +247,11 @@ def test_multipart_etag_is_verified_by_size(gallery, tmp_path):
     remote = f"{base}/workspace/load_data_csv/{BATCH}/{PLATE}/load_data.csv"
     real_info = fs.info
     info = dict(real_info(remote))
-    assert fetch_module._md5_of_etag(info) == hashlib.md5(
+    assert transfer._md5_of_etag(info) == hashlib.md5(
         (origin / "workspace/load_data_csv" / BATCH / PLATE / "load_data.csv").read_bytes()
     ).hexdigest()
     multipart = dict(info, ETag='"0123456789abcdef0123456789abcdef-3"')
-    assert fetch_module._md5_of_etag(multipart) is None
+    assert transfer._md5_of_etag(multipart) is None
 
     class Multipart:
         """The server's files, described as a multipart upload (reads go to the real ones)."""
@@ -265,10 +266,10 @@ def test_multipart_etag_is_verified_by_size(gallery, tmp_path):
             return fs.open(path, mode)
 
     local = tmp_path / "load_data.csv"
-    assert fetch_module.download(fs, remote, local) == info["size"]
+    assert transfer.download(fs, remote, local) == info["size"]
     assert local.read_bytes() == (origin / "workspace/load_data_csv" / BATCH / PLATE /
                                   "load_data.csv").read_bytes()
     # Verified by size: a server that says another size is refused.
     with pytest.raises(DataError, match=f"is {info['size']} bytes, expected {info['size'] + 5}"):
-        fetch_module.download(Multipart(dict(multipart, size=info["size"] + 5)), remote,
+        transfer.download(Multipart(dict(multipart, size=info["size"] + 5)), remote,
                               tmp_path / "other.csv", retries=0)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tests.conftest import TINY
 from tests.data_fixtures import make_folder_dataset, nuclei_field, write_tiff
 from vsbench.cli import app
-from vsbench.data.folder import FolderSettings, FolderSource
+from vsbench.data.sources.folder import FolderSettings, FolderSource
 from vsbench.data.source import DataError, check_sample
 
 runner = CliRunner()
@@ -155,7 +155,7 @@ def test_nuclear_channel_only_trains_end_to_end(tmp_path):
 def test_planning_a_run_decodes_no_image(tmp_path, monkeypatch):
     """``plan_run`` (which ``vsbench sweep`` calls per grid cell to decide what to skip) lists
     records and hashes files but never decodes an image or builds the cache."""
-    from vsbench.data import folder as folder_source
+    from vsbench.data.sources import folder as folder_source
     from vsbench.engine import RunRequest, plan_run
 
     root = make_folder_dataset(tmp_path / "lab")
@@ -179,7 +179,7 @@ def test_planning_a_run_decodes_no_image(tmp_path, monkeypatch):
 
 def test_symmetry_is_a_setting_that_defaults_to_none(tmp_path):
     from vsbench.config import ConfigError
-    from vsbench.data.jump import JumpSource
+    from vsbench.data.sources.jump.source import JumpSource
 
     root = make_folder_dataset(tmp_path / "lab", plates=("P1",), wells=("A01",), sites=1, size=16)
     plain = FolderSource(FolderSettings(root=str(root)), tmp_path / "d")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.data_fixtures import (BATCH, PLATE, expected_plane, make_jump_plate,
-                                 phenix_name, plate_folder, rewrite_load_data, write_tiff)
+from tests.data_fixtures import (BATCH, PLATE, expected_plane, make_jump_plate, phenix_name,
+                                 plate_folder, rewrite_load_data, write_tiff)
 from vsbench.config import ConfigError
-from vsbench.data.jump import JumpSettings, JumpSource
-from vsbench.data.jump_load_data import relative_image_path
+from vsbench.data.sources.jump.source import JumpSettings, JumpSource
+from vsbench.data.sources.jump.load_data import relative_image_path
 from vsbench.data.source import DataError, check_sample
 
 SIZE = 24

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import TINY
 from vsbench.cli import app
-from vsbench.data.omezarr import OmeZarrSettings, OmeZarrSource
+from vsbench.data.sources.omezarr import OmeZarrSettings, OmeZarrSource
 from vsbench.data.preprocess import percentile_normalise
 from vsbench.data.source import DataError, check_sample
 from vsbench.errors import ConfigError

@@ -1,4 +1,4 @@
-"""Sample preparation: one function (``vsbench.data.prepare.prepare_sample``) makes what the
+"""Sample preparation: one function (``vsbench.data.normalise.prepare_sample``) makes what the
 in-memory dataset serves and what the preprocessed cache stores."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from vsbench.data.cache import SCALE, build
-from vsbench.data.prepare import prepare_sample, resize
+from vsbench.data.normalise import prepare_sample, resize
 from vsbench.data.preprocess import percentile_normalise
 from vsbench.data.source import DatasetInfo, DatasetSource, Sample, SampleRecord
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.data.torch_dataset import PairedImageDataset
 
 SMALL = SyntheticSource(n_plates=3, wells_per_plate=1, sites_per_well=2, field_size=64)

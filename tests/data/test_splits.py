@@ -4,7 +4,7 @@ import pytest
 
 from vsbench.data.source import DataError, SampleRecord
 from vsbench.data.splits import assign_parts, load_or_create_split, read_split
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 
 
 def _records(plates, wells=2, sites=2):

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from vsbench import hookimpl
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.engine import RunRequest, run_benchmark
 from vsbench.plugins import Origin, build_registry
 from vsbench.spec import DatasetSpec

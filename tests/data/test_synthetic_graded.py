@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from vsbench.data.splits import assign_parts
-from vsbench.data.synthetic import GRADED_LAYOUT, SyntheticSource
-from vsbench.data.synthetic_geometry import (GRADED_PANEL, PANELS, PERTURBATIONS, Perturbation,
-                                             morphology)
-from vsbench.data.synthetic_render import render_field
+from vsbench.data.sources.synthetic.source import GRADED_LAYOUT, SyntheticSource
+from vsbench.data.sources.synthetic.perturbations import (GRADED_PANEL, PANELS, PERTURBATIONS,
+                                                          Perturbation, morphology)
+from vsbench.data.sources.synthetic.render import render_field
 from vsbench.errors import DataError
 from vsbench.plugins import build_registry
 

@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.errors import DataError
 from vsbench.plugins import build_registry
 

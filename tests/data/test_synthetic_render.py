@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from vsbench.data.synthetic_render import (
-    BRIGHTFIELD_PLANES,
-    CHANNELS,
-    PERTURBATIONS,
-    Perturbation,
-    SyntheticField,
-    render_field,
-)
+from vsbench.data.sources.synthetic.render import (BRIGHTFIELD_PLANES, CHANNELS, PERTURBATIONS,
+                                                   Perturbation, SyntheticField, render_field)
 
 DMSO = PERTURBATIONS[0]
 BY_NAME = {p.name: p for p in PERTURBATIONS}

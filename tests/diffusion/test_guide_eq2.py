@@ -6,7 +6,7 @@ import math
 import numpy as np
 import torch
 
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.diffusion import sampling
 from vsbench.diffusion.schedule import fresh_copy
 from vsbench.method import UNGUIDED_EXTRA

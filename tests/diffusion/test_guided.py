@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.cli import app
 from vsbench.config import ConfigError, resolve
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.data.augment import dihedral
 from vsbench.diffusion.guided import form_guide

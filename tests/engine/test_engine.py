@@ -13,9 +13,9 @@ import torch
 from rich.console import Console
 
 from vsbench import MethodSpec, hookimpl
-from vsbench.data.synthetic import SyntheticSource
-from vsbench.engine import (RunRequest, build_data, create_method, evaluate, load_trained,
-                            plan_run, restored_torch_flags, run_benchmark)
+from vsbench.data.sources.synthetic.source import SyntheticSource
+from vsbench.engine import (RunRequest, build_data, create_method, evaluate, load_trained, plan_run,
+                            restored_torch_flags, run_benchmark)
 from vsbench.engine.callbacks import Callback
 from vsbench.engine.train import Trainer
 from vsbench.errors import EngineError, PluginError

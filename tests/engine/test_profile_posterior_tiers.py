@@ -10,7 +10,6 @@ import io
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,9 +23,9 @@ from vsbench.engine import RunRequest, run_benchmark
 from tests.conftest import all_tiers
 from vsbench.engine.plan import plan_run
 from vsbench.engine.posterior import repeat_batch
-from vsbench.layout import (FEATURE_POSTERIOR_FILE, METRICS_FILE,
-                            PER_IMAGE_FEATURE_POSTERIOR_FILE, PER_IMAGE_MEAN_FILE,
-                            PER_IMAGE_POSTERIOR_FILE, POSTERIOR_SAMPLES_FILE, PROFILES_MAP_FILE)
+from vsbench.layout import (FEATURE_POSTERIOR_FILE, METRICS_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE,
+                            PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE, POSTERIOR_SAMPLES_FILE,
+                            PROFILES_MAP_FILE)
 from vsbench.profiles.tier import is_control, label_table, skip_note
 
 TINY = {"image_size": 32, "epochs": 1, "max_train_images": 8, "n_preview": 2,

@@ -8,8 +8,8 @@ import json
 
 from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.engine import RunRequest, plan_run
-from vsbench.engine.shared_training import (find_trained, load_shared_checkpoint,
-                                            sharing_groups, trains_as, training_key)
+from vsbench.engine.shared_training import (find_trained, load_shared_checkpoint, sharing_groups,
+                                            trains_as, training_key)
 from vsbench.layout import PER_IMAGE_FILE
 from vsbench.plugins import build_registry
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.cli import app
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.engine import RunRequest, plan_run
 from vsbench.errors import MethodFailed
 from vsbench.layout import PER_IMAGE_FILE, PER_IMAGE_UNGUIDED_FILE

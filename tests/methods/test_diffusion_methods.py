@@ -12,7 +12,7 @@ from vsbench import DatasetSpec, hookimpl
 from vsbench.cli import app
 from vsbench.config import ConfigError, resolve
 from vsbench.data import DataError, DatasetInfo, DatasetSource, Sample, SampleRecord
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.diffusion.method import ConditionalDiffusionMethod
 from vsbench.diffusion.params import DiffusionParams, diffusion_presets
 from vsbench.engine import RunRequest, run_benchmark

@@ -8,7 +8,7 @@ import torch
 
 from tests.conftest import TINY, TINY_DIFFUSION, run_method
 from vsbench.config import ConfigError
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.diffusion.flow import (interpolate, network_evaluations, sample_flow, sigma_grid,
                                     velocity_target)
 from vsbench.plugins import build_registry

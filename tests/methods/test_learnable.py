@@ -5,14 +5,13 @@ per-pixel linear map PCC 0.306 (average over channels); U-Net smoke preset (30 e
 0.0108, PCC 0.672; with the 12 epochs used here MSE 0.0139 and PCC 0.575.
 """
 
-from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from vsbench import baselines
 from vsbench.data.splits import load_or_create_split
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.engine import RunRequest, run_benchmark
 

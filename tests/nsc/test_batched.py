@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.nsc import batched
 from vsbench.nsc import weights as nsc_weights
 from vsbench.nsc.config import NSCConfig

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.nsc import weights as nsc_weights
 from vsbench.nsc.clustering import cluster_fields
 from vsbench.nsc.config import NSCConfig

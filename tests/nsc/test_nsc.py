@@ -10,15 +10,14 @@ import torch.nn.functional as F
 from scipy.linalg import subspace_angles
 
 from vsbench.config import ConfigError
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.nsc import weights as nsc_weights
 from vsbench.nsc.backbones import FALLBACK
 from vsbench.nsc.clustering import cluster_fields, label_mapping
 from vsbench.nsc.config import NSCConfig
 from vsbench.nsc.masks import NSC, bright_clusters
 from vsbench.tiling import tile_starts
-from vsbench.nsc.spectral import (augmented_affinity, normalized_laplacian,
-                                  spectral_embedding)
+from vsbench.nsc.spectral import augmented_affinity, normalized_laplacian, spectral_embedding
 
 
 def clustered_features(n: int, prototypes: torch.Tensor, seed: int, noise: float = 0.3,

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from vsbench.data.synthetic import SyntheticSource
+from vsbench.data.sources.synthetic.source import SyntheticSource
 from vsbench.data.torch_dataset import PairedImageDataset
 from vsbench.layout import MODEL_CACHE_DIR
 from vsbench.nsc.backbones import LOCAL_DINO

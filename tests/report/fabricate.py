@@ -13,9 +13,9 @@ import numpy as np
 
 from tests.leaderboard.test_board import N_IMAGES, make_run
 from vsbench.layout import (CELL_FEATURES_FILE, FEATURE_SCORES_FILE, METRICS_FILE,
-                            PER_IMAGE_INSTANCE_FILE, PER_IMAGE_MEAN_FILE,
-                            PER_IMAGE_POSTERIOR_FILE, POSTERIOR_SAMPLES_FILE, PROFILES_MAP_FILE,
-                            TEST_PREDICTIONS_FILE, dataset_folder)
+                            PER_IMAGE_INSTANCE_FILE, PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
+                            POSTERIOR_SAMPLES_FILE, PROFILES_MAP_FILE, TEST_PREDICTIONS_FILE,
+                            dataset_folder)
 
 # Ten method names, long and short, listed so that rank order (their PCC falls along the
 # list) is not alphabetical: "unet" ranks first, "palette" (alphabetically before it) later.

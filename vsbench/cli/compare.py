@@ -93,9 +93,9 @@ def show_leaderboards(results: Path, data_root: Path, fmt: str | None = None,
     tier = tier or PIXEL
     if tier not in tier_choices():
         raise LeaderboardError(f"--tier {tier}: choose one of {', '.join(tier_choices())}.")
-    from vsbench.leaderboard import (FORMATS, build_leaderboards, export, filter_runs,
-                                     load_runs, mark_stale, parse_metrics, parse_sort_by,
-                                     print_board, select_columns)
+    from vsbench.leaderboard import (FORMATS, build_leaderboards, export, filter_runs, load_runs,
+                                     mark_stale, parse_metrics, parse_sort_by, print_board,
+                                     select_columns)
     from vsbench.layout import leaderboard_file
 
     if fmt is not None and fmt not in FORMATS:

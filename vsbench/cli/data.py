@@ -80,14 +80,14 @@ def fetch(
     continues where it stopped. The selection is stored for `vsbench data prepare` and
     `vsbench run`.
     """
-    from vsbench.data import jump
     from vsbench.data import settings as source_settings
+    from vsbench.data.sources.jump import settings as jump
 
     console = Console()
     if dataset != jump.NAME:
         raise ConfigError(f"only {jump.NAME} can be fetched; '{dataset}' reads local files "
                           "(see `vsbench data prepare --help`).")
-    from vsbench.data.fetch import fetch_jump
+    from vsbench.data.sources.jump.fetch import fetch_jump
 
     checks.output_folder(data_root, "--data-root")
     stored = source_settings.load(jump.JumpSettings, data_root, jump.NAME)

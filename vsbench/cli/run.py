@@ -3,50 +3,61 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.table import Table
 
 from vsbench.cli import checks
-from vsbench.cli.common import DATA_ROOT_HELP, RESULTS_HELP, console
+from vsbench.cli.common import console
 from vsbench.cli.errors import method_failures
 from vsbench.cli.headlines import print_headlines
+from vsbench.cli.options import DataRoot, Results
 from vsbench.protocol import METRICS
+from vsbench.records import MetricsRecord
 
 
-def run(
-    method: str = typer.Option(..., "--method", "-m", help="Method to train and evaluate "
-                               "(see `vsbench methods`)."),
-    dataset: str = typer.Option("synthetic", "--dataset", "-d",
-                                help="Dataset source (see `vsbench datasets`)."),
-    preset: str = typer.Option("smoke", "--preset", "-p", help="Hyperparameter preset: smoke "
-                               "(CPU, minutes) or paper (the paper's settings, for a GPU)."),
-    seed: int = typer.Option(0, "--seed", "-s", help="Random seed of training and sampling."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
-                                             help="Override a hyperparameter of the method or "
-                                             "the run, e.g. --set epochs=2 (repeatable)."),
-    device: str = typer.Option("auto", "--device", help="auto (CUDA if present, else CPU), "
-                               "cpu or cuda."),
-    results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
-    data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
-    resume: bool = typer.Option(False, "--resume", help="Continue the latest unfinished run "
-                                "with the same configuration from its last checkpoint."),
-    deterministic: bool = typer.Option(False, "--deterministic", help="Use only deterministic "
-                                       "CUDA kernels (slower; CPU runs are deterministic "
-                                       "anyway)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch "
-                                          "(default: torch's own choice); recorded in the "
-                                          "run."),
-    retrain: bool = typer.Option(False, "--retrain", help="Train even when a completed run "
-                                 "already did this training (a method declaring trains_as, "
-                                 "e.g. palette-threshold after palette, otherwise starts from "
-                                 "that run's final checkpoint: the same weights)."),
-    keep_optimizer: bool = typer.Option(False, "--keep-optimizer", help="Keep the "
-                                        "optimiser's state in the final checkpoint (it is "
-                                        "left out by default: twice the weights under Adam, "
-                                        "and no training continues from the end)."),
-) -> None:
+_Method = Annotated[str, typer.Option("--method", "-m", help="Method to train and evaluate "
+                                      "(see `vsbench methods`).")]
+_Dataset = Annotated[str, typer.Option("--dataset", "-d",
+                                       help="Dataset source (see `vsbench datasets`).")]
+_Preset = Annotated[str, typer.Option("--preset", "-p", help="Hyperparameter preset: smoke "
+                                      "(CPU, minutes) or paper (the paper's settings, for a "
+                                      "GPU).")]
+_Seed = Annotated[int, typer.Option("--seed", "-s", help="Random seed of training and "
+                                    "sampling.")]
+_Set = Annotated[Optional[List[str]], typer.Option("--set", metavar="KEY=VALUE",
+                                                   help="Override a hyperparameter of the "
+                                                   "method or the run, e.g. --set epochs=2 "
+                                                   "(repeatable).")]
+_Device = Annotated[str, typer.Option("--device", help="auto (CUDA if present, else CPU), "
+                                      "cpu or cuda.")]
+_Resume = Annotated[bool, typer.Option("--resume", help="Continue the latest unfinished run "
+                                       "with the same configuration from its last "
+                                       "checkpoint.")]
+_Deterministic = Annotated[bool, typer.Option("--deterministic", help="Use only deterministic "
+                                              "CUDA kernels (slower; CPU runs are "
+                                              "deterministic anyway).")]
+_Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch "
+                                                 "(default: torch's own choice); recorded in "
+                                                 "the run.")]
+_Retrain = Annotated[bool, typer.Option("--retrain", help="Train even when a completed run "
+                                        "already did this training (a method declaring "
+                                        "trains_as, e.g. palette-threshold after palette, "
+                                        "otherwise starts from that run's final checkpoint: "
+                                        "the same weights).")]
+_KeepOptimizer = Annotated[bool, typer.Option("--keep-optimizer", help="Keep the optimiser's "
+                                              "state in the final checkpoint (it is left out "
+                                              "by default: twice the weights under Adam, and "
+                                              "no training continues from the end).")]
+
+
+def run(method: _Method, dataset: _Dataset = "synthetic", preset: _Preset = "smoke",
+        seed: _Seed = 0, set_: _Set = None, device: _Device = "auto",
+        results: Results = Path("results"), data_root: DataRoot = Path("datasets"),
+        resume: _Resume = False, deterministic: _Deterministic = False,
+        threads: _Threads = None, retrain: _Retrain = False,
+        keep_optimizer: _KeepOptimizer = False) -> None:
     """Train and evaluate one method; write its run folder.
 
     Trains on the dataset's training split, predicts the test split, scores it (MSE, MAE, PCC,
@@ -69,19 +80,23 @@ def run(
     with method_failures(method):
         result = run_benchmark(request, out)
     record = result.metrics
-    table = Table(title=f"{method} on {dataset} - {record.n_test_images} test images "
-                        f"(seed {seed})")
+    out.print(_channel_table(record, f"{method} on {dataset} - {record.n_test_images} test "
+                                     f"images (seed {seed})"))
+    out.print(f"train {record.train_seconds:.1f} s, predict "
+              f"{record.predict_seconds_per_image:.4f} s/image", highlight=False)
+    print_headlines(out, record, result.folder, f"{method}: tier headlines")
+
+
+def _channel_table(record: MetricsRecord, title: str) -> Table:
+    """The run's pixel metrics, one row per channel and the Average in bold."""
+    table = Table(title=title)
     table.add_column("channel")
     for name in ("MSE", "MAE", "PCC", "SSIM"):
         table.add_column(name, justify="right")
     for channel, values in record.channels.items():
         table.add_row(channel, *(_fmt(values[m]) for m in METRICS))
     table.add_row("[bold]Average[/]", *(f"[bold]{_fmt(record.average[m])}[/]" for m in METRICS))
-    out.print(table)
-    out.print(f"train {record.train_seconds:.1f} s, predict "
-              f"{record.predict_seconds_per_image:.4f} s/image", highlight=False)
-    print_headlines(out, record, result.folder, f"{method}: tier headlines")
-
+    return table
 
 def _fmt(value: float) -> str:
     return f"{value:.4f}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.table import Table
@@ -43,34 +43,41 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
-def sweep(
-    methods: str = typer.Option(..., "--methods", metavar="A,B", help="Methods to run, "
-                                "comma-separated, e.g. unet,palette."),
-    seeds: str = typer.Option("0", "--seeds", metavar="0,1,2", help="Seeds, comma-separated."),
-    dataset: str = typer.Option("synthetic", "--dataset", "-d", help="Dataset source."),
-    preset: str = typer.Option("smoke", "--preset", "-p", help="Hyperparameter preset."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", metavar="KEY=VALUE",
-                                             help="Override a hyperparameter in every job "
-                                             "(repeatable)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    results: Path = typer.Option(Path("results"), "--results", help="Results folder."),
-    data_root: Path = typer.Option(Path("datasets"), "--data-root", help="Local data root."),
-    launcher: str = typer.Option("local", "--launcher", help="local (one job after another "
-                                 "here), submitit-local (submitit's local executor) or slurm "
-                                 "(submitit on a SLURM cluster)."),
-    partition: Optional[str] = typer.Option(None, "--partition", help="SLURM partition."),
-    gpus: int = typer.Option(1, "--gpus", help="GPUs per SLURM job."),
-    cpus: int = typer.Option(8, "--cpus", help="CPUs per SLURM job."),
-    time_min: int = typer.Option(240, "--time", help="Time limit per job, minutes."),
-    jobs: int = typer.Option(1, "--jobs", "-j", help="Run this many grid cells at once on "
-                             "this machine (local launcher), each with its share of the "
-                             "cores; results equal a sequential sweep with the same --threads."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads per run "
-                                          "(default: torch's, or the cores / --jobs)."),
-    retrain: bool = typer.Option(False, "--retrain", help="Train every job, even those that "
-                                 "could reuse another method's identical training "
-                                 "(MethodSpec.trains_as: the palette-family methods)."),
-) -> None:
+_Methods = Annotated[str, typer.Option("--methods", metavar="A,B", help="Methods to run, "
+                                       "comma-separated, e.g. unet,palette.")]
+_Seeds = Annotated[str, typer.Option("--seeds", metavar="0,1,2", help="Seeds, comma-separated.")]
+_Dataset = Annotated[str, typer.Option("--dataset", "-d", help="Dataset source.")]
+_Preset = Annotated[str, typer.Option("--preset", "-p", help="Hyperparameter preset.")]
+_Set = Annotated[Optional[List[str]], typer.Option("--set", metavar="KEY=VALUE",
+                                                   help="Override a hyperparameter in every "
+                                                   "job (repeatable).")]
+_Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+_Results = Annotated[Path, typer.Option("--results", help="Results folder.")]
+_DataRoot = Annotated[Path, typer.Option("--data-root", help="Local data root.")]
+_Launcher = Annotated[str, typer.Option("--launcher", help="local (one job after another "
+                                        "here), submitit-local (submitit's local executor) or "
+                                        "slurm (submitit on a SLURM cluster).")]
+_Partition = Annotated[Optional[str], typer.Option("--partition", help="SLURM partition.")]
+_Gpus = Annotated[int, typer.Option("--gpus", help="GPUs per SLURM job.")]
+_Cpus = Annotated[int, typer.Option("--cpus", help="CPUs per SLURM job.")]
+_Time = Annotated[int, typer.Option("--time", help="Time limit per job, minutes.")]
+_Jobs = Annotated[int, typer.Option("--jobs", "-j", help="Run this many grid cells at once on "
+                                    "this machine (local launcher), each with its share of "
+                                    "the cores; results equal a sequential sweep with the "
+                                    "same --threads.")]
+_Threads = Annotated[Optional[int], typer.Option("--threads", help="CPU threads per run "
+                                                 "(default: torch's, or the cores / --jobs).")]
+_Retrain = Annotated[bool, typer.Option("--retrain", help="Train every job, even those that "
+                                        "could reuse another method's identical training "
+                                        "(MethodSpec.trains_as: the palette-family methods).")]
+
+
+def sweep(methods: _Methods, seeds: _Seeds = "0", dataset: _Dataset = "synthetic",
+          preset: _Preset = "smoke", set_: _Set = None, device: _Device = "auto",
+          results: _Results = Path("results"), data_root: _DataRoot = Path("datasets"),
+          launcher: _Launcher = "local", partition: _Partition = None, gpus: _Gpus = 1,
+          cpus: _Cpus = 8, time_min: _Time = 240, jobs: _Jobs = 1, threads: _Threads = None,
+          retrain: _Retrain = False) -> None:
     """Run every method x seed, skipping runs already completed with the same config.
 
     Re-running a sweep after an interruption only runs what is missing. Ends with the
@@ -94,6 +101,18 @@ def sweep(
     # A job's own failure (even a crash) is one row of the table, not the end of the grid.
     outcomes = run_sweep(base, method_names, seed_values, launcher,
                          SlurmOptions(partition, gpus, cpus, time_min), out, jobs=jobs)
+    out.print(_outcome_table(outcomes))
+    try:
+        show_leaderboards(results, data_root)
+    except NothingToShow as exc:  # every job failed: the table above says why
+        print_error(str(exc))
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _outcome_table(outcomes: list) -> Table:
+    """One row per job (a :class:`vsbench.sweep.JobOutcome`, whose module imports torch):
+    method, seed, status (failed red, skipped dim) and its run folder or error."""
     table = Table(title="sweep")
     for column in ("method", "seed", "status", "run folder or error"):
         table.add_column(column)
@@ -101,10 +120,4 @@ def sweep(
         style = {"failed": "red", "skipped": "dim"}.get(o.status, "green")
         table.add_row(o.method, str(o.seed), f"[{style}]{o.status}[/]",
                       o.error if o.error else Path(o.folder).name)
-    out.print(table)
-    try:
-        show_leaderboards(results, data_root)
-    except NothingToShow as exc:  # every job failed: the table above says why
-        print_error(str(exc))
-    if any(o.status == "failed" for o in outcomes):
-        raise typer.Exit(1)
+    return table

@@ -214,7 +214,7 @@ def build(source: DatasetSource, image_size: int, cache_root: Path, console=None
     Returns the complete cache (opening an existing one at once). ``console`` (rich) shows a
     progress bar; ``workers`` threads decode files in parallel (decoders release the GIL).
     """
-    from vsbench.data.prepare import prepare_sample  # torch: only when a cache is built
+    from vsbench.data.normalise import prepare_sample  # torch: only when a cache is built
 
     key = cache_key(source, image_size)
     final = Path(cache_root) / key

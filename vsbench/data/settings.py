@@ -91,7 +91,7 @@ def candidate(stored: Any, data_root: Path, dataset: str,
     ``overrides`` merged into those settings, validated, and nothing written.
 
     The source's class must offer ``from_settings(settings, data_root)`` (every
-    :class:`~vsbench.data.file_source.FileSource` does); a source without settings is a
+    :class:`~vsbench.data.sources.files.FileSource` does); a source without settings is a
     :class:`ConfigError`.
     """
     current = getattr(stored, "settings", None)

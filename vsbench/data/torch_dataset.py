@@ -1,6 +1,6 @@
 """The torch ``Dataset`` every method trains and is evaluated on.
 
-It reads samples from a source, prepares them as :func:`vsbench.data.prepare.prepare_sample`
+It reads samples from a source, prepares them as :func:`vsbench.data.normalise.prepare_sample`
 does for the cache (checked, normalised, resized), keeps the result in memory, and applies paired
 augmentation (the same flip and rotation to input and target: drawing them per channel is a
 known bug of public virtual-staining code; only transforms of the data's symmetry group;
@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 
 from vsbench.data.augment import IDENTITY, check_symmetry, paired_augment, symmetry_of
-from vsbench.data.prepare import model_input, prepare_sample, resize
+from vsbench.data.normalise import model_input, prepare_sample, resize
 from vsbench.data.source import DatasetSource
 
 __all__ = ["PairedImageDataset", "resize"]

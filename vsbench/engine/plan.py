@@ -23,8 +23,7 @@ import vsbench
 from vsbench import config as cfg
 from vsbench.data.symmetry import symmetry_of
 from vsbench.data.source import DatasetSource
-from vsbench.data.splits import (Split, check_train_size, load_or_create_split,
-                                 split_size_warnings)
+from vsbench.data.splits import Split, check_train_size, load_or_create_split, split_size_warnings
 from vsbench.engine.resources import check_memory
 from vsbench.engine.runtime import select_device
 from vsbench.errors import ConfigError

@@ -30,8 +30,7 @@ from vsbench.engine.record import csv_text
 from vsbench.engine.predict_step import predict_step
 from vsbench.engine.runtime import loader_options, to_device
 from vsbench.layout import (FEATURE_POSTERIOR_FILE, PER_IMAGE_FEATURE_POSTERIOR_FILE,
-                            PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE,
-                            POSTERIOR_SAMPLES_FILE)
+                            PER_IMAGE_MEAN_FILE, PER_IMAGE_POSTERIOR_FILE, POSTERIOR_SAMPLES_FILE)
 from vsbench.method import Method
 from vsbench.metrics import MetricAccumulator
 from vsbench.posterior import SUMMARY_VERSION, PosteriorScores

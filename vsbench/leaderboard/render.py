@@ -63,6 +63,14 @@ def interval_text(board: Leaderboard, method: str, col: tuple[str, str],
     return f"{low:.{digits}f}", f"{high:.{digits}f}"
 
 
+def _rank(board: Leaderboard, method: str) -> str:
+    return str(board.rank[method]) if board.rank is not None else "-"
+
+
+def _p_value(board: Leaderboard, method: str) -> str:
+    return stats.format_p(board.p_value[method]) if board.p_value is not None else "-"
+
+
 def formatted(board: Leaderboard, fmt: str, digits: int = 3, ranked: bool = True
               ) -> pd.DataFrame:
     """The string table as papers print it (``fmt``: markdown, latex or html), index method:
@@ -73,8 +81,7 @@ def formatted(board: Leaderboard, fmt: str, digits: int = 3, ranked: bool = True
     best, second = board.best(), board.second()
     out = pd.DataFrame(index=board.table.index)
     if ranked:
-        out[("", "rank")] = [str(board.rank[m]) if board.rank is not None else "-"
-                             for m in board.table.index]
+        out[("", "rank")] = [_rank(board, m) for m in board.table.index]
     for col in board.metric_columns():
         cells = []
         for method in board.table.index:
@@ -90,8 +97,7 @@ def formatted(board: Leaderboard, fmt: str, digits: int = 3, ranked: bool = True
         out[col] = cells
     out[("", "runs")] = board.table[("", "runs")].astype(int).astype(str)
     if ranked:
-        out[("", "p")] = [stats.format_p(board.p_value[m]) if board.p_value is not None
-                          else "-" for m in board.table.index]
+        out[("", "p")] = [_p_value(board, m) for m in board.table.index]
     out.columns = pd.MultiIndex.from_tuples(out.columns)
     out.index.name = "method"
     return out
@@ -217,72 +223,78 @@ def print_board(console: Console, board: Leaderboard) -> None:
     (channels and Average as columns); else, on narrow terminals, one table per metric with
     methods as columns (rank and p as the last rows). Every label, title and caption is
     escaped: a row ``unet [lr=0.01]`` is printed as written, not read as Rich markup."""
-    best, second = board.best(), board.second()
-    runs = board.table[("", "runs")]
+    marks = board.best(), board.second()  # computed once, read by every cell
     channels = board.channels()
-    metrics = list(dict.fromkeys(m for _, m in board.metric_columns()))
-    methods = list(board.table.index)
-
-    def cell(method_name, col) -> str:
-        text = cell_text(board, method_name, col, pm="±")
-        if method_name in best.get(col, ()):
-            text = f"[bold green]{text}[/]"
-        elif method_name in second.get(col, ()):
-            text = f"[underline]{text}[/]"
-        bounds = interval_text(board, method_name, col)
-        return text + (f"\n[dim][{bounds[0]}, {bounds[1]}][/]" if bounds else "")
-
-    def rank(method_name) -> str:
-        return str(board.rank[method_name]) if board.rank is not None else "-"
-
-    def p_value(method_name) -> str:
-        return stats.format_p(board.p_value[method_name]) if board.p_value is not None else "-"
-
     cell_width, fixed = 17, 40  # a cell "[0.123, 0.456]" plus borders; rank, method, runs, p
     # one table per metric: rank and p only in the table of the metric ranked on
     by_metric = [(escape(f"{metric.upper()} - {board.title()}"),
                   [(c, metric) for c in channels if (c, metric) in board.table.columns],
                   metric == board.sort_by[1])
-                 for metric in metrics]
+                 for metric in dict.fromkeys(m for _, m in board.metric_columns())]
     if console.width < cell_width * len(channels) + fixed:
         for title, columns, ranked in by_metric:
-            table = Table(title=title)
-            table.add_column("channel", style="bold")
-            for method_name in methods:
-                table.add_column(escape(str(method_name)), justify="right", overflow="fold")
-            for col in columns:
-                table.add_row(escape(col[0]), *(cell(m, col) for m in methods))
-            table.add_section()
-            if ranked:
-                table.add_row("rank", *map(rank, methods))
-            table.add_row("runs", *(str(int(runs[m])) for m in methods))
-            if ranked:
-                table.add_row("p", *map(p_value, methods))
-            console.print(table)
+            console.print(_methods_as_columns(board, marks, title, columns, ranked))
     else:
         wide = console.width >= cell_width * len(board.metric_columns()) + fixed
         groups = ([(escape(board.title()), board.metric_columns(), True)] if wide
                   else by_metric)
         for title, columns, ranked in groups:
-            table = Table(title=title)
-            if ranked:
-                table.add_column("rank", justify="right")
-            table.add_column("method", style="bold")
-            for channel, metric in columns:
-                table.add_column(escape(f"{channel}\n{metric.upper()}" if wide else channel),
-                                 justify="right", overflow="fold")
-            table.add_column("runs", justify="right")
-            if ranked:
-                table.add_column("p", justify="right")
-            for method_name in methods:
-                cells = [escape(str(method_name)), *(cell(method_name, col) for col in columns),
-                         str(int(runs[method_name]))]
-                table.add_row(*([rank(method_name), *cells, p_value(method_name)] if ranked
-                                else cells))
-            console.print(table)
+            console.print(_methods_as_rows(board, marks, title, columns, ranked, wide))
     console.print(escape(board.caption()).replace("Best value per column in bold, second underlined.",
                                           "Best value per column in [bold green]green[/], "
                                           "second underlined; [dim][CI][/] below."),
                   highlight=False)
     for table in differences_rich(board, console.width):
         console.print(table)
+
+
+def _rich_cell(board: Leaderboard, marks: tuple[dict, dict], method: str,
+               col: tuple[str, str]) -> str:
+    """A cell in Rich markup: best green, second underlined (``marks``), the CI dim below."""
+    text = cell_text(board, method, col, pm="±")
+    if method in marks[0].get(col, ()):
+        text = f"[bold green]{text}[/]"
+    elif method in marks[1].get(col, ()):
+        text = f"[underline]{text}[/]"
+    bounds = interval_text(board, method, col)
+    return text + (f"\n[dim][{bounds[0]}, {bounds[1]}][/]" if bounds else "")
+
+
+def _methods_as_columns(board: Leaderboard, marks: tuple[dict, dict], title: str,
+                        columns: list[tuple[str, str]], ranked: bool) -> Table:
+    """The narrow layout: a row per channel, a column per method; rank, runs, p last."""
+    methods, runs = list(board.table.index), board.table[("", "runs")]
+    table = Table(title=title)
+    table.add_column("channel", style="bold")
+    for method in methods:
+        table.add_column(escape(str(method)), justify="right", overflow="fold")
+    for col in columns:
+        table.add_row(escape(col[0]), *(_rich_cell(board, marks, m, col) for m in methods))
+    table.add_section()
+    if ranked:
+        table.add_row("rank", *(_rank(board, m) for m in methods))
+    table.add_row("runs", *(str(int(runs[m])) for m in methods))
+    if ranked:
+        table.add_row("p", *(_p_value(board, m) for m in methods))
+    return table
+
+
+def _methods_as_rows(board: Leaderboard, marks: tuple[dict, dict], title: str,
+                     columns: list[tuple[str, str]], ranked: bool, wide: bool) -> Table:
+    """A row per method: rank, method, a column per (channel, metric), runs and p."""
+    table = Table(title=title)
+    if ranked:
+        table.add_column("rank", justify="right")
+    table.add_column("method", style="bold")
+    for channel, metric in columns:
+        table.add_column(escape(f"{channel}\n{metric.upper()}" if wide else channel),
+                         justify="right", overflow="fold")
+    table.add_column("runs", justify="right")
+    if ranked:
+        table.add_column("p", justify="right")
+    for method in board.table.index:
+        cells = [escape(str(method)), *(_rich_cell(board, marks, method, c) for c in columns),
+                 str(int(board.table[("", "runs")][method]))]
+        table.add_row(*([_rank(board, method), *cells, _p_value(board, method)] if ranked
+                        else cells))
+    return table

@@ -172,6 +172,30 @@ def _param_groups(model: torch.nn.Module, decay_norms: bool) -> list[dict[str, A
             {"params": [p for p in params if p.ndim <= 1], "decay": False}]
 
 
+def _student_and_teacher(config: NSCConfig, recipe: dict[str, Any]
+                         ) -> tuple[_Student, _Student]:
+    """The student and its momentum teacher, equal at the start; the teacher is not trained
+    by gradients."""
+    from lightly.models.utils import deactivate_requires_grad
+
+    student = _Student(build_vit(config.ssl_dim, config.ssl_depth, config.ssl_crop),
+                       config.ssl_dim, recipe)
+    # a second instance, not a deepcopy (the head's weight norm cannot be deep-copied)
+    teacher = _Student(build_vit(config.ssl_dim, config.ssl_depth, config.ssl_crop),
+                       config.ssl_dim, recipe)
+    teacher.load_state_dict(student.state_dict())
+    deactivate_requires_grad(teacher)
+    return student, teacher
+
+
+def _schedule(optimiser: torch.optim.Optimizer, step: int, total: int,
+              recipe: dict[str, Any]) -> None:
+    """Set this step's learning rate and weight decay (none for the groups without decay)."""
+    lr, wd = _lr(step, total, recipe), _cosine(step, total, *recipe["weight_decay"])
+    for group in optimiser.param_groups:
+        group["lr"], group["weight_decay"] = lr, wd if group["decay"] else 0.0
+
+
 def train_dino_vit(images: torch.Tensor, config: NSCConfig, recipe: dict[str, Any] | None = None
                    ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Train the small ViT with DINO on single-channel images ``[N, 1, H, W]`` on [0, 1]
@@ -179,7 +203,7 @@ def train_dino_vit(images: torch.Tensor, config: NSCConfig, recipe: dict[str, An
     evaluates) and a record (loss per epoch, seconds)."""
     try:
         from lightly.loss import DINOLoss
-        from lightly.models.utils import deactivate_requires_grad, update_momentum
+        from lightly.models.utils import update_momentum
     except ImportError:
         raise ConfigError("--set nsc.backbone=vit_tiny_patch8.dino_local trains a ViT with "
                           "lightly, which is not installed: pip install -e '.[selfsup]'.") from None
@@ -187,13 +211,7 @@ def train_dino_vit(images: torch.Tensor, config: NSCConfig, recipe: dict[str, An
     batch_size = recipe["batch_size"]
     with torch.random.fork_rng(devices=[]):  # the run's own random numbers stay untouched
         torch.manual_seed(config.seed)
-        student = _Student(build_vit(config.ssl_dim, config.ssl_depth, config.ssl_crop),
-                           config.ssl_dim, recipe)
-        # a second instance, not a deepcopy (the head's weight norm cannot be deep-copied)
-        teacher = _Student(build_vit(config.ssl_dim, config.ssl_depth, config.ssl_crop),
-                           config.ssl_dim, recipe)
-        teacher.load_state_dict(student.state_dict())
-        deactivate_requires_grad(teacher)
+        student, teacher = _student_and_teacher(config, recipe)
         loss_fn = DINOLoss(output_dim=recipe["out_dim"], student_temp=recipe["student_temp"],
                            center_momentum=recipe["center_momentum"],
                            warmup_teacher_temp_epochs=0)
@@ -216,9 +234,7 @@ def train_dino_vit(images: torch.Tensor, config: NSCConfig, recipe: dict[str, An
                 # the teacher stays in training mode: its head's batch norm uses batch statistics
                 update_momentum(student, teacher,
                                 m=_cosine(step, total, recipe["momentum"], 1.0))
-                lr, wd = _lr(step, total, recipe), _cosine(step, total, *recipe["weight_decay"])
-                for group in optimiser.param_groups:
-                    group["lr"], group["weight_decay"] = lr, wd if group["decay"] else 0.0
+                _schedule(optimiser, step, total, recipe)
                 teacher_out = [teacher(v) for v in views[:2]]  # the teacher sees global views
                 student_out = [student(v) for v in views]
                 loss = loss_fn(teacher_out, student_out,

@@ -142,6 +142,35 @@ def _local_dino(spec: Backbone, weights: str | os.PathLike | None
                                              "trained here with DINO")
 
 
+def _from_file(spec: Backbone, path: Path, kwargs: dict[str, Any]
+               ) -> tuple[torch.nn.Module, Backbone, WeightsRecord]:
+    """Backbone ``spec`` with the weights of a local file; one that does not exist or does not
+    fit is an error, never a fallback."""
+    name = spec.name
+    if not path.is_file():
+        raise ConfigError(f"NSC weights file {path} does not exist; pass an existing file "
+                          f"with --set nsc.weights=PATH (or ${ENV_WEIGHTS}).")
+    try:
+        model = _quiet_create(name, pretrained=True,
+                              pretrained_cfg_overlay={"file": str(path)}, **kwargs)
+    except Exception as exc:  # wrong architecture, corrupt file, ...
+        raise ConfigError(f"NSC weights file {path} does not load into {name}: "
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    return model, spec, WeightsRecord(name, name, "file", str(path))
+
+
+def _downloaded(spec: Backbone, kwargs: dict[str, Any]
+                ) -> tuple[torch.nn.Module, Backbone, WeightsRecord]:
+    """Backbone ``spec`` with its pretrained weights fetched by timm from the hub (short
+    time-outs); raises whatever the download raises."""
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "30")
+    model = _quiet_create(spec.name, pretrained=True, **kwargs)
+    cached = hf_cache_file(spec)
+    return model, spec, WeightsRecord(spec.name, spec.name, "hf-download",
+                                      str(cached) if cached else None)
+
+
 def _warn_once(requested: str, used: str, message: str) -> None:
     if (requested, used) not in _warned:
         _warned.add((requested, used))
@@ -172,17 +201,7 @@ def load_backbone(name: str, weights: str | os.PathLike | None = None,
     kwargs = {"img_size": input_size} if input_size and spec.family == "vit" else {}
     path = weights or os.environ.get(ENV_WEIGHTS) or None
     if path:
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"NSC weights file {path} does not exist; pass an existing file "
-                              f"with --set nsc.weights=PATH (or ${ENV_WEIGHTS}).")
-        try:
-            model = _quiet_create(name, pretrained=True,
-                                  pretrained_cfg_overlay={"file": str(path)}, **kwargs)
-        except Exception as exc:  # wrong architecture, corrupt file, ...
-            raise ConfigError(f"NSC weights file {path} does not load into {name}: "
-                              f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
-        return model, spec, WeightsRecord(name, name, "file", str(path))
+        return _from_file(spec, Path(path).expanduser(), kwargs)
     cached = hf_cache_file(spec)
     if cached is not None:
         model = _quiet_create(name, pretrained=True,
@@ -190,13 +209,8 @@ def load_backbone(name: str, weights: str | os.PathLike | None = None,
         return model, spec, WeightsRecord(name, name, "hf-cache", str(cached))
     why = f"no weights file given and none in the local Hugging Face cache for {name}"
     if allow_download:
-        os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
-        os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "30")
         try:
-            model = _quiet_create(name, pretrained=True, **kwargs)
-            cached = hf_cache_file(spec)
-            return model, spec, WeightsRecord(name, name, "hf-download",
-                                              str(cached) if cached else None)
+            return _downloaded(spec, kwargs)
         except Exception as exc:  # offline, hub unreachable, ...
             why += f"; the download failed ({type(exc).__name__})"
     if not fallback:

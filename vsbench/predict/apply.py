@@ -22,7 +22,7 @@ import torch
 from vsbench.contract import checked_predict
 from vsbench.engine.build import TrainedRun, load_trained
 from vsbench.predict.inputs import (InputField, folder_files, model_field, normaliser,
-                                   read_file_field, zarr_fields)
+                                    read_file_field, zarr_fields)
 from vsbench.predict.outputs import write_manifest, writer_for
 from vsbench.engine.predict_step import predict_step
 from vsbench.errors import ConfigError, ResultsError, VsbenchError

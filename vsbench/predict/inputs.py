@@ -7,7 +7,7 @@ source's own rule (:func:`normaliser`: the per-plane percentile clip of a file s
 settings, or the default 2nd / 98th percentile of the sources the torch dataset normalises),
 then :func:`model_field` makes of it what the run's test fields were: resized to the
 evaluation size, clamped, quantised like the cache where the run read one, and z-scored
-where the source asks for it (:func:`vsbench.data.prepare.model_input`).
+where the source asks for it (:func:`vsbench.data.normalise.model_input`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 
 from vsbench.data.cache import SCALE, CachedSource
 from vsbench.data.images import SUFFIXES, read_planes
-from vsbench.data.prepare import model_input, resize
+from vsbench.data.normalise import model_input, resize
 from vsbench.data.preprocess import percentile_normalise
 from vsbench.data.source import DatasetSource
 from vsbench.errors import DataError
@@ -71,7 +71,7 @@ def normaliser(source: DatasetSource) -> Callable[[np.ndarray], np.ndarray]:
 def model_field(planes: np.ndarray, size: int | None, run_source: DatasetSource
                 ) -> torch.Tensor:
     """What the method sees of normalised ``planes``: resized to ``size`` (None: kept at
-    their own size) and clamped as :func:`vsbench.data.prepare.prepare_sample` does, rounded
+    their own size) and clamped as :func:`vsbench.data.normalise.prepare_sample` does, rounded
     to the cache's uint16 steps where the run read a cache, and z-scored where the run's
     source asks for it."""
     image = torch.from_numpy(np.ascontiguousarray(planes, dtype=np.float32))
@@ -138,7 +138,7 @@ def zarr_fields(path: Path, planes: Sequence[str], z: str,
                 normalise: Callable[[np.ndarray], np.ndarray]) -> Iterator[InputField]:
     """Every position and time point of an OME-Zarr HCS plate, its ``planes`` by name at Z
     slice ``z`` (an index, ``middle`` or ``max``)."""
-    from vsbench.data.omezarr import _open, _z_index
+    from vsbench.data.sources.omezarr import _open, _z_index
 
     plate = _open(Path(path))
     try:

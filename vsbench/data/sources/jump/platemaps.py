@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vsbench.data.jump_load_data import normalise_well, read_csv
+from vsbench.data.sources.jump.load_data import normalise_well, read_csv
 from vsbench.data.source import DataError
 
 # Label kinds for class-guided methods and the plate-map / external-metadata columns they come

@@ -1,30 +1,6 @@
-"""The run records: typed, versioned, validated (torch-free).
-
-A run folder holds three JSON records, each read and written only through the classes here:
-
-- :class:`ConfigRecord` (``config.json``): what produced the run - method, dataset, preset,
-  seed, the resolved run settings and method hyperparameters, the dataset fingerprint and split
-  hash, the plugin's distribution, the code versions - and its :func:`config_hash`;
-- :class:`StateRecord` (``state.json``): ``running``, ``completed`` or ``failed`` (with the
-  error and traceback), the process id and host of a running run;
-- :class:`MetricsRecord` (``metrics.json``): per channel and Average ``mse``, ``mae``, ``pcc``,
-  ``ssim``, the number of test images, timings, what the method reported about itself, and
-  the summaries of the biological tiers (``biometrics``: nuclei/cell matching and cell
-  features; absent in older runs), and of the profile and posterior tiers (``profiles``,
-  ``posterior``; absent in older runs), and ``tiers``: every tier scored after the prediction
-  loop, by name, with its status (``scored``, ``skipped`` or ``failed``, and why) and, for a
-  plugin's tier, its summary.
-
-Every record carries ``schema_version`` (:data:`SCHEMA_VERSION`); a file without one was written
-before versioning (version 1, the same fields). Versions: 2 added ``config.json``'s
-``predictions_digest`` and ``metrics.json``'s ``unguided``; 3 made ``metrics.json``'s ``tiers``
-a status per tier (in version 2 it held plugin tiers' summaries alone, and a tier's status was
-only implied by its summary's ``error`` / ``skipped`` keys): :meth:`MetricsRecord.from_json`
-reads versions 1-2 into version 3. ``from_json`` checks a record's types and
-raises :class:`vsbench.errors.ResultsError` naming the file and the field; keys a record does
-not know are kept in ``extra`` and written back, so an older vsbench never drops what a newer
-one recorded. In the spirit of lm-evaluation-harness's ``result_schema.py``.
-"""
+"""The three run records (torch-free): :class:`ConfigRecord` (``config.json``),
+:class:`StateRecord` (``state.json``) and :class:`MetricsRecord` (``metrics.json``), their
+fields and checks, and the configuration hashes."""
 
 from __future__ import annotations
 
@@ -34,23 +10,18 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, TypeVar
+from typing import Any, ClassVar, Mapping
 
 from vsbench.errors import ResultsError
 from vsbench.protocol import METRICS
+from vsbench.records.base import SCHEMA_VERSION, TIER_STATUSES, Record, is_json
+from vsbench.records.upgrade import upgrade_tiers
 
-SCHEMA_VERSION = 3
-TIER_STATUSES = ("scored", "skipped", "failed")
-# Where versions 1-2 kept the built-in tiers' summaries: metrics.json key -> its tiers.
-_LEGACY_TIER_KEYS = {"biometrics": ("instance", "features"), "profiles": ("profiles",),
-                     "posterior": ("posterior",)}
 STATES = ("running", "completed", "failed")
 
 # What determines a run's numbers (not when or where it ran): the inputs of config_hash.
 HASHED_FIELDS = ("method", "dataset", "preset", "seed", "run", "method_params",
                  "dataset_fingerprint", "split_hash", "plugin")
-
-R = TypeVar("R", bound="_Record")
 
 # What each pixel metric can be (per image, and so any mean of images): PCC and SSIM in
 # [-1, 1], MSE and MAE at least 0; RANGE_SLACK allows float rounding at the bounds.
@@ -74,38 +45,6 @@ def value_problem(metric: str, value: float) -> str | None:
     return None
 
 
-def tier_status(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A tier's entry of ``metrics.json``'s ``tiers`` from the summary its scoring returned:
-    ``failed`` (``error``), ``skipped`` (``skipped``: why) or ``scored``; None: no summary."""
-    if summary is None:
-        return None
-    if "error" in summary:
-        return {"status": "failed", "reason": str(summary["error"])}
-    if summary.get("skipped"):
-        return {"status": "skipped", "reason": str(summary["skipped"])}
-    return {"status": "scored", "reason": None}
-
-
-def _upgrade_tiers(data: dict[str, Any]) -> dict[str, Any]:
-    """A version 1-2 ``metrics.json`` as version 3: plugin tiers' summaries (the old
-    ``tiers``) and the built-in tiers' statuses in the new ``tiers``."""
-    entries: dict[str, Any] = {}
-    for key, names in _LEGACY_TIER_KEYS.items():
-        summary = data.get(key)
-        status = tier_status(summary) if isinstance(summary, dict) else None
-        if status is None:
-            continue
-        scored = summary.get("tiers", names) if key == "biometrics" else names
-        for name in names:
-            if status["status"] != "scored" or name in scored:
-                entries[name] = dict(status)
-    plugins = data.get("tiers")
-    for name, summary in (plugins.items() if isinstance(plugins, dict) else ()):
-        if isinstance(summary, dict):
-            entries[name] = {**tier_status(summary), "summary": summary}
-    return {**data, "tiers": entries, "schema_version": SCHEMA_VERSION}
-
-
 def config_hash(values: Mapping[str, Any]) -> str:
     """The hash of a run's configuration: 16 hex digits of the SHA-256 of the
     :data:`HASHED_FIELDS` of ``values`` (a config record as a dict)."""
@@ -119,83 +58,13 @@ def configuration_hash(values: Mapping[str, Any]) -> str:
     return config_hash({**values, "seed": None})
 
 
-def _type_name(kind: Any) -> str:
-    if isinstance(kind, tuple):
-        return " or ".join(_type_name(k) for k in kind)
-    return {str: "text", int: "an integer", float: "a number", bool: "true/false",
-            dict: "an object", list: "a list", type(None): "null"}.get(kind, str(kind))
-
-
-class _Record:
-    """Shared JSON handling: declared fields, ``extra`` for unknown keys, type checks."""
-
-    # field -> accepted JSON types; fields not listed are not checked.
-    _types: ClassVar[dict[str, Any]] = {}
-    _required: ClassVar[tuple[str, ...]] = ()
-    file_name: ClassVar[str] = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """The record as plain JSON (``extra`` keys merged back in)."""
-        out = dict(getattr(self, "extra"))
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            if f.name != "extra":
-                out[f.name] = getattr(self, f.name)
-        return out
-
-    @classmethod
-    def from_json(cls: type[R], data: Any, source: object = "record") -> R:
-        """Validate ``data`` (parsed JSON) and build the record; ``source`` names the file in
-        errors."""
-        if not isinstance(data, dict):
-            raise ResultsError(f"{source}: not a JSON object.")
-        missing = [k for k in cls._required if k not in data]
-        if missing:
-            raise ResultsError(f"{source}: missing key(s) {', '.join(missing)}.")
-        for key, kind in cls._types.items():
-            value = data.get(key)
-            if key in data and not _is(value, kind):
-                raise ResultsError(f"{source}: '{key}' must be {_type_name(kind)}, not "
-                                   f"{json.dumps(value, default=str)[:40]}.")
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}  # type: ignore[arg-type]
-        known = {k: v for k, v in data.items() if k in names}
-        known.setdefault("schema_version", 1)
-        record = cls(**known, extra={k: v for k, v in data.items() if k not in names})
-        record._check(source)
-        return record
-
-    @classmethod
-    def parse(cls: type[R], text: str, source: object = "record") -> R:
-        """:meth:`from_json` of a JSON text; invalid JSON is a :class:`ResultsError`."""
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ResultsError(f"{source}: invalid JSON ({exc}).") from None
-        return cls.from_json(data, source)
-
-    def _check(self, source: object) -> None:
-        """Checks beyond the field types (overridden)."""
-
-    def replace(self: R, **changes: Any) -> R:
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
-
-
-def _is(value: Any, kind: Any) -> bool:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool):
-        return bool in kinds
-    if float in kinds and isinstance(value, int):
-        return True
-    return isinstance(value, tuple(k for k in kinds if k is not bool))
-
-
 _OPT_DICT = (dict, type(None))
 _OPT_STR = (str, type(None))
 _OPT_INT = (int, type(None))
 
 
 @dataclass(frozen=True)
-class ConfigRecord(_Record):
+class ConfigRecord(Record):
     """``config.json``: everything that produced a run."""
 
     method: str
@@ -253,7 +122,7 @@ class ConfigRecord(_Record):
 
 
 @dataclass(frozen=True)
-class StateRecord(_Record):
+class StateRecord(Record):
     """``state.json``: where a run stands."""
 
     status: str
@@ -289,7 +158,7 @@ class StateRecord(_Record):
 
 
 @dataclass(frozen=True)
-class MetricsRecord(_Record):
+class MetricsRecord(Record):
     """``metrics.json``: a completed run's scores under the metric protocol."""
 
     method: str
@@ -342,10 +211,10 @@ class MetricsRecord(_Record):
 
     @classmethod
     def from_json(cls, data: Any, source: object = "record") -> "MetricsRecord":
-        """As :meth:`_Record.from_json`; a version 1-2 record is read into version 3."""
-        if isinstance(data, dict) and _is(data.get("schema_version", 1), int) \
+        """As :meth:`Record.from_json`; a version 1-2 record is read into version 3."""
+        if isinstance(data, dict) and is_json(data.get("schema_version", 1), int) \
                 and data.get("schema_version", 1) < 3:
-            data = _upgrade_tiers(data)
+            data = upgrade_tiers(data)
         return super().from_json(data, source)
 
     def _check(self, source: object) -> None:
@@ -357,7 +226,7 @@ class MetricsRecord(_Record):
             raise ResultsError(f"{source}: 'channels' must map channel names to metrics.")
         for name, values in [*self.channels.items(), ("average", self.average)]:
             if not isinstance(values, dict) or any(
-                    not _is(values.get(m), float) for m in METRICS):
+                    not is_json(values.get(m), float) for m in METRICS):
                 raise ResultsError(f"{source}: '{name}' must have numeric "
                                    f"{', '.join(METRICS)}.")
         # Values no scoring produces: an edited or damaged record is never ranked.

@@ -11,8 +11,8 @@ source_4/``, or the part of it that ``vsbench data fetch`` downloaded)::
     workspace/metadata/external_metadata/<plate map prefix>_metadata*.tsv
 
 Each site's files are taken from the plate's ``load_data.csv`` by column name
-(:mod:`vsbench.data.jump_load_data`), its labels from the plate maps
-(:mod:`vsbench.data.jump_platemaps`). Preprocessing is vsbench's choice (``preprocess=vsbench``):
+(:mod:`vsbench.data.sources.jump.load_data`), its labels from the plate maps
+(:mod:`.platemaps`). Preprocessing is vsbench's choice (``preprocess=vsbench``):
 divide by the illumination function, clip each plane at its own 2nd / 98th percentile and
 rescale to [0, 1] (fluorescence and brightfield alike). ``preprocess=public-code`` is the
 variant of the paper's public code: no illumination correction, the same clip, and the
@@ -25,92 +25,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from vsbench.config import ConfigError
-from vsbench.data.file_source import FileSource, validate_clip
+from vsbench.data.sources.files import FileSource
 from vsbench.data.images import check_dtype, check_odd_file, check_shape, read_plane
-from vsbench.data.jump_load_data import (LOAD_DATA, LOAD_DATA_ILLUM, find_load_data,
-                                         illum_file_names, image_paths, read_csv, sample_id,
-                                         select_rows)
-from vsbench.data.jump_platemaps import LABEL_COLUMNS, NO_LABEL, labels_for_plate
+from vsbench.data.sources.jump.load_data import (LOAD_DATA, LOAD_DATA_ILLUM, find_load_data,
+                                                 illum_file_names, image_paths, read_csv, sample_id,
+                                                 select_rows)
+from vsbench.data.sources.jump.settings import NAME, JumpSettings, effective_illum
+from vsbench.data.sources.jump.platemaps import LABEL_COLUMNS, NO_LABEL, labels_for_plate
 from vsbench.data.preprocess import ZSCORE, correct_illumination
 from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
 from vsbench.spec import DatasetSpec, hookimpl
 
-NAME = "jump-cpg0000"
-DEFAULT_URL = "s3://cellpainting-gallery/cpg0000-jump-pilot/source_4"
-FLUORESCENCE = ("DNA", "ER", "RNA", "AGP", "Mito")
-# The three brightfield planes of the pilot, as load_data.csv names them, from low to high focus.
-BRIGHTFIELD = ("LowZBF", "Brightfield", "HighZBF")
 SOURCE_VERSION = 1  # bump when loading or preprocessing changes what the source yields
-
-
-@dataclass
-class JumpSettings:
-    """Settings of ``jump-cpg0000`` (``--set key=value`` on ``vsbench data prepare``).
-
-    Attributes:
-        root: the local source folder (holding ``images/`` and ``workspace/``); empty means
-            ``<data_root>/jump-cpg0000``, where ``vsbench data fetch`` puts it.
-        batch: the batch to take plates from (e.g. ``2020_11_04_CPJUMP1``); empty means any.
-            Some barcodes are in several batches (BR00117006 is in the main batch and in a
-            timepoint batch): naming one of them in ``plates`` without a batch is an error, and
-            with every plate taken each of them is keyed ``<batch>__<plate>``.
-        plates: plate barcodes to use (e.g. ``BR00116991``); empty means every plate found.
-        wells: wells to use (e.g. ``A01``); empty means every well.
-        sites_per_well: the first N sites of each well; 0 means all.
-        channels: fluorescence channels to predict, by their load_data.csv names.
-        planes: brightfield planes to use as input, by their load_data.csv names.
-        illum: ``auto`` divides by the illumination function where the plate has one, ``on``
-            requires it, ``off`` skips it.
-        preprocess: ``vsbench`` (illumination correction as ``illum`` says, percentile clip,
-            [0, 1]) or ``public-code`` (the paper's public code: no illumination correction,
-            percentile clip, brightfield z-scored per plane).
-        clip_low, clip_high: per-image percentile clip before rescaling to [0, 1].
-        bit_depth: expected bits per pixel of the TIFFs (the pilot's are 16).
-        source_url: where ``vsbench data fetch`` downloads from.
-    """
-
-    root: str = ""
-    batch: str = ""
-    plates: tuple[str, ...] = ()
-    wells: tuple[str, ...] = ()
-    sites_per_well: int = 0
-    channels: tuple[str, ...] = FLUORESCENCE
-    planes: tuple[str, ...] = BRIGHTFIELD
-    illum: Literal["auto", "on", "off"] = "auto"
-    preprocess: Literal["vsbench", "public-code"] = "vsbench"
-    clip_low: float = 2.0
-    clip_high: float = 98.0
-    bit_depth: int = 16
-    source_url: str = DEFAULT_URL
-
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` for inconsistent settings."""
-        validate_clip(self.clip_low, self.clip_high)
-        if self.sites_per_well < 0:
-            raise ConfigError(f"--set sites_per_well={self.sites_per_well}: must be 0 (all) or "
-                              "more.")
-        if self.bit_depth not in (8, 16):
-            raise ConfigError(f"--set bit_depth={self.bit_depth}: use 8 or 16.")
-        if self.preprocess == "public-code" and self.illum == "on":
-            raise ConfigError("--set preprocess=public-code uses no illumination correction; "
-                              "drop --set illum=on (or use preprocess=vsbench).")
-        if not self.channels or not self.planes:
-            raise ConfigError("--set channels=... and planes=...: name at least one of each.")
-        for kind, names in (("channels", self.channels), ("planes", self.planes)):
-            if len(set(names)) != len(names):
-                raise ConfigError(f"--set {kind}={','.join(names)}: names repeat.")
-
-
-
-
-def effective_illum(settings: JumpSettings) -> str:
-    """The illumination correction ``settings`` ask for (``off`` under ``public-code``)."""
-    return "off" if settings.preprocess == "public-code" else settings.illum
 
 
 @dataclass
@@ -261,7 +191,7 @@ class JumpSource(FileSource):
                "clip": [s.clip_low, s.clip_high], "bit_depth": s.bit_depth,
                "normalise": "per image, per plane"}
         if s.preprocess == "public-code":
-            out["brightfield"] = ZSCORE  # applied after resizing (vsbench.data.prepare)
+            out["brightfield"] = ZSCORE  # applied after resizing (vsbench.data.normalise)
         return out
 
     def _expected(self) -> tuple[tuple[int, int], np.dtype]:

@@ -10,7 +10,7 @@ one Z slice (``z=<index>``, ``z=middle``) or the maximum projection over Z (``z=
 
 Preprocessing as for the other file sources: each plane clipped at its own percentiles and
 rescaled to [0, 1]. The cache, the split and the fingerprint (which hashes the store's files)
-are those of :class:`vsbench.data.file_source.FileSource`. No rotation or flip is applied
+are those of :class:`vsbench.data.sources.files.FileSource`. No rotation or flip is applied
 unless ``symmetry`` says so: phase and DIC are often directional.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from vsbench.data.symmetry import check_symmetry
 from vsbench.data.digests import file_digests
-from vsbench.data.file_source import FileSource, validate_clip
+from vsbench.data.sources.files import FileSource, validate_clip
 from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
 from vsbench.errors import ConfigError
 from vsbench.layout import dataset_folder

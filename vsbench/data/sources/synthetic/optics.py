@@ -1,6 +1,6 @@
 """Acquisition of a synthetic field: the fluorescence camera (PSF, gain, shot and read noise,
 percentile normalisation) and transmitted light (the cells' optical path length seen at three
-focal planes). Part of :mod:`vsbench.data.synthetic_render`; numpy and scipy.ndimage only.
+focal planes). Part of :mod:`.render`; numpy and scipy.ndimage only.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from vsbench.data.synthetic_geometry import Layout
-from vsbench.data.synthetic_stains import smooth_noise
+from vsbench.data.sources.synthetic.geometry import Layout
+from vsbench.data.sources.synthetic.stains import smooth_noise
 
 
 

@@ -4,8 +4,8 @@ channel has, and which illumination function each channel is divided by.
 Files are taken by column name: ``URL_Orig<X>`` alone in the Gallery's current, uncompressed
 tables (since 2025), ``FileName_Orig<X>`` with ``PathName_Orig<X>`` in the older ``.csv.gz``
 ones; never from the Phenix channel number or the file order. Used by the
-``jump-cpg0000`` source (:mod:`vsbench.data.jump`) and by ``vsbench data fetch``
-(:mod:`vsbench.data.fetch`), which downloads what these files name.
+``jump-cpg0000`` source (:mod:`vsbench.data.sources.jump.source`) and by ``vsbench data fetch``
+(:mod:`vsbench.data.sources.jump.fetch`), which downloads what these files name.
 """
 
 from __future__ import annotations

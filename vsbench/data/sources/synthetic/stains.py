@@ -1,5 +1,5 @@
 """Noise-free stain densities of a synthetic field: DNA, ER, RNA, AGP and Mito, each supported
-exactly on its structure mask. Part of :mod:`vsbench.data.synthetic_render` (see its docstring
+exactly on its structure mask. Part of :mod:`.render` (see its docstring
 for each channel's definition); numpy and scipy.ndimage only.
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from vsbench.data.synthetic_geometry import Layout, Morphology
+from vsbench.data.sources.synthetic.geometry import Layout
+from vsbench.data.sources.synthetic.perturbations import Morphology
 
 
 

@@ -3,7 +3,7 @@
 The default regime's fields are clean: even illumination, bright signal, every cell in focus,
 nothing but the stains. Real Cell Painting fields are not, and that is where the DiffStain paper
 says thresholded masks fail and neural spectral clustering helps. In the hard regime the stain
-densities (step 2 of :mod:`vsbench.data.synthetic_render`) pass through these faults before the
+densities (step 2 of :mod:`.render`) pass through these faults before the
 camera, and the camera gets fewer photons and more read noise (Poisson-Gaussian noise):
 
 - out-of-focus cells: about a third of the cells are blurred (their densities replaced by a
@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from vsbench.data.synthetic_geometry import Layout
-from vsbench.data.synthetic_stains import smooth_noise
+from vsbench.data.sources.synthetic.geometry import Layout
+from vsbench.data.sources.synthetic.stains import smooth_noise
 
 REGIMES = ("default", "hard")
 HARD_PHOTONS = 40.0      # expected photons at unit density and gain (default regime: 250)

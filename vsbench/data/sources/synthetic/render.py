@@ -45,13 +45,13 @@ field of view, so the number of cells scales with the field's area (3 to 8 at 12
    whereas a convolutional network that sees the neighbourhood can recover them.
 
 Perturbations change the morphology parameters of
-:class:`vsbench.data.synthetic_geometry.Morphology`; two perturbations that share a target apply
+:class:`.perturbations.Morphology`; two perturbations that share a target apply
 the same effect at slightly different strengths. :data:`PERTURBATIONS` is the default panel;
 :data:`PANELS` names the others (``graded``: more targets, graded strengths, inactive compounds).
 
-The steps live in :mod:`vsbench.data.synthetic_geometry` (perturbations, morphology and step 1),
-:mod:`vsbench.data.synthetic_stains` (step 2) and :mod:`vsbench.data.synthetic_optics` (steps 3
-and 4); this module puts them together.
+The steps live in :mod:`.perturbations` (perturbations, morphology), :mod:`.geometry` (step
+1), :mod:`.stains` (step 2) and :mod:`.optics` (steps 3 and 4); this module puts them
+together.
 """
 
 from __future__ import annotations
@@ -60,12 +60,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vsbench.data.synthetic_faults import (HARD_PHOTONS, HARD_READ_NOISE, REGIMES, apply_faults,
-                                           fault_rng)
-from vsbench.data.synthetic_geometry import (PANELS, PERTURBATIONS, Perturbation, layout,
-                                             morphology)
-from vsbench.data.synthetic_optics import acquire_brightfield, acquire_fluorescence
-from vsbench.data.synthetic_stains import stain_densities
+from vsbench.data.sources.synthetic.faults import (HARD_PHOTONS, HARD_READ_NOISE, REGIMES,
+                                                   apply_faults, fault_rng)
+from vsbench.data.sources.synthetic.geometry import layout
+from vsbench.data.sources.synthetic.perturbations import (PANELS, PERTURBATIONS, Perturbation,
+                                                         morphology)
+from vsbench.data.sources.synthetic.optics import acquire_brightfield, acquire_fluorescence
+from vsbench.data.sources.synthetic.stains import stain_densities
 
 __all__ = [
     "BRIGHTFIELD_PLANES",
@@ -114,10 +115,10 @@ def render_field(seed: int, size: int, perturbation: Perturbation,
             larger fields hold more cells: 3 to 8 at 128).
         perturbation: the treatment, whose target sets the cells' phenotype.
         regime: ``default`` (clean fields) or ``hard`` (the imaging faults of
-            :mod:`vsbench.data.synthetic_faults`, from their own random stream: the default
+            :mod:`.faults`, from their own random stream: the default
             regime's arrays are unchanged by its existence).
         contrast: ``widefield`` or ``oblique`` (:data:`CONTRASTS`; see
-            :func:`vsbench.data.synthetic_optics.acquire_brightfield`).
+            :func:`.optics.acquire_brightfield`).
 
     Returns:
         The brightfield planes, the normalised fluorescence channels and the structure masks.

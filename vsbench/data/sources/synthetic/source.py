@@ -1,12 +1,12 @@
 """The built-in ``synthetic`` datasets: procedural Cell-Painting-like plates, offline.
 
 Plates of wells of sites, each well treated with one perturbation (a class label, with its target
-as a second label kind), rendered by :mod:`vsbench.data.synthetic_render`. Every field is a pure
+as a second label kind), rendered by :mod:`.render`. Every field is a pure
 function of its id, so the dataset needs no download and is identical on every machine.
 
 Registered: ``synthetic`` (the benchmark's default: 6 perturbations, 6 plates x 12 wells x 2
 sites), ``synthetic-hard`` (the same plates with imaging faults) and ``synthetic-graded`` (the
-graded panel, :data:`vsbench.data.synthetic_geometry.GRADED_PANEL`, on 3 plates x 56 wells x 3
+graded panel, :data:`.perturbations.GRADED_PANEL`, on 3 plates x 56 wells x 3
 sites): a dataset on which the profile tier's mAP means something, with 8 actives of graded
 effect, 2 inactive compounds and 4 replicate wells each on the test plate, where ``synthetic``
 has 4 treated perturbations in 2 wells each.
@@ -45,14 +45,14 @@ class SyntheticSource(DatasetSource):
         ``dihedral``) or ``oblique``, a directional contrast (oblique illumination, DIC-like)
         whose symmetry is ``none``. ``symmetry`` overrides the declared group (to show what a
         wrong one does). ``panel``: the perturbation set (a name in
-        :data:`vsbench.data.synthetic_render.PANELS`): ``default``, the benchmark's six, or
+        :data:`.render.PANELS`): ``default``, the benchmark's six, or
         ``graded`` (12, of graded effect size, two of them inactive; the ``synthetic-graded``
         dataset). A plate's wells repeat the panel's plate-map cycle, so ``wells_per_plate``
         should be a multiple of its length (6; 14 for ``graded``) for every perturbation to
         have the same number of wells on every plate."""
-        from vsbench.data import synthetic_render as render
+        from vsbench.data.sources.synthetic import render
         from vsbench.data.symmetry import check_symmetry
-        from vsbench.data.synthetic_faults import REGIMES
+        from vsbench.data.sources.synthetic.faults import REGIMES
 
         if regime not in REGIMES:
             raise DataError(f"synthetic regime {regime!r}: use one of {', '.join(REGIMES)}.")
@@ -136,7 +136,7 @@ def _default_source() -> SyntheticSource:
     return SyntheticSource()
 
 
-# The harder regime: imaging faults (vsbench.data.synthetic_faults) on 256 px fields, which
+# The harder regime: imaging faults (vsbench.data.sources.synthetic.faults) on 256 px fields, which
 # NSC splits into several fields of view when they are predicted whole or in large tiles.
 HARD_FIELD_SIZE = 256
 
@@ -165,19 +165,19 @@ def vsbench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec(
         name="synthetic",
         description="Procedural Cell-Painting-like fields, 6 plates x 12 wells x 2 sites, offline.",
-        reference="built-in (vsbench.data.synthetic_render)",
+        reference="built-in (vsbench.data.sources.synthetic.render)",
         factory=lambda data_root: _default_source(),
     ), DatasetSpec(
         name="synthetic-hard",
         description="The synthetic plates with imaging faults (Poisson-Gaussian noise, uneven "
                     "illumination, autofluorescence, out-of-focus cells, debris), 256 px fields.",
-        reference="built-in (vsbench.data.synthetic_faults)",
+        reference="built-in (vsbench.data.sources.synthetic.faults)",
         factory=lambda data_root: _hard_source(),
     ), DatasetSpec(
         name="synthetic-graded",
         description="Synthetic plates for the profile tier: 12 perturbations (2 controls, 8 "
                     "actives of graded effect on 5 targets, 2 inactive), 3 plates x 56 wells x "
                     "3 sites; 4 replicate wells a treatment on the test plate.",
-        reference="built-in (vsbench.data.synthetic_geometry.GRADED_PANEL)",
+        reference="built-in (vsbench.data.sources.synthetic.perturbations.GRADED_PANEL)",
         factory=lambda data_root: _graded_source(),
     )]

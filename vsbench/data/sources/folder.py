@@ -31,7 +31,7 @@ import numpy as np
 
 from vsbench.data.symmetry import check_symmetry
 from vsbench.data.digests import file_digests
-from vsbench.data.file_source import FileSource, validate_clip
+from vsbench.data.sources.files import FileSource, validate_clip
 from vsbench.data.images import (SUFFIXES, check_dtype, check_odd_file, check_shape, read_plane,
                                  split_plane)
 from vsbench.data.source import DataError, DatasetInfo, Sample, SampleRecord
