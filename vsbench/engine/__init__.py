@@ -13,8 +13,8 @@ One module per job:
 - :mod:`~vsbench.engine.build` - :func:`build_data`, :func:`create_method`,
   :func:`load_trained`: the one way to construct a method or reload a trained one;
 - :mod:`~vsbench.engine.runtime` - device, seeds, precision, speed switches, torch flags;
-- :mod:`~vsbench.engine.predict_step` - one prediction step (autocast, tiles, float32, timed), used by
-  evaluation, the posterior tier's samples and ``vsbench predict``;
+- :mod:`~vsbench.engine.predict_step` - one prediction step (autocast, tiles, float32,
+  timed), used by evaluation, the posterior tier's samples and ``vsbench predict``;
 - :mod:`~vsbench.engine.train` - the loop around :meth:`Trainer.run_step`, :class:`TrainState`;
 - :mod:`~vsbench.engine.callbacks` - progress, tracking, precise BatchNorm, checkpoints;
 - :mod:`~vsbench.engine.checkpointing` - what a checkpoint holds;
@@ -36,8 +36,7 @@ from vsbench.engine.evaluate import Evaluation, evaluate
 from vsbench.engine.plan import RunPlan, RunRequest, plan_run
 from vsbench.engine.run import RunResult, run_benchmark
 from vsbench.engine.runtime import (apply_speedups, autocast_context, loader_options,
-                                    restored_torch_flags, seed_everything, select_device,
-                                    to_device)
+                                    restored_torch_flags, seed_everything, select_device, to_device)
 from vsbench.engine.train import Trainer, TrainState, train
 from vsbench.errors import EngineError
 
