@@ -232,11 +232,10 @@ def test_paired_p_value_is_wilcoxon_on_shared_images():
 
 
 def test_board_has_std_intervals_rank_and_tests(tmp_path):
-    import pandas as pd
-    from scipy.stats import wilcoxon
-
-    unet = [make_run(tmp_path, "unet", s, 0.80 + 0.01 * s) for s in (0, 1, 2)]
-    dodnet = [make_run(tmp_path, "dodnet", s, 0.79 + 0.004 * s, mse=0.015) for s in (0, 1)]
+    for s in (0, 1, 2):
+        make_run(tmp_path, "unet", s, 0.80 + 0.01 * s)
+    for s in (0, 1):
+        make_run(tmp_path, "dodnet", s, 0.79 + 0.004 * s, mse=0.015)
     make_run(tmp_path, "palette", 0, 0.70, mse=0.03, per_image=False)
     [board] = build_leaderboards(load_runs(tmp_path)[0])
     assert list(board.table.index) == ["unet", "dodnet", "palette"]

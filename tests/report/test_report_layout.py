@@ -215,7 +215,7 @@ def test_reports_render_in_chromium_without_overlap_clipping_or_shrinking(grid, 
 
 
 def test_layout_problems_finds_legends_over_bars_and_spilling_labels():
-    from vsbench.figures import pyplot, row_label
+    from vsbench.figures import pyplot
     from vsbench.report.charts import legend_outside
 
     plt = pyplot()
