@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
 from rich.markup import escape
+
 from vsbench.cli import checks
-from vsbench.cli.common import DATA_ROOT_HELP, console, print_broken, registry
+from vsbench.cli.common import console, print_broken, registry
+from vsbench.cli.options import DataRoot
 from vsbench.cli.tables import print_listing
 
 
 def datasets(
-    data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
+    data_root: DataRoot = Path("datasets"),
 ) -> None:
     """List the dataset sources, their channel sets, sizes and label kinds.
 

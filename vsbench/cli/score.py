@@ -8,8 +8,9 @@ from typing import Optional
 import typer
 
 from vsbench.cli import checks
-from vsbench.cli.common import DATA_ROOT_HELP, RESULTS_HELP, console
+from vsbench.cli.common import console
 from vsbench.cli.headlines import print_headlines
+from vsbench.cli.options import DataRoot, Results
 
 
 def score(
@@ -26,8 +27,8 @@ def score(
                                          "scored at the predictions' size)."),
     image_size: Optional[int] = typer.Option(None, "--image-size", help="The leaderboard to "
                                              "join: its training size (default as --preset)."),
-    results: Path = typer.Option(Path("results"), "--results", help=RESULTS_HELP),
-    data_root: Path = typer.Option(Path("datasets"), "--data-root", help=DATA_ROOT_HELP),
+    results: Results = Path("results"),
+    data_root: DataRoot = Path("datasets"),
 ) -> None:
     """Score predictions made outside vsbench with the same metric protocol and biological
     tiers as every run; write them as a submitted run folder that `vsbench compare` ranks.
