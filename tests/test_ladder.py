@@ -14,6 +14,7 @@ from tests.conftest import all_tiers
 from vsbench.cli import app
 from vsbench.ladder import check_orders, expected_orders, make_rungs
 from vsbench.leaderboard.tiers import LADDER_NOTES
+from vsbench.tiers import profiles
 
 
 def test_the_rungs_are_what_they_say():
@@ -85,7 +86,7 @@ def test_every_tier_orders_what_it_can(ladder):
         assert ("real", worse, "cross-modal mAP") not in missed, worse
     # ... while the activity mAP rewards noise: the limit its board names
     assert scores["noise-0.05"]["activity mAP"] > scores["real"]["activity mAP"]
-    assert "activity mAP ranks noisy, blurred" in LADDER_NOTES["profiles"]
+    assert "activity mAP ranks noisy, blurred" in profiles.ladder_note(["synthetic"])
     assert "expected orders right" in output
     # the posterior tier on ensembles of known spread around the same real stains
     assert all(c["ok"] for c in record["posterior_checks"]), record["posterior_checks"]
@@ -108,3 +109,14 @@ def test_posterior_rungs_order_spread_and_land_on_the_formulas():
     # a check that fails is reported as such, not hidden
     swapped = {**scores, "calibrated": scores["too wide (x2)"]}
     assert not all(c["ok"] for c in check_posterior(swapped))
+
+
+def test_the_profile_board_states_the_ladder_of_its_own_dataset():
+    import pandas as pd
+
+    notes = {d: profiles.board_notes(pd.DataFrame({"dataset": [d], "method": ["unet"]}))[0]
+             for d in ("synthetic", "synthetic-graded", "my-plates")}
+    assert "2 replicate wells on the default data" in notes["synthetic"]
+    assert "10 perturbations, 4 replicate wells" in notes["synthetic-graded"]
+    assert "validate-tiers --dataset NAME" in notes["my-plates"]
+    assert len(set(notes.values())) == 3
