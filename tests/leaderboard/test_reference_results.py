@@ -1,6 +1,7 @@
 """The committed reference leaderboards (results/reference: every method and control, the smoke
-preset; results/reference-epsilon: the palette family with the paper's noise prediction) are
-what their run records give, with every tier."""
+preset; results/reference-epsilon: the palette family with the paper's noise prediction;
+results/reference-graded: every method and the zero-guide control on synthetic-graded) are what
+their run records give, with every tier."""
 
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from vsbench.leaderboard.tiers import load_tier_runs
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 REFERENCE, EPSILON = RESULTS / "reference", RESULTS / "reference-epsilon"
+GRADED = RESULTS / "reference-graded"
 CONTROLS = {"palette-zero-guide", "palette-oracle-masks"}
 METHODS = {"unet", "dodnet", "palette", "class-guided", "palette-threshold", "diffstain", "unext2",
            "flow-matching"}
@@ -25,7 +27,8 @@ EXPORTS = (("markdown", "leaderboard.md", ()), ("csv", "leaderboard.csv", ()),
            ("markdown", "leaderboard-all-tiers.md", ("--tier", "all")))
 # the v-prediction board's upper-bound control has one seed (the CPU budget of its session)
 FOLDERS = [(REFERENCE, {**{m: SEEDS for m in METHODS | CONTROLS}, "palette-oracle-masks": [0]}),
-           (EPSILON, {m: SEEDS for m in PALETTE_FAMILY})]
+           (EPSILON, {m: SEEDS for m in PALETTE_FAMILY}),
+           (GRADED, {m: SEEDS for m in METHODS | {"palette-zero-guide"}})]
 
 
 @pytest.mark.parametrize("folder, methods", FOLDERS)
@@ -36,7 +39,7 @@ def test_reference_holds_every_method_and_seed_on_one_dataset(folder, methods):
     assert {m: sorted(g["seed"]) for m, g in per_run.groupby("method")} == methods
     assert per_run[["dataset", "split_hash", "preset", "image_size"]].drop_duplicates(
     ).shape[0] == 1
-    assert set(per_run.loc[per_run["control"], "method"]) == CONTROLS
+    assert set(per_run.loc[per_run["control"], "method"]) == CONTROLS & set(methods)
     for tier in ("instance", "features", "profiles", "posterior"):  # every run, every tier
         tier_runs, notes = load_tier_runs(folder, tier)
         assert notes == [], (tier, notes)
@@ -59,3 +62,23 @@ def test_committed_exports_are_regenerated_exactly(folder, methods, tmp_path):
     guided = board.loc[["palette-threshold", "diffstain"]]
     assert guided["Average PCC guided-unguided"].notna().all()
     assert guided["Average PCC guided-unguided p"].between(0, 1).all()
+
+
+def test_on_synthetic_graded_the_real_stain_wins_the_profile_tier():
+    """What issue 28 asked of the profile tier's data, read from the committed runs: the real
+    stain retrieves every active perturbation and no inactive one (activity mAP >= 0.8), every
+    virtual stain's activity mAP is below the real stain's, and the board ranks on the
+    cross-modal mAP with intervals."""
+    for folder in sorted((GRADED / "runs").glob("*/*/*")):
+        table = pd.read_csv(folder / "profiles_map.csv")
+        inactive = table["target"] == "inactive"
+        assert table.loc[~inactive, "retrieved_real"].all(), folder
+        assert not table.loc[inactive, "retrieved_real"].any(), folder
+        assert table["map_real"].mean() >= 0.8
+        assert table["map_virtual"].mean() < table["map_real"].mean(), folder
+    board = pd.read_csv(GRADED / "leaderboard.csv")  # the pixel board: every method ranked
+    assert board["rank"].notna().sum() == len(METHODS)
+    text = (GRADED / "leaderboard-all-tiers.md").read_text()
+    profiles = text[text.index("**profiles tier"):]
+    assert "Rank by cross-modal MAP" in profiles
+    assert "95% confidence intervals" in profiles and "10 perturbations" in profiles
