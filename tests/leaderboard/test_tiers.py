@@ -146,10 +146,11 @@ def test_the_profile_board_flags_a_method_given_the_test_labels():
     from vsbench.tiers.profiles import board_notes as profile_notes
 
     pd = __import__("pandas")
-    assert profile_notes(pd.DataFrame({"method": ["unet", "palette"]})) == []
-    group = pd.DataFrame({"method": ["unet", "class-guided"],
-                                            "folder": ["a", "b"], "label": ["unet",
-                                                                            "class-guided"]})
+    unflagged = profile_notes(pd.DataFrame({"dataset": "synthetic",
+                                            "method": ["unet", "palette"]}))
+    assert len(unflagged) == 1 and "known-answer ladder" in unflagged[0]  # no label flag
+    group = pd.DataFrame({"dataset": "synthetic", "method": ["unet", "class-guided"],
+                          "folder": ["a", "b"], "label": ["unet", "class-guided"]})
     notes = " ".join(board_notes(tier("profiles"), group))
     assert "class-guided: given each test field's class label" in notes
     assert "given each test field" not in " ".join(board_notes(tier("instance"), group))

@@ -204,7 +204,7 @@ def board_notes(group: pd.DataFrame) -> list[str]:
     label when they predict are flagged."""
     from vsbench.plugins import default_registry
 
-    notes = [ladder_note(group["dataset"].unique())]
+    notes = [ladder_note(group["dataset"].unique() if "dataset" in group else ())]
     known = default_registry().methods
     given = sorted(m for m in set(group["method"])
                    if m in known and known[m].spec.test_labels)
