@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> dict:
             for seed, label in ((0, "first run (ground truth computed)"),
                                 (1, "later run (ground truth cached)")):
                 start = time.perf_counter()
-                result = run_benchmark(RunRequest(method=args.method, seed=seed,
+                result = run_benchmark(RunRequest(dataset="synthetic",
+                                                  method=args.method, seed=seed,
                                                   overrides=overrides, device="cpu",
                                                   results_dir=results, data_root=data_root),
                                        Console(quiet=True))

@@ -310,7 +310,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     # the masks' agreement on ground truth: the batch and more test fields
     with torch.inference_mode():
-        plan = plan_run(RunRequest(method="diffstain", preset="smoke", data_root=args.data_root,
+        plan = plan_run(RunRequest(dataset="synthetic",
+                                   method="diffstain", preset="smoke", data_root=args.data_root,
                                    overrides={"image_size": args.size}), device=device)
         test = PairedImageDataset(plan.source, plan.test_ids[:args.agreement_images], args.size)
         truth = torch.stack([test[i]["fluorescence"] for i in range(len(test))]).float()

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, RESULTS, machine, print_table, write_json  # noqa: E402
 
-REFERENCE = REPO / "results" / "reference" / "runs" / "synthetic"
+REFERENCE = REPO / "results" / "reference-synthetic" / "runs" / "synthetic"
 
 
 def seed0(method: str, root: Path = REFERENCE) -> dict:
@@ -51,7 +51,8 @@ def main(argv: list[str]) -> None:
     for loss in ("l1", "l2"):
         out = args.results / f"unet-{loss}"
         if not list((out / "runs" / "synthetic" / "unet").glob("*/metrics.json")):
-            subprocess.run([sys.executable, "-m", "vsbench", "run", "--method", "unet", "--seed",
+            subprocess.run([sys.executable, "-m", "vsbench", "run", "--method", "unet", "--dataset",
+                            "synthetic", "--seed",
                             "0", "--set", f"epochs={args.epochs}", "--set", f"loss={loss}",
                             "--threads", str(args.threads), "--results", str(out),
                             "--data-root", str(args.data_root)], check=True)

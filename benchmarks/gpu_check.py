@@ -59,7 +59,8 @@ def cuda_tests(timeout: int) -> dict:
 def bf16_runs(results: Path, timeout: int) -> list[dict]:
     rows = []
     for method in builtin_methods():
-        ok, text, seconds = _vsbench(["run", "--method", method, "--device", "cuda", *TINY,
+        ok, text, seconds = _vsbench(["run", "--method", method, "--dataset", "synthetic",
+                                      "--device", "cuda", *TINY,
                                       "--set", "precision=bf16", "--results", str(results)],
                                      timeout, {"VSBENCH_TIERS": "pixel"})
         metrics = _latest_metrics(results, method) if ok else {}
@@ -106,7 +107,7 @@ def paper_run(results: Path, timeout: int) -> dict:
     from vsbench.engine import RunRequest, run_benchmark
 
     torch.cuda.reset_peak_memory_stats()
-    request = RunRequest(method="diffstain", preset="paper", device="cuda",
+    request = RunRequest(dataset="synthetic", method="diffstain", preset="paper", device="cuda",
                          overrides={"epochs": 1, "max_train_images": 16, "image_size": 512,
                                     "sample_steps": 20},
                          results_dir=results, data_root=REPO / "datasets")

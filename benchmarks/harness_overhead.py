@@ -79,7 +79,7 @@ def measure(args: argparse.Namespace) -> dict:
     device = torch.device("cpu")
     overrides = {"image_size": args.image_size, "epochs": args.epochs,
                  "max_train_images": args.max_train_images, "tensorboard": False}
-    plan = plan_run(RunRequest(method=args.method, overrides=overrides,
+    plan = plan_run(RunRequest(dataset="synthetic", method=args.method, overrides=overrides,
                                data_root=args.data_root), device=device)
     run = plan.resolved.run
     data = PairedImageDataset(plan.source, plan.train_ids, run.image_size, augment=run.augment)

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     from vsbench.engine.posterior import draw_samples
     from vsbench.posterior import PosteriorScores
 
-    plan = plan_run(RunRequest(method=args.method, preset=args.preset, device=args.device,
+    plan = plan_run(RunRequest(dataset="synthetic",
+                               method=args.method, preset=args.preset, device=args.device,
                                data_root=args.data_root))
     run, device = plan.resolved.run, plan.device
     source = plan.source.for_run(run.image_size, plan.data_root)

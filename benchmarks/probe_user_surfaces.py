@@ -334,7 +334,8 @@ def make_runs(root: Path) -> tuple[Path, Path, Path, Path]:
     os.environ.pop("VSBENCH_TIERS", None)
     results, data = root / "results", root / "data"
     for method, extra in (("unet", []), ("palette", TINY_DIFFUSION)):
-        out = _invoke(["run", "--method", method, "--results", str(results), "--data-root",
+        out = _invoke(["run", "--method", method, "--dataset", "synthetic", "--results",
+                       str(results), "--data-root",
                        str(data), *TINY, *extra])
         if out.exit_code != 0:
             raise SystemExit(f"could not make the {method} run:\n{out.output}")

@@ -59,7 +59,7 @@ def build(name: str, preset: str, size: int, batch_size: int, data_root: Path, d
     from vsbench.data.torch_dataset import PairedImageDataset
     from vsbench.engine import RunRequest, create_method, plan_run, to_device
 
-    plan = plan_run(RunRequest(method=name, preset=preset, data_root=data_root,
+    plan = plan_run(RunRequest(dataset="synthetic", method=name, preset=preset, data_root=data_root,
                                overrides={"image_size": size}), device=device)
     torch.manual_seed(0)
     method = create_method(name, plan.source.info, preset, {"image_size": size})

@@ -71,7 +71,8 @@ def build(name: str, args, device):
         {f.name for f in dataclasses.fields(RunConfig)}
     overrides = {k: v for k, v in (item.split("=", 1) for item in args.overrides) if k in known}
     overrides = {**overrides, "image_size": args.image_size}
-    plan = plan_run(RunRequest(method=name, preset=args.preset, overrides=overrides,
+    plan = plan_run(RunRequest(dataset="synthetic",
+                               method=name, preset=args.preset, overrides=overrides,
                                data_root=args.data_root), device=device)
     torch.manual_seed(0)
     method = create_method(name, plan.source.info, args.preset, overrides)

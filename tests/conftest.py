@@ -67,7 +67,8 @@ def run_method(tmp_path: Path, method: str, *args: str) -> tuple[Path, str]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = CliRunner().invoke(app, ["run", "--method", method, "--results",
+        out = CliRunner().invoke(app, ["run", "--dataset", "synthetic",
+                                       "--method", method, "--results",
                                        str(tmp_path / "res"), "--data-root",
                                        str(tmp_path / "data"), *args],
                                  env={"COLUMNS": "200"})

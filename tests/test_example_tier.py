@@ -58,7 +58,8 @@ def test_the_example_tier_runs_through_every_command(tier_installed, tmp_path):
 
     assert "histogram" in all_tiers()
     results, data = tmp_path / "res", tmp_path / "data"
-    output = _cli("run", "--method", "unet", "--results", results, "--data-root", data, *TINY)
+    output = _cli("run", "--dataset", "synthetic",
+                  "--method", "unet", "--results", results, "--data-root", data, *TINY)
     assert "intensity histogram distance (Wasserstein-1, Average over channels)" in output
     [folder] = (results / "runs" / "synthetic" / "unet").iterdir()
     metrics = json.loads((folder / "metrics.json").read_text())

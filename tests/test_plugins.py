@@ -79,7 +79,8 @@ def test_external_plugin_end_to_end_through_cli(plugin_site, tmp_path):
     listing = run_cli(["methods"], tmp_path, extra)
     assert listing.returncode == 0, listing.stderr
     assert "tiny-cnn" in listing.stdout and "vsbench-example-plugin 0.1.0" in listing.stdout
-    result = run_cli(["run", "--method", "tiny-cnn", "--results", str(tmp_path / "res"),
+    result = run_cli(["run", "--dataset", "synthetic",
+                      "--method", "tiny-cnn", "--results", str(tmp_path / "res"),
                       "--data-root", str(tmp_path / "data"), *TINY], tmp_path, extra)
     assert result.returncode == 0, result.stderr + result.stdout
     import json

@@ -72,7 +72,8 @@ def registry():
 def prepared(registry, tmp_path_factory):
     """The probe's plan, method and test data on one data root (nothing trained)."""
     root = tmp_path_factory.mktemp("contract")
-    plan = plan_run(RunRequest(method="contract-probe", overrides=TINY, device="cpu",
+    plan = plan_run(RunRequest(dataset="synthetic",
+                               method="contract-probe", overrides=TINY, device="cpu",
                                results_dir=root / "res", data_root=root / "data"), registry)
     _, test_data = build_data(plan)
     method = Probe(ProbeParams(), plan.source.info)
@@ -164,7 +165,7 @@ def test_posterior_sampling_refuses_a_breaching_sample(prepared, mode):
 def test_a_run_of_a_breaching_plugin_fails_and_writes_no_metrics(prepared, registry):
     root, *_ = prepared
     FAULT["mode"] = "scaled"
-    request = RunRequest(method="contract-probe", overrides=TINY, device="cpu",
+    request = RunRequest(dataset="synthetic", method="contract-probe", overrides=TINY, device="cpu",
                          results_dir=root / "res-run", data_root=root / "data")
     with pytest.raises(MetricError, match=r"contract-probe predicted values in \[2\."):
         run_benchmark(request, Console(quiet=True), registry=registry)
@@ -179,7 +180,8 @@ def test_predict_refuses_a_breaching_plugin(prepared, registry, monkeypatch):
 
     root, *_ = prepared
     monkeypatch.setattr(plan_module, "default_registry", lambda: registry)
-    result = run_benchmark(RunRequest(method="contract-probe", overrides=TINY, device="cpu",
+    result = run_benchmark(RunRequest(dataset="synthetic",
+                                      method="contract-probe", overrides=TINY, device="cpu",
                                       results_dir=root / "res-ok", data_root=root / "data"),
                            Console(quiet=True), registry=registry)
     FAULT["mode"] = "negative"

@@ -74,7 +74,8 @@ def test_the_readme_snippet_builds_installs_and_runs(tmp_path):
     listing = run_cli(["methods"], tmp_path, [site])
     assert listing.returncode == 0, listing.stderr
     assert "tiny-cnn" in listing.stdout and "vsbench-example-plugin" in listing.stdout
-    result = run_cli(["run", "--method", "tiny-cnn", "--results", str(tmp_path / "res"),
+    result = run_cli(["run", "--dataset", "synthetic",
+                      "--method", "tiny-cnn", "--results", str(tmp_path / "res"),
                       "--data-root", str(tmp_path / "data"), *TINY], tmp_path, [site])
     assert result.returncode == 0, result.stderr + result.stdout
     assert list((tmp_path / "res" / "runs" / "synthetic" / "tiny-cnn").glob("*/metrics.json"))
@@ -97,7 +98,7 @@ def test_a_method_with_nothing_to_train_runs_without_epochs(tmp_path):
                                params=NoParams, factory=channel_mean)]
 
     registry = build_registry(extra_plugins=[(Plugin(), Origin("readme", "t", "t", "0"))])
-    result = run_benchmark(RunRequest(method="channel-mean",
+    result = run_benchmark(RunRequest(dataset="synthetic", method="channel-mean",
                                       overrides={"image_size": 32, "max_train_images": 8},
                                       device="cpu", results_dir=tmp_path / "res",
                                       data_root=tmp_path / "data"),

@@ -9,7 +9,8 @@ from vsbench.errors import ResultsError
 from vsbench.records import SCHEMA_VERSION, MetricsRecord
 from vsbench.tiers.registry import all_tiers
 
-REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "runs" / "synthetic"
+REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference-synthetic"
+REFERENCE = REFERENCE / "runs" / "synthetic"
 PIXEL = {"mse": 0.01, "mae": 0.05, "pcc": 0.7, "ssim": 0.6}
 
 

@@ -169,7 +169,7 @@ def test_engine_predicts_larger_test_fields_tiled(tmp_path):
     overrides = {"image_size": 32, "eval_image_size": 64, "tile_overlap": 8, "epochs": 1,
                  "max_train_images": 8, "n_preview": 2, "channels_last": True,
                  "num_workers": 1, "tensorboard": False}
-    result = run_benchmark(RunRequest(method="unet", overrides=overrides,
+    result = run_benchmark(RunRequest(dataset="synthetic", method="unet", overrides=overrides,
                                       results_dir=tmp_path / "res", data_root=tmp_path / "data"),
                            Console(quiet=True))
     assert result.metrics.eval_image_size == 64 and result.metrics.image_size == 32

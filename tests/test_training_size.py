@@ -31,19 +31,20 @@ def _one_training_image(data_root):
 def test_planning_refuses_a_one_image_training_part(tmp_path):
     manifest = _one_training_image(tmp_path / "data")
     with pytest.raises(DataError) as err:
-        plan_run(RunRequest(method="unet", data_root=tmp_path / "data", device="cpu"))
+        plan_run(RunRequest(dataset="synthetic",
+                            method="unet", data_root=tmp_path / "data", device="cpu"))
     assert (f"The train part of split {manifest} holds 1 sample(s); training needs at least 2"
             in str(err.value))
 
 
 def test_planning_refuses_max_train_images_below_two(tmp_path):
     with pytest.raises(DataError) as err:
-        plan_run(RunRequest(method="unet", overrides={"max_train_images": 1},
+        plan_run(RunRequest(dataset="synthetic", method="unet", overrides={"max_train_images": 1},
                             data_root=tmp_path / "data", device="cpu"))
     assert "--set max_train_images=1 leaves 1 training image(s) of the 96 in split" in str(
         err.value)
     assert "set max_train_images to 2 or more" in str(err.value)
-    plan_run(RunRequest(method="unet", overrides={"max_train_images": 2},
+    plan_run(RunRequest(dataset="synthetic", method="unet", overrides={"max_train_images": 2},
                         data_root=tmp_path / "data", device="cpu"))  # two are enough
 
 

@@ -73,7 +73,8 @@ def test_nan_prediction_fails_the_run_naming_method_and_image(tmp_path):
     site = tmp_path / "site"
     install_fake_distribution(site, "vsbench-nan", "0.0.1", {"nan": "vsbench_nan"})
     (site / "vsbench_nan.py").write_text(NAN_PLUGIN)
-    result = run_cli(["run", "--method", "nan-method", "--results", str(tmp_path / "res"),
+    result = run_cli(["run", "--dataset", "synthetic",
+                      "--method", "nan-method", "--results", str(tmp_path / "res"),
                       "--data-root", str(tmp_path / "data"), *TINY], tmp_path, [site])
     assert result.returncode == 2
     assert "nan-method predicted NaN or Inf for test image SYN-P06_A" in result.stderr
@@ -85,7 +86,8 @@ def test_nan_prediction_fails_the_run_naming_method_and_image(tmp_path):
 def test_a_batch_of_one_at_a_1x1_batchnorm_map_says_what_to_change(tmp_path):
     from tests.conftest import invoke
 
-    out = invoke(["run", "--method", "unet", "--results", str(tmp_path / "res"),
+    out = invoke(["run", "--dataset", "synthetic",
+                  "--method", "unet", "--results", str(tmp_path / "res"),
                   "--data-root", str(tmp_path / "data"), *TINY, "--set", "batch_size=1"])
     assert out.returncode == 2
     text = " ".join((out.stdout + out.stderr).split())
@@ -113,7 +115,8 @@ def test_sweep_grid_errors_run_nothing(tmp_path, args, message):
 
     from vsbench.cli import app
 
-    out = CliRunner().invoke(app, ["sweep", *args, "--results", str(tmp_path / "res"),
+    out = CliRunner().invoke(app, ["sweep", "--dataset", "synthetic",
+                                   *args, "--results", str(tmp_path / "res"),
                                    "--data-root", str(tmp_path / "data")],
                              env={"COLUMNS": "300"})
     assert out.exit_code == 2, out.output
@@ -137,7 +140,7 @@ def test_run_settings_refused_before_the_run_folder_exists(tmp_path, args, messa
     args = [str(tmp_path / "afile") if a == "FILE" else a for a in args]
     if "--data-root" not in args:
         args += ["--data-root", str(tmp_path / "data")]
-    out = CliRunner().invoke(app, ["run", "--method", "unet", "--results",
+    out = CliRunner().invoke(app, ["run", "--dataset", "synthetic", "--method", "unet", "--results",
                                    str(tmp_path / "res"), *args], env={"COLUMNS": "300"})
     assert out.exit_code == 2, out.output
     assert message in " ".join(out.output.split()) and "failed" not in out.output

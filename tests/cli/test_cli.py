@@ -26,7 +26,8 @@ def invoke(*args):
 def finished_run(tmp_path_factory):
     """One tiny completed unet run, shared by the tests of this module."""
     root = tmp_path_factory.mktemp("cli")
-    result = invoke("run", "--method", "unet", "--results", str(root / "results"),
+    result = invoke("run", "--dataset", "synthetic",
+                    "--method", "unet", "--results", str(root / "results"),
                     "--data-root", str(root / "data"), "--seed", "3", *TINY)
     assert result.exit_code == 0, result.output
     [folder] = (root / "results" / "runs" / "synthetic" / "unet").iterdir()
@@ -223,7 +224,8 @@ def test_compare_on_empty_results(tmp_path):
 def test_unwritable_results_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    out = invoke("run", "--method", "unet", "--results", str(blocker), "--data-root",
+    out = invoke("run", "--dataset", "synthetic",
+                 "--method", "unet", "--results", str(blocker), "--data-root",
                  str(tmp_path / "data"), *TINY)
     assert out.exit_code == 2 and f"--results {blocker} is a file, not a folder" in out.output
 
@@ -264,7 +266,8 @@ def test_failing_method_leaves_finished_runs_intact(finished_run, tmp_path):
     (site / "vsbench_crash.py").write_text(CRASHING_PLUGIN)
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
               if p.is_file()}
-    result = run_cli(["run", "--method", "crash", "--results", str(root / "results"),
+    result = run_cli(["run", "--dataset", "synthetic",
+                      "--method", "crash", "--results", str(root / "results"),
                       "--data-root", str(root / "data"), *TINY], tmp_path, [site])
     assert result.returncode == 1
     assert "method 'crash' failed: RuntimeError: boom in training" in result.stderr
@@ -338,7 +341,7 @@ def test_one_error_policy(monkeypatch, tmp_path):
             raise exc
         return run_benchmark
 
-    args = ["run", "--method", "unet", "--results", str(tmp_path)]
+    args = ["run", "--dataset", "synthetic", "--method", "unet", "--results", str(tmp_path)]
     monkeypatch.setattr(vsbench.engine, "run_benchmark", raising(KeyboardInterrupt()))
     out = invoke(*args)
     assert out.exit_code == 130

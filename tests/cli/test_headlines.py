@@ -9,7 +9,8 @@ from vsbench.cli.headlines import tier_rows
 from vsbench.records import MetricsRecord
 from vsbench.store import RunFolder
 
-REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "runs" / "synthetic"
+REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference-synthetic"
+REFERENCE = REFERENCE / "runs" / "synthetic"
 
 
 def _record(method: str) -> MetricsRecord:

@@ -33,7 +33,8 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("apply")
     patch = all_tiers()  # `score` is checked against the run's own tier summaries
     try:
-        out = invoke("run", "--method", "unet", "--results", root / "results", "--data-root",
+        out = invoke("run", "--dataset", "synthetic",
+                     "--method", "unet", "--results", root / "results", "--data-root",
                      root / "data", *TINY, "--set", "eval_image_size=48")
     finally:
         patch.undo()

@@ -14,7 +14,8 @@ runner = CliRunner()
 
 
 def test_sweep_runs_grid_then_skips_completed(tmp_path):
-    args = ["sweep", "--methods", "unet", "--seeds", "0,1", "--results", str(tmp_path / "res"),
+    args = ["sweep", "--dataset", "synthetic",
+            "--methods", "unet", "--seeds", "0,1", "--results", str(tmp_path / "res"),
             "--data-root", str(tmp_path / "data"), *TINY]
     first = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert first.exit_code == 0, first.output
@@ -48,7 +49,8 @@ def test_compare_rows_are_configurations_and_a_seed_counts_once(tmp_path):
 
     common = ["--results", str(tmp_path / "res"), "--data-root", str(tmp_path / "data"), *TINY]
     for extra in ([], [], ["--set", "lr=0.5"]):
-        out = runner.invoke(app, ["run", "--method", "unet", "--seed", "0", *common, *extra])
+        out = runner.invoke(app, ["run", "--dataset", "synthetic",
+                                  "--method", "unet", "--seed", "0", *common, *extra])
         assert out.exit_code == 0, out.output
     folders = sorted((tmp_path / "res" / "runs" / "synthetic" / "unet").iterdir())
     assert len(folders) == 3
@@ -72,7 +74,8 @@ def test_concurrent_sweep_equals_a_sequential_one_with_the_same_threads(tmp_path
     --threads); its runs' metrics equal a sequential sweep's with --threads 1, and every run
     records its thread count."""
     def sweep(results, *extra):
-        out = runner.invoke(app, ["sweep", "--methods", "unet", "--seeds", "0,1", "--results",
+        out = runner.invoke(app, ["sweep", "--dataset", "synthetic",
+                                  "--methods", "unet", "--seeds", "0,1", "--results",
                                   str(results), "--data-root", str(tmp_path / "data"), *TINY,
                                   *extra], env={"COLUMNS": "200"})
         assert out.exit_code == 0, out.output
@@ -92,19 +95,21 @@ def test_concurrent_sweep_equals_a_sequential_one_with_the_same_threads(tmp_path
 def test_sweep_jobs_errors():
     for args, message in ((["--jobs", "0"], "--jobs 0: give 1 or more"),
                           (["--jobs", "2", "--launcher", "slurm"], "drop --jobs")):
-        out = runner.invoke(app, ["sweep", "--methods", "unet", *args])
+        out = runner.invoke(app, ["sweep", "--dataset", "synthetic", "--methods", "unet", *args])
         assert out.exit_code == 2 and message in out.output, out.output
 
 
 def test_sweep_reports_unknown_method(tmp_path):
-    out = runner.invoke(app, ["sweep", "--methods", "unte", "--results", str(tmp_path)])
+    out = runner.invoke(app, ["sweep", "--dataset", "synthetic",
+                              "--methods", "unte", "--results", str(tmp_path)])
     assert out.exit_code == 2 and "Unknown method 'unte'. Did you mean 'unet'?" in out.output
 
 
 def test_submitit_local_executor(tmp_path):
     pytest.importorskip("submitit")
     overrides = {"image_size": 32, "epochs": 1, "max_train_images": 8, "n_preview": 1}
-    base = RunRequest(method="", overrides=overrides, results_dir=tmp_path / "res",
+    base = RunRequest(dataset="synthetic",
+                      method="", overrides=overrides, results_dir=tmp_path / "res",
                       data_root=tmp_path / "data", device="cpu")
     outcomes = run_sweep(base, ["unet"], [4], launcher="submitit-local")
     [outcome] = outcomes

@@ -92,7 +92,7 @@ def test_the_guidance_table_fits_80_columns_with_whole_cells():
     """The reference board's guided-minus-unguided table: one row per method and channel at
     80 columns (not twelve 3-character columns), every cell whole; one row per method where
     the terminal is wide."""
-    reference = Path(__file__).resolve().parents[2] / "results" / "reference"
+    reference = Path(__file__).resolve().parents[2] / "results" / "reference-synthetic"
     narrow = invoke(["compare", "--results", str(reference), "--methods",
                      "diffstain,palette-threshold"])
     assert narrow.returncode == 0, narrow.stderr

@@ -277,7 +277,8 @@ def test_vsbench_run_prints_the_split_warning(tmp_path):
     lines = manifest.read_text().splitlines()
     test_rows = [line for line in lines if line.endswith(",test")]
     manifest.write_text("\n".join(line for line in lines if line not in test_rows[3:]) + "\n")
-    out = CliRunner().invoke(app, ["run", "--method", "unet", *TINY, "--results",
+    out = CliRunner().invoke(app, ["run", "--dataset", "synthetic",
+                                   "--method", "unet", *TINY, "--results",
                                    str(tmp_path / "r"), "--data-root", str(data)],
                              env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output

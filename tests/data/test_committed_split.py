@@ -1,6 +1,7 @@
 """The split manifests committed under datasets/ are the synthetic datasets' own: the README's
-first command (`vsbench run` with the default data root) reads the default one on a fresh
-clone, and results/reference-graded was made on the synthetic-graded one."""
+first command (`vsbench run` with the default data root) reads the default one (synthetic-graded,
+on which results/reference was made) on a fresh clone, and results/reference-synthetic was made
+on the synthetic one."""
 
 from pathlib import Path
 
@@ -27,3 +28,23 @@ def test_the_committed_manifest_is_the_layouts_split(name, tmp_path):
     assert fresh.hash == committed.hash
     assert {p: list(ids) for p, ids in fresh.parts.items()} == {
         p: list(ids) for p, ids in committed.parts.items()}
+
+
+def test_the_default_dataset_is_the_graded_panel_everywhere():
+    """One default (vsbench.data.sources.DEFAULT_DATASET) for run, sweep, validate-tiers and
+    the engine's request, registered, with its split committed for the README's first
+    command."""
+    from typer.testing import CliRunner
+
+    from vsbench.cli import app
+    from vsbench.data.sources import DEFAULT_DATASET
+    from vsbench.engine import RunRequest
+    from vsbench.plugins import default_registry
+
+    assert DEFAULT_DATASET == "synthetic-graded"
+    assert RunRequest(method="unet").dataset == DEFAULT_DATASET
+    assert default_registry().dataset(DEFAULT_DATASET).spec.name == DEFAULT_DATASET
+    assert (REPO / "datasets" / DEFAULT_DATASET / "split.csv").is_file()
+    for command in ("run", "sweep", "validate-tiers"):
+        out = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert out.exit_code == 0 and f"[default: {DEFAULT_DATASET}]" in out.output, command

@@ -242,7 +242,8 @@ def test_masks_of_more_than_eight_preview_images_on_tiled_fields(tmp_path):
                  "max_train_images": 8, "n_preview": 10, "tensorboard": False,
                  **{k: ",".join(map(str, v)) if isinstance(v, tuple) else v
                     for k, v in TINY_PARAMS.items() if k != "num_train_timesteps"}}
-    result = run_benchmark(RunRequest(method="palette-threshold", overrides=overrides,
+    result = run_benchmark(RunRequest(dataset="synthetic",
+                                      method="palette-threshold", overrides=overrides,
                                       results_dir=tmp_path / "res", data_root=tmp_path / "data",
                                       device="cpu"), Console(quiet=True))
     assert (result.folder / "masks.png").is_file()

@@ -59,7 +59,8 @@ def test_a_run_whose_final_checkpoint_fails_is_never_completed(tmp_path, monkeyp
 
     monkeypatch.setattr(checkpointing, "save_checkpoint", failing)
     with pytest.raises(CheckpointError, match="disk full"):
-        run_benchmark(RunRequest(method="unet", overrides=TINY, data_root=tmp_path / "data",
+        run_benchmark(RunRequest(dataset="synthetic",
+                                 method="unet", overrides=TINY, data_root=tmp_path / "data",
                                  results_dir=tmp_path / "results"))
     [state] = (tmp_path / "results").glob("runs/synthetic/unet/*/state.json")
     assert json.loads(state.read_text())["status"] == "failed"

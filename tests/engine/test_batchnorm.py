@@ -44,7 +44,8 @@ def test_models_without_batchnorm_are_left_alone():
 def test_a_run_saves_the_recomputed_statistics(tmp_path):
     """The checkpoint of a finished unet run holds statistics that recomputing again over the
     training split (plain, no augmentation) does not change: the engine did it last."""
-    out = CliRunner().invoke(app, ["run", "--method", "unet", "--results", str(tmp_path / "r"),
+    out = CliRunner().invoke(app, ["run", "--dataset", "synthetic",
+                                   "--method", "unet", "--results", str(tmp_path / "r"),
                                    "--data-root", str(tmp_path / "data"), *TINY],
                              env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output

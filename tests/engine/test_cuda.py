@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.cuda, pytest.mark.e2e]
 
 @pytest.mark.parametrize("method", ["unet", "palette"])
 def test_a_bf16_run_on_cuda_completes(tmp_path, method):
-    out = CliRunner().invoke(app, ["run", "--method", method, "--device", "cuda", *TINY,
+    out = CliRunner().invoke(app, ["run", "--dataset", "synthetic",
+                                   "--method", method, "--device", "cuda", *TINY,
                                    "--set", "precision=bf16", "--results", str(tmp_path / "r"),
                                    "--data-root", str(tmp_path / "d")])
     assert out.exit_code == 0, out.output

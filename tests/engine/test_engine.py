@@ -70,7 +70,8 @@ def registry():
 def unet_run(tmp_path_factory):
     """A finished tiny unet run."""
     root = tmp_path_factory.mktemp("engine")
-    result = run_benchmark(RunRequest(method="unet", overrides=TINY, device="cpu",
+    result = run_benchmark(RunRequest(dataset="synthetic",
+                                      method="unet", overrides=TINY, device="cpu",
                                       results_dir=root / "res", data_root=root / "data"),
                            Console(quiet=True))
     return root, result
@@ -125,7 +126,7 @@ def test_load_trained_refuses_a_run_it_cannot_rebuild(unet_run, tmp_path):
 
 def test_the_plan_is_frozen_and_the_method_record_goes_to_a_copy(unet_run):
     root, result = unet_run
-    plan = plan_run(RunRequest(method="palette-threshold", overrides=TINY,
+    plan = plan_run(RunRequest(dataset="synthetic", method="palette-threshold", overrides=TINY,
                                data_root=root / "data", device="cpu"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         plan.config = None
@@ -141,7 +142,8 @@ def test_a_run_restores_torch_flags_and_hands_the_method_its_cache_and_codes(reg
     before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark,
               torch.backends.cudnn.deterministic)
     SEEN.clear()
-    request = RunRequest(method="probe", overrides=TINY, device="cpu", deterministic=True,
+    request = RunRequest(dataset="synthetic",
+                         method="probe", overrides=TINY, device="cpu", deterministic=True,
                          results_dir=tmp_path / "res", data_root=tmp_path / "data")
     run_benchmark(request, Console(quiet=True), registry=registry)
     assert SEEN["deterministic"]  # on during the run ...
@@ -169,7 +171,8 @@ def test_restored_torch_flags_context():
 
 
 def test_callbacks_run_at_the_fixed_points(registry, tmp_path):
-    plan = plan_run(RunRequest(method="probe", overrides={**TINY, "epochs": 2, "batch_size": 4},
+    plan = plan_run(RunRequest(dataset="synthetic",
+                               method="probe", overrides={**TINY, "epochs": 2, "batch_size": 4},
                                device="cpu", data_root=tmp_path / "data"), registry)
     train_data, _ = build_data(plan)
     calls = []
@@ -206,7 +209,7 @@ def test_validation_loss_per_epoch_leaves_training_as_it_was(tmp_path):
 
     small = {**TINY, "epochs": 2, "batch_size": 4, "width": 8, "channel_mults": (1, 2),
              "layers_per_block": 1, "head_dim": 8}
-    plan = plan_run(RunRequest(method="palette", overrides=small, device="cpu",
+    plan = plan_run(RunRequest(dataset="synthetic", method="palette", overrides=small, device="cpu",
                                data_root=tmp_path / "data"))
     train_data, _ = build_data(plan)
     val = build_val_data(plan)

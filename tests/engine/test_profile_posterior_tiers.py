@@ -44,7 +44,8 @@ def runs(tmp_path_factory):
     try:
         for method, extra in (("unet", {}), ("palette", TINY_DIFFUSION)):
             shown = Console(file=io.StringIO(), width=200)
-            out[method] = run_benchmark(RunRequest(method=method, overrides={**TINY, **extra},
+            out[method] = run_benchmark(RunRequest(dataset="synthetic",
+                                                   method=method, overrides={**TINY, **extra},
                                                    device="cpu", results_dir=root / "res",
                                                    data_root=root / "data"), shown)
             out[f"{method} output"] = shown.file.getvalue()
@@ -201,13 +202,14 @@ def test_compare_shows_the_profile_and_posterior_columns(runs):
 
 
 def test_n_samples_at_its_default_leaves_the_configuration_hash_alone(tmp_path):
-    request = RunRequest(method="unet", device="cpu", data_root=tmp_path)
+    request = RunRequest(dataset="synthetic", method="unet", device="cpu", data_root=tmp_path)
     plain = plan_run(request).config
     assert "n_samples" not in plain.run
     assert plain.extra["posterior"] == {"stochastic": False, "n_samples": 4}
-    same = plan_run(RunRequest(method="unet", device="cpu", data_root=tmp_path,
+    same = plan_run(RunRequest(dataset="synthetic", method="unet", device="cpu", data_root=tmp_path,
                                overrides={"n_samples": 4})).config
-    other = plan_run(RunRequest(method="unet", device="cpu", data_root=tmp_path,
+    other = plan_run(RunRequest(dataset="synthetic",
+                                method="unet", device="cpu", data_root=tmp_path,
                                 overrides={"n_samples": 8})).config
     assert same.config_hash == plain.config_hash != other.config_hash
     assert other.run["n_samples"] == 8

@@ -35,12 +35,14 @@ def _env(extra=None):
 def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
     data = tmp_path / "data"
     straight = tmp_path / "straight"
-    done = run_cli(["run", *RESUMABLE, "--results", str(straight), "--data-root", str(data)],
+    done = run_cli(["run", "--dataset", "synthetic",
+                    *RESUMABLE, "--results", str(straight), "--data-root", str(data)],
                    tmp_path)
     assert done.returncode == 0, done.stderr
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "vsbench", "run", *RESUMABLE, "--results",
+    proc = subprocess.Popen([sys.executable, "-m", "vsbench", "run", "--dataset", "synthetic",
+                             *RESUMABLE, "--results",
                              str(killed), "--data-root", str(data)], cwd=tmp_path, env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -59,7 +61,8 @@ def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
     assert not list(killed.glob("runs/synthetic/unet/*/metrics.json"))
 
     # A plain rerun offers the unfinished run; --resume continues it in the same folder.
-    resumed = run_cli(["run", *RESUMABLE, "--resume", "--results", str(killed), "--data-root",
+    resumed = run_cli(["run", "--dataset", "synthetic",
+                       *RESUMABLE, "--resume", "--results", str(killed), "--data-root",
                        str(data)], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout
@@ -76,14 +79,16 @@ def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
 
 
 def test_resume_without_unfinished_run_is_an_error(tmp_path):
-    out = invoke(["run", *RESUMABLE, "--resume", "--results", str(tmp_path / "r"),
+    out = invoke(["run", "--dataset", "synthetic",
+                  *RESUMABLE, "--resume", "--results", str(tmp_path / "r"),
                   "--data-root", str(tmp_path / "d")])
     assert out.returncode == 2
     assert "--resume: no unfinished unet run on synthetic with this configuration" in out.stderr
 
 
 def test_same_seed_same_metrics_and_concurrent_runs_stay_intact(tmp_path):
-    args = ["run", "--method", "unet", "--seed", "1", "--set", "image_size=32", "--set",
+    args = ["run", "--dataset", "synthetic",
+            "--method", "unet", "--seed", "1", "--set", "image_size=32", "--set",
             "epochs=1", "--set", "max_train_images=8", "--set", "n_preview=1",
             "--results", str(tmp_path / "res"), "--data-root", str(tmp_path / "data")]
     procs = [subprocess.Popen([sys.executable, "-m", "vsbench", *args], cwd=tmp_path,
@@ -131,7 +136,8 @@ def test_resume_from_an_unreadable_checkpoint_is_a_user_error(tmp_path):
     from vsbench.cli import app
 
     results, data = tmp_path / "results", tmp_path / "data"
-    args = ["run", "--method", "unet", *TINY, "--results", str(results), "--data-root", str(data)]
+    args = ["run", "--dataset", "synthetic",
+            "--method", "unet", *TINY, "--results", str(results), "--data-root", str(data)]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     [folder] = results.glob("runs/synthetic/unet/*")
@@ -158,7 +164,8 @@ def test_resume_refuses_a_live_run_and_cleans_up_after_a_dead_one(tmp_path):
     from vsbench.cli import app
 
     results, data = tmp_path / "results", tmp_path / "data"
-    args = ["run", "--method", "unet", *TINY, "--results", str(results), "--data-root", str(data)]
+    args = ["run", "--dataset", "synthetic",
+            "--method", "unet", *TINY, "--results", str(results), "--data-root", str(data)]
     assert CliRunner().invoke(app, args).exit_code == 0
     [folder] = results.glob("runs/synthetic/unet/*")
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -17,7 +17,8 @@ PALETTE_FAMILY = {"palette-threshold", "diffstain", "palette-zero-guide", "palet
 
 
 def _key(tmp_path, method, **overrides):
-    plan = plan_run(RunRequest(method=method, data_root=tmp_path / "data", device="cpu",
+    plan = plan_run(RunRequest(dataset="synthetic",
+                               method=method, data_root=tmp_path / "data", device="cpu",
                                overrides={"image_size": 32, **overrides}))
     return training_key(plan.config.to_json())
 
@@ -38,7 +39,8 @@ def test_the_key_follows_what_training_depends_on_only(tmp_path):
     assert _key(tmp_path, "palette", width=32) != palette
     assert _key(tmp_path, "palette", prediction="epsilon") != palette
     assert _key(tmp_path, "unet") != palette
-    seed1 = plan_run(RunRequest(method="palette", seed=1, data_root=tmp_path / "data",
+    seed1 = plan_run(RunRequest(dataset="synthetic",
+                                method="palette", seed=1, data_root=tmp_path / "data",
                                 device="cpu", overrides={"image_size": 32}))
     assert training_key(seed1.config.to_json()) != palette
 

@@ -31,7 +31,8 @@ def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiers")
     patch = all_tiers()
     try:
-        results = [run_benchmark(RunRequest(method="unet", seed=seed, overrides=TINY,
+        results = [run_benchmark(RunRequest(dataset="synthetic",
+                                            method="unet", seed=seed, overrides=TINY,
                                             device="cpu", results_dir=root / "res",
                                             data_root=root / "data"),
                                  Console(quiet=True)) for seed in (0, 1)]

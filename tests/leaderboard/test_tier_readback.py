@@ -12,7 +12,8 @@ from vsbench.layout import (FEATURE_SCORES_FILE, PER_IMAGE_INSTANCE_FILE,
                             PER_IMAGE_POSTERIOR_FILE, PROFILES_MAP_FILE)
 from vsbench.leaderboard.tiers import load_tier_runs
 
-REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference" / "runs" / "synthetic"
+REFERENCE = Path(__file__).resolve().parents[2] / "results" / "reference-synthetic"
+REFERENCE = REFERENCE / "runs" / "synthetic"
 
 
 @pytest.fixture()

@@ -41,7 +41,8 @@ def test_controls_are_registered_and_flagged_and_nothing_else_is():
 
 def test_the_control_flag_reaches_the_run_config(tmp_path):
     for name, control in [("palette-zero-guide", True), ("palette-threshold", False)]:
-        plan = plan_run(RunRequest(method=name, data_root=tmp_path / "data", device="cpu"))
+        plan = plan_run(RunRequest(dataset="synthetic",
+                                   method=name, data_root=tmp_path / "data", device="cpu"))
         assert plan.config.control is control
         assert plan.config.to_json()["control"] is control
     # an old config.json without the key reads as not a control

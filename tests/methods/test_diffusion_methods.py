@@ -142,7 +142,8 @@ def test_presets_are_shared_and_valid():
 
 @pytest.mark.parametrize("method", ["palette", "class-guided"])
 def test_cli_run_writes_a_complete_run_folder(method, tmp_path):
-    out = CliRunner().invoke(app, ["run", "--method", method, "--results", str(tmp_path / "res"),
+    out = CliRunner().invoke(app, ["run", "--dataset", "synthetic",
+                                   "--method", method, "--results", str(tmp_path / "res"),
                                    "--data-root", str(tmp_path / "data"), *TINY, *FAST],
                              env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output

@@ -211,7 +211,8 @@ def test_methods_lists_dodnet_as_builtin():
 
 
 def test_cli_run_writes_a_complete_run_folder(tmp_path):
-    out = CliRunner().invoke(app, ["run", "--method", "dodnet", "--results",
+    out = CliRunner().invoke(app, ["run", "--dataset", "synthetic",
+                                   "--method", "dodnet", "--results",
                                    str(tmp_path / "res"), "--data-root", str(tmp_path / "data"),
                                    "--set", "head_channels=4", *TINY], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output

@@ -35,7 +35,7 @@ def test_trivial_predictors_are_weak(trivial):
 
 def test_unet_clearly_beats_trivial_predictors(trivial, tmp_path):
     mean, linear = trivial
-    result = run_benchmark(RunRequest(method="unet", overrides={"epochs": 12},
+    result = run_benchmark(RunRequest(dataset="synthetic", method="unet", overrides={"epochs": 12},
                                       results_dir=tmp_path / "res", data_root=tmp_path / "data"),
                            Console(quiet=True))
     unet = result.metrics.to_json()

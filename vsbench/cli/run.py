@@ -13,6 +13,7 @@ from vsbench.cli.common import console
 from vsbench.cli.errors import method_failures
 from vsbench.cli.headlines import print_headlines
 from vsbench.cli.options import DataRoot, Results
+from vsbench.data.sources import DEFAULT_DATASET
 from vsbench.protocol import METRICS
 from vsbench.records import MetricsRecord
 
@@ -52,7 +53,7 @@ _KeepOptimizer = Annotated[bool, typer.Option("--keep-optimizer", help="Keep the
                                               "no training continues from the end).")]
 
 
-def run(method: _Method, dataset: _Dataset = "synthetic", preset: _Preset = "smoke",
+def run(method: _Method, dataset: _Dataset = DEFAULT_DATASET, preset: _Preset = "smoke",
         seed: _Seed = 0, set_: _Set = None, device: _Device = "auto",
         results: Results = Path("results"), data_root: DataRoot = Path("datasets"),
         resume: _Resume = False, deterministic: _Deterministic = False,

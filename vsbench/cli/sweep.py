@@ -13,6 +13,7 @@ from vsbench.cli.common import console
 from vsbench.cli.compare import show_leaderboards
 from vsbench.cli.errors import print_error
 from vsbench.config import check_seed
+from vsbench.data.sources import DEFAULT_DATASET
 from vsbench.errors import ConfigError, NothingToShow
 
 
@@ -72,7 +73,7 @@ _Retrain = Annotated[bool, typer.Option("--retrain", help="Train every job, even
                                         "(MethodSpec.trains_as: the palette-family methods).")]
 
 
-def sweep(methods: _Methods, seeds: _Seeds = "0", dataset: _Dataset = "synthetic",
+def sweep(methods: _Methods, seeds: _Seeds = "0", dataset: _Dataset = DEFAULT_DATASET,
           preset: _Preset = "smoke", set_: _Set = None, device: _Device = "auto",
           results: _Results = Path("results"), data_root: _DataRoot = Path("datasets"),
           launcher: _Launcher = "local", partition: _Partition = None, gpus: _Gpus = 1,

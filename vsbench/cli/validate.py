@@ -15,6 +15,7 @@ from vsbench import atomic
 from vsbench.cli import checks
 from vsbench.cli.common import console
 from vsbench.cli.options import DataRoot
+from vsbench.data.sources import DEFAULT_DATASET
 
 
 _Dataset = Annotated[str, typer.Option("--dataset", "-d", help="The dataset whose test split "
@@ -29,7 +30,7 @@ _Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="JSON fi
                                                  "RESULTS/ladder.json).")]
 
 
-def validate_tiers(dataset: _Dataset = "synthetic", results: _Results = Path("results/ladder"),
+def validate_tiers(dataset: _Dataset = DEFAULT_DATASET, results: _Results = Path("results/ladder"),
                    data_root: DataRoot = Path("datasets"), size: _Size = 64,
                    output: _Output = None) -> None:
     """Score stains of known order on every tier and say which orders each tier gets right.

@@ -21,6 +21,7 @@ import torch
 
 import vsbench
 from vsbench import config as cfg
+from vsbench.data.sources import DEFAULT_DATASET
 from vsbench.data.symmetry import symmetry_of
 from vsbench.data.source import DatasetSource
 from vsbench.data.splits import Split, check_train_size, load_or_create_split, split_size_warnings
@@ -37,7 +38,7 @@ class RunRequest:
     """What the user asked for (the CLI's options)."""
 
     method: str
-    dataset: str = "synthetic"
+    dataset: str = DEFAULT_DATASET
     preset: str = "smoke"
     seed: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)

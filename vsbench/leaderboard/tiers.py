@@ -122,7 +122,7 @@ def load_tier_runs(results_dir: Path, tier: str) -> tuple[pd.DataFrame, list[str
 
 
 # What the known-answer ladder (vsbench.ladder, benchmarks/README.md) found a tier cannot
-# order on the default data: said under its board (each tier declares its own notes).
+# order on the built-in synthetic data: said under its board (each tier declares its own notes).
 LADDER_NOTES = {name: " ".join(spec.notes) for name, spec in built_in().items() if spec.notes}
 
 

@@ -178,7 +178,7 @@ LADDER_FINDINGS = {
                  "how alike replicate wells are, not fidelity); the cross-modal mAP ranks heavy "
                  "noise and blur, channel swaps and a mean image below it, but not noise of SD "
                  "0.05, a 1 px blur or intensities swapped between perturbations (4 "
-                 "perturbations and 2 replicate wells on the default data).",
+                 "perturbations and 2 replicate wells on this dataset).",
     "synthetic-graded": "The known-answer ladder on this dataset (10 perturbations, 4 replicate "
                         "wells, 16 control wells): the cross-modal mAP orders every rung below "
                         "the real stain, swapped biology included, but a 1 px blur only just "

@@ -4,12 +4,13 @@ Plates of wells of sites, each well treated with one perturbation (a class label
 as a second label kind), rendered by :mod:`.render`. Every field is a pure
 function of its id, so the dataset needs no download and is identical on every machine.
 
-Registered: ``synthetic`` (the benchmark's default: 6 perturbations, 6 plates x 12 wells x 2
-sites), ``synthetic-hard`` (the same plates with imaging faults) and ``synthetic-graded`` (the
-graded panel, :data:`.perturbations.GRADED_PANEL`, on 3 plates x 56 wells x 3
-sites): a dataset on which the profile tier's mAP means something, with 8 actives of graded
-effect, 2 inactive compounds and 4 replicate wells each on the test plate, where ``synthetic``
-has 4 treated perturbations in 2 wells each.
+Registered: ``synthetic-graded``, the benchmark's default
+(:data:`vsbench.data.sources.DEFAULT_DATASET`; the graded panel,
+:data:`.perturbations.GRADED_PANEL`, on 3 plates x 56 wells x 3 sites): a dataset on which the
+profile tier's mAP means something, with 8 actives of graded effect, 2 inactive compounds and 4
+replicate wells each on the test plate; ``synthetic`` (the default until 2026-12-07: 6
+perturbations, 6 plates x 12 wells x 2 sites, 4 treated perturbations in 2 wells each on the
+test plate) and ``synthetic-hard`` (its plates with imaging faults).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ GENERATOR_VERSION = 1
 
 
 class SyntheticSource(DatasetSource):
-    """Procedural plates; the layout is a parameter, the default is the benchmark's.
+    """Procedural plates; the layout is a parameter, the defaults are ``synthetic``'s.
 
-    The default, 6 plates x 12 wells x 2 sites, puts every perturbation in two wells of each
+    That layout, 6 plates x 12 wells x 2 sites, puts every perturbation in two wells of each
     plate, so the test plate has replicate wells and well-level profiles can be retrieved by
     mAP (an earlier layout, 6 wells x 4 sites, had one well per perturbation: same fields
     count, different fingerprint and split hash). ``panel="graded"`` with
@@ -175,7 +176,7 @@ def vsbench_datasets() -> list[DatasetSpec]:
         factory=lambda data_root: _hard_source(),
     ), DatasetSpec(
         name="synthetic-graded",
-        description="Synthetic plates for the profile tier: 12 perturbations (2 controls, 8 "
+        description="The default. Synthetic plates for the profile tier: 12 perturbations (2 controls, 8 "
                     "actives of graded effect on 5 targets, 2 inactive), 3 plates x 56 wells x "
                     "3 sites; 4 replicate wells a treatment on the test plate.",
         reference="built-in (vsbench.data.sources.synthetic.perturbations.GRADED_PANEL)",
