@@ -51,9 +51,9 @@ def main(argv: list[str]) -> None:
     for loss in ("l1", "l2"):
         out = args.results / f"unet-{loss}"
         if not list((out / "runs" / "synthetic" / "unet").glob("*/metrics.json")):
-            subprocess.run([sys.executable, "-m", "vsbench", "run", "--method", "unet", "--dataset",
-                            "synthetic", "--seed",
-                            "0", "--set", f"epochs={args.epochs}", "--set", f"loss={loss}",
+            subprocess.run([sys.executable, "-m", "vsbench", "run", "--method", "unet",
+                            "--dataset", "synthetic", "--seed", "0", "--set",
+                            f"epochs={args.epochs}", "--set", f"loss={loss}",
                             "--threads", str(args.threads), "--results", str(out),
                             "--data-root", str(args.data_root)], check=True)
         record["runs"][f"unet {args.epochs} epochs {loss}"] = headline(

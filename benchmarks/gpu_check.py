@@ -60,8 +60,8 @@ def bf16_runs(results: Path, timeout: int) -> list[dict]:
     rows = []
     for method in builtin_methods():
         ok, text, seconds = _vsbench(["run", "--method", method, "--dataset", "synthetic",
-                                      "--device", "cuda", *TINY,
-                                      "--set", "precision=bf16", "--results", str(results)],
+                                      "--device", "cuda", *TINY, "--set", "precision=bf16",
+                                      "--results", str(results)],
                                      timeout, {"VSBENCH_TIERS": "pixel"})
         metrics = _latest_metrics(results, method) if ok else {}
         rows.append({"method": method, "ok": ok, "seconds": seconds,

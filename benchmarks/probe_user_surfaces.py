@@ -335,8 +335,7 @@ def make_runs(root: Path) -> tuple[Path, Path, Path, Path]:
     results, data = root / "results", root / "data"
     for method, extra in (("unet", []), ("palette", TINY_DIFFUSION)):
         out = _invoke(["run", "--method", method, "--dataset", "synthetic", "--results",
-                       str(results), "--data-root",
-                       str(data), *TINY, *extra])
+                       str(results), "--data-root", str(data), *TINY, *extra])
         if out.exit_code != 0:
             raise SystemExit(f"could not make the {method} run:\n{out.output}")
     [run] = (results / "runs" / "synthetic" / "unet").iterdir()

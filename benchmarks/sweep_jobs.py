@@ -52,9 +52,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _sweep(results: Path, data_root: Path, args: argparse.Namespace, extra: list[str]) -> float:
-    command = [sys.executable, "-m", "vsbench", "sweep", "--methods", args.methods, "--dataset",
-               "synthetic", "--seeds",
-               args.seeds, "--preset", args.preset, "--results", str(results), "--data-root",
+    command = [sys.executable, "-m", "vsbench", "sweep", "--methods", args.methods,
+               "--dataset", "synthetic", "--seeds", args.seeds, "--preset", args.preset,
+               "--results", str(results), "--data-root",
                str(data_root), "--device", "cpu", *(QUICK if args.quick else []),
                *[a for kv in args.sets for a in ("--set", kv)], *extra]
     start = time.perf_counter()

@@ -10,6 +10,7 @@ from vsbench.cli import checks
 from vsbench.cli.common import console, print_broken, registry
 from vsbench.cli.options import DataRoot
 from vsbench.cli.tables import print_listing
+from vsbench.data.sources import DEFAULT_DATASET
 
 
 def datasets(
@@ -37,7 +38,9 @@ def datasets(
         except Exception as exc:  # a source whose files are missing is still listed
             cells = ["-"] * 4 + ["unavailable (below)"] + ["-"] * 3
             unavailable.append(f"{name}: {exc}")
-        rows.append([name, entry.spec.description, *cells,
+        # which source is the default is said here, from the one constant, not in each spec
+        described = ("The default. " if name == DEFAULT_DATASET else "") + entry.spec.description
+        rows.append([name, described, *cells,
                      "built-in" if origin.builtin else f"{origin.distribution} {origin.version}"])
     print_listing(out, "vsbench datasets", columns, rows)
     for line in unavailable:

@@ -176,7 +176,7 @@ def vsbench_datasets() -> list[DatasetSpec]:
         factory=lambda data_root: _hard_source(),
     ), DatasetSpec(
         name="synthetic-graded",
-        description="The default. Synthetic plates for the profile tier: 12 perturbations (2 controls, 8 "
+        description="Synthetic plates for the profile tier: 12 perturbations (2 controls, 8 "
                     "actives of graded effect on 5 targets, 2 inactive), 3 plates x 56 wells x "
                     "3 sites; 4 replicate wells a treatment on the test plate.",
         reference="built-in (vsbench.data.sources.synthetic.perturbations.GRADED_PANEL)",
